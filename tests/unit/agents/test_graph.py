@@ -1,0 +1,127 @@
+"""The case graph: routers, and each route taken end to end on small stored cases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import NOW
+from tests.factories import T0, make_alert
+from tierzero.agents.graph import route_after_recommend, route_after_triage
+from tierzero.agents.state import Analysis, CaseState, TriageResult
+from tierzero.ingest.alert import Alert, Severity
+from tierzero.pipeline import analyse, correlate
+from tierzero.settings import Settings
+from tierzero.store.sqlite import Store
+
+
+@pytest.fixture(scope="module")
+def settings() -> Settings:
+    return Settings.load()
+
+
+def _triage(rule: str | None) -> TriageResult:
+    return TriageResult(priority="P3", score=30, score_parts=(), sla_due=NOW, queue="q",
+                        auto_close_rule=rule, auto_close_reason="r" if rule else None)
+
+
+def _analysis(verdict: str, confidence: float) -> Analysis:
+    return Analysis(analyst="t", verdict=verdict, confidence=confidence,  # type: ignore[arg-type]
+                    rationale=(), evidence=())
+
+
+def test_triage_router() -> None:
+    assert route_after_triage(CaseState(case_id="C-1", triage=_triage("scanner"))) == "auto_close"
+    assert route_after_triage(CaseState(case_id="C-1", triage=_triage(None))) == "investigate"
+
+
+@pytest.mark.parametrize(
+    ("verdict", "confidence", "route"),
+    [
+        ("benign_positive", 0.9, "close"),
+        ("false_positive", 0.8, "close"),
+        ("benign_positive", 0.79, "escalate"),
+        ("true_positive", 0.99, "escalate"),
+        ("needs_review", 0.99, "escalate"),
+    ],
+)
+def test_recommend_router(verdict: str, confidence: float, route: str) -> None:
+    state = CaseState(case_id="C-1", analysis=_analysis(verdict, confidence))
+    assert route_after_recommend(state, close_confidence=0.8) == route
+
+
+def run(tmp_path: Path, settings: Settings, alerts: list[Alert]) -> list[CaseState]:
+    store = Store(tmp_path / "t.db")
+    store.add_alerts(alerts)
+    correlate(store, settings, NOW)
+    report = analyse(store, settings, NOW)
+    store.close()
+    return report.cases_analysed
+
+
+def test_scanner_case_is_auto_closed(tmp_path: Path, settings: Settings) -> None:
+    alerts = [
+        make_alert(minutes=i, detection=f"scan-{i}", ips=("10.0.5.10", "10.10.1.22"),
+                   severity=Severity.MEDIUM)
+        for i in range(3)
+    ]
+    (state,) = run(tmp_path, settings, alerts)
+    assert state.visited == ("enrich", "triage", "auto_close")
+    assert state.status == "auto_closed"
+    assert state.triage is not None and state.triage.auto_close_rule == "approved_scanner"
+    assert state.analysis is not None and state.analysis.verdict == "benign_positive"
+    assert state.analysis.evidence  # cites the scanner evidence
+
+
+def test_window_change_is_auto_closed(tmp_path: Path, settings: Settings) -> None:
+    # SRV-APP-03's window is 2026-11-15 22:00 to 2026-11-16 02:00 UTC.
+    start = T0.replace(year=2026, month=11, day=15, hour=23, minute=0)
+    alerts = [make_alert(at=start + timedelta(minutes=i), detection=f"patch-{i}",
+                         hosts=("SRV-APP-03",), severity=Severity.LOW) for i in range(2)]
+    (state,) = run(tmp_path, settings, alerts)
+    assert state.status == "auto_closed"
+    assert state.triage and state.triage.auto_close_rule == "change_in_maintenance_window"
+
+
+def test_same_change_outside_window_is_investigated(tmp_path: Path, settings: Settings) -> None:
+    late = T0.replace(year=2026, month=11, day=16, hour=3, minute=0)
+    alerts = [make_alert(at=late, detection="patch", hosts=("SRV-APP-03",), severity=Severity.LOW)]
+    (state,) = run(tmp_path, settings, alerts)
+    assert "investigate" in state.visited
+    assert state.status == "escalated"
+
+
+def test_threat_intel_hash_makes_true_positive_with_targets_from_alert_fields(
+    tmp_path: Path, settings: Settings
+) -> None:
+    bad = "5f4dcc3b5aa765d61d8327deb882cf99e4c8b1f3a1d2e3f40516273849aabbcc"
+    alerts = [make_alert(minutes=0, detection="malware", hosts=("LT-FIN-042",),
+                         users=("alice.martin",), hashes=(bad,), severity=Severity.HIGH,
+                         techniques=("T1204.002",))]
+    (state,) = run(tmp_path, settings, alerts)
+    assert state.visited == ("enrich", "triage", "investigate", "recommend", "escalate")
+    assert state.analysis and state.analysis.verdict == "true_positive"
+    actions = {(r.action, r.target) for r in state.recommendations}
+    assert ("isolate_host", "LT-FIN-042") in actions
+    assert ("block_hash", bad) in actions
+    intel_evidence = [e.id for e in state.evidence if e.kind == "intel"]
+    assert set(intel_evidence) <= set(state.analysis.evidence)
+
+
+def test_admin_at_work_is_benign_but_left_for_a_person(tmp_path: Path, settings: Settings) -> None:
+    at = T0.replace(year=2026, month=11, day=16, hour=11, minute=20)  # a Monday
+    alert = make_alert(at=at, detection="interactive-logon", hosts=("SRV-APP-03",),
+                       users=("bob.nguyen",), severity=Severity.LOW, techniques=("T1078",))
+    (state,) = run(tmp_path, settings, [alert])
+    assert state.analysis and state.analysis.verdict == "benign_positive"
+    assert state.analysis.confidence < settings.triage.close_confidence
+    assert state.status == "escalated" and state.triage and state.triage.priority == "P3"
+
+
+def test_unknown_pattern_goes_to_a_person(tmp_path: Path, settings: Settings) -> None:
+    (state,) = run(tmp_path, settings, [make_alert(minutes=0, hosts=("UNKNOWN-9",))])
+    assert state.analysis and state.analysis.verdict == "needs_review"
+    assert state.analysis.outcomes[0].playbook == "generic"
+    assert state.status == "escalated"

@@ -1,0 +1,144 @@
+"""The deterministic offline analyst: playbooks as decision trees, no model needed.
+
+``investigate`` runs every playbook whose ``applies`` condition holds and combines their
+verdicts (the most serious verdict wins; confidence breaks ties). ``recommend`` turns the
+leaves reached into response actions whose targets are entities from normalized alert fields
+or the inventory, never free text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from tierzero.agents.context import RunContext
+from tierzero.agents.facts import Facts, facts_for
+from tierzero.agents.playbooks import ActionRef, Leaf, Playbook
+from tierzero.agents.state import (
+    Analysis,
+    CaseState,
+    Enrichment,
+    PlaybookOutcome,
+    Recommendation,
+    Verdict,
+)
+from tierzero.correlate.entities import is_external_ip, user_key
+from tierzero.ingest.alert import EntityKind
+from tierzero.tools.actions import CATALOG
+
+ANALYST_ID = "offline-playbooks"
+MAX_TARGETS_PER_ACTION = 5
+# How serious each verdict is when playbooks disagree: a possible attack outranks a benign call.
+_SERIOUSNESS: dict[Verdict, int] = {
+    "true_positive": 3, "needs_review": 2, "false_positive": 1, "benign_positive": 1,
+}
+
+
+def applicable(playbooks: tuple[Playbook, ...], facts: Facts) -> list[Playbook]:
+    """Playbooks whose ``applies`` holds; the fallback ones only when no other does."""
+    chosen = [p for p in playbooks if not p.fallback and p.applies.evaluate(facts)[0]]
+    return chosen or [p for p in playbooks if p.fallback and p.applies.evaluate(facts)[0]]
+
+
+def analyse(facts: Facts, playbooks: tuple[Playbook, ...]) -> tuple[Analysis, list[tuple[Playbook, Leaf]]]:
+    """Run the applicable playbooks and combine their outcomes into one analysis."""
+    runs = [(book, *book.run(facts)) for book in applicable(playbooks, facts)]
+    if not runs:
+        analysis = Analysis(
+            analyst=ANALYST_ID, verdict="needs_review", confidence=0.3,
+            rationale=("No playbook covers this combination of alerts; a person must look.",),
+            evidence=(), techniques=tuple(sorted(facts.get("techniques"))),
+            tactics=tuple(sorted(facts.get("tactics"))),
+        )
+        return analysis, []
+    outcomes: list[PlaybookOutcome] = [outcome for _, outcome, _ in runs]
+    top = max(outcomes, key=lambda o: (_SERIOUSNESS[o.verdict], o.confidence))
+    rationale = [
+        f"{o.title} v{o.version}: {o.verdict} ({o.confidence:.2f}) because {o.because} "
+        f"[{'; '.join(o.path) or 'no branches'}]"
+        + (f" (evidence {', '.join(o.evidence)})" if o.evidence else "")
+        for o in sorted(outcomes, key=lambda o: (-_SERIOUSNESS[o.verdict], -o.confidence))
+    ]
+    disagree = {o.verdict for o in outcomes} - {top.verdict}
+    if disagree:
+        rationale.append(
+            f"Playbooks disagree ({', '.join(sorted(disagree))} elsewhere); the most serious "
+            "verdict is kept."
+        )
+    evidence = tuple(dict.fromkeys(e for o in outcomes for e in o.evidence))
+    analysis = Analysis(
+        analyst=ANALYST_ID, verdict=top.verdict, confidence=top.confidence,
+        rationale=tuple(rationale), evidence=evidence, outcomes=tuple(outcomes),
+        techniques=tuple(sorted(facts.get("techniques"))), tactics=tuple(sorted(facts.get("tactics"))),
+    )
+    leaves = [(book, leaf) for book, outcome, leaf in runs if outcome.verdict == top.verdict]
+    return analysis, leaves
+
+
+def investigate_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Reach a verdict with the playbooks."""
+    analysis, _ = analyse(facts_for(state, runtime.context), runtime.context.playbooks)
+    return {"analysis": analysis, "visited": (*state.visited, "investigate")}
+
+
+def recommend_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Recommend catalog actions on case entities, the next step and the escalation path."""
+    ctx = runtime.context
+    facts = facts_for(state, ctx)
+    analysis, leaves = analyse(facts, ctx.playbooks)
+    case = ctx.case_file(state.case_id)
+    recommendations: list[Recommendation] = []
+    seen: set[tuple[str, str]] = set()
+    for book, leaf in leaves:
+        for ref in leaf.actions:
+            for target in resolve_targets(ref, case.primary_alerts, state.enrichment, ctx):
+                if (ref.action, target) in seen:
+                    continue
+                seen.add((ref.action, target))
+                spec = CATALOG[ref.action]
+                recommendations.append(Recommendation(
+                    action=ref.action, action_class=spec.action_class,
+                    target_kind=spec.target_kind.value, target=target,
+                    reason=f"{book.title}: {leaf.because}", playbook=book.id,
+                    evidence=analysis.evidence,
+                ))
+    main = max(leaves, key=lambda bl: bl[1].confidence, default=None)
+    next_step = main[1].next_step if main else "Review the case's alerts and decide a verdict."
+    escalation = main[0].escalation_path if main else "SOC tier 2 on-call analyst"
+    return {
+        "recommendations": tuple(recommendations), "next_step": next_step,
+        "escalation_path": escalation, "visited": (*state.visited, "recommend"),
+    }
+
+
+def resolve_targets(
+    ref: ActionRef, alerts: tuple[Any, ...], enrichment: Enrichment | None, ctx: RunContext
+) -> list[str]:
+    """Entities of the case an action may target, from normalized fields or the inventory."""
+    enrichment = enrichment or Enrichment()
+    scanners = {k.lower() for k in enrichment.scanners}
+    found: list[str] = []
+    if ref.target == "affected_host":
+        found = [
+            o.value for a in alerts for o in a.observables
+            if o.kind is EntityKind.HOST and o.name.startswith("device.")
+            and o.value.lower() not in scanners
+        ]
+    elif ref.target == "user":
+        # Only accounts the inventory knows: the target is the inventory's name for them.
+        found = list(enrichment.identities)
+    elif ref.target in ("intel_hash", "intel_ip", "intel_domain"):
+        kind = {"intel_hash": "hash", "intel_ip": "ip", "intel_domain": "domain"}[ref.target]
+        found = [h.value for h in enrichment.intel if h.kind == kind]
+    elif ref.target == "sender":
+        found = [
+            v for a in alerts for v in a.values(EntityKind.EMAIL)
+            if "@" in user_key(v, ctx.internal_domains)
+        ]
+    elif ref.target == "external_ip":
+        found = [
+            v for a in alerts for v in a.values(EntityKind.IP)
+            if is_external_ip(v) and v not in scanners
+        ]
+    return list(dict.fromkeys(found))[:MAX_TARGETS_PER_ACTION]

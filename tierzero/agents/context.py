@@ -1,0 +1,79 @@
+"""What the graph's nodes may use at run time, injected per run (never part of the state)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import TYPE_CHECKING
+
+from tierzero.ingest.alert import Alert
+from tierzero.tools.inventory import Inventory
+from tierzero.tools.registry import ToolContext
+
+if TYPE_CHECKING:
+    from tierzero.agents.playbooks import Playbook
+    from tierzero.agents.triage import TriageConfig
+    from tierzero.store.sqlite import Store
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    """Working hours (UTC): triage tells an admin at work from a 3 a.m. session."""
+
+    start: time = time(7, 0)
+    end: time = time(18, 0)
+    weekdays: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+
+    def covers(self, when: datetime) -> bool:
+        return _WEEKDAYS[when.weekday()] in self.weekdays and self.start <= when.time() < self.end
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    """A case's alerts as correlation left them: primaries, repeat counts and join reasons."""
+
+    case_id: str
+    alerts: tuple[Alert, ...]
+    duplicates: dict[str, int]
+    joins: tuple[dict[str, object], ...]
+
+    @property
+    def primary_alerts(self) -> tuple[Alert, ...]:
+        """Alerts that are not repeats of another alert in the case."""
+        repeat_ids = {j["alert_id"] for j in self.joins if j.get("kind") == "duplicate"}
+        return tuple(a for a in self.alerts if a.id not in repeat_ids)
+
+
+@dataclass
+class RunContext:
+    """Per-run dependencies (LangGraph runtime context): store, inventory, rules, clock."""
+
+    store: Store
+    inventory: Inventory
+    triage: TriageConfig
+    playbooks: tuple[Playbook, ...]
+    now: datetime
+    hours: BusinessHours = field(default_factory=BusinessHours)
+    internal_domains: tuple[str, ...] = ()
+    _files: dict[str, CaseFile] = field(default_factory=dict, repr=False)
+
+    def case_file(self, case_id: str) -> CaseFile:
+        """Load a case's alerts once per run."""
+        if case_id not in self._files:
+            self._files[case_id] = CaseFile(
+                case_id,
+                tuple(self.store.alerts_of_case(case_id)),
+                self.store.duplicate_counts(case_id),
+                tuple(self.store.joins_of_case(case_id)),
+            )
+        return self._files[case_id]
+
+    def tools(self, case_id: str) -> ToolContext:
+        return ToolContext(inventory=self.inventory, case_id=case_id, now=self.now)
+
+    def forget(self, case_id: str) -> None:
+        """Drop a finished case's alerts so a long run holds one case at a time."""
+        self._files.pop(case_id, None)

@@ -1,0 +1,126 @@
+"""Enrichment node: look every entity of the case up through the read-only tools."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from tierzero.agents.context import CaseFile, RunContext
+from tierzero.agents.state import CaseState, Enrichment, Evidence, IntelHit, WindowHit
+from tierzero.ingest.alert import EntityKind
+from tierzero.tools.inventory import Asset, Identity, Scanner
+from tierzero.tools.registry import REGISTRY, ToolContext
+
+# Observable kinds worth a threat-intelligence lookup, and the indicator type they match.
+_INTEL_KINDS = (EntityKind.IP, EntityKind.DOMAIN, EntityKind.URL, EntityKind.HASH, EntityKind.EMAIL)
+
+
+def enrich_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Enrich the case and number the evidence every later conclusion must cite."""
+    ctx = runtime.context
+    case = ctx.case_file(state.case_id)
+    enrichment = enrich_case(case, ctx.tools(state.case_id))
+    return {
+        "enrichment": enrichment,
+        "evidence": build_evidence(case, enrichment),
+        "visited": (*state.visited, "enrich"),
+    }
+
+
+def enrich_case(case: CaseFile, tools: ToolContext) -> Enrichment:
+    """Call the lookup tools for each distinct host, user and indicator in the case."""
+    calls = 0
+
+    def call(name: str, **arguments: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return REGISTRY.call(name, tools, arguments)
+
+    assets: dict[str, Asset] = {}
+    identities: dict[str, Identity] = {}
+    scanners: dict[str, Scanner] = {}
+    windows: list[WindowHit] = []
+    intel: list[IntelHit] = []
+    unknown_hosts: list[str] = []
+    unknown_users: list[str] = []
+    seen_hosts: set[str] = set()
+    seen_users: set[str] = set()
+    seen_intel: set[str] = set()
+
+    for alert in case.primary_alerts:
+        for host in alert.values(EntityKind.HOST):
+            for hit in call("maintenance_windows", host=host, at=alert.time):
+                windows.append(WindowHit(host=host, alert_id=alert.id, window=hit))
+            if host in seen_hosts:
+                continue
+            seen_hosts.add(host)
+            asset = call("lookup_asset", host=host)
+            if asset is None:
+                unknown_hosts.append(host)
+            else:
+                assets[asset.hostname] = asset
+            if (scanner := call("known_scanner", address=host)) is not None:
+                scanners[host] = scanner
+        for ip in alert.values(EntityKind.IP):
+            if ip not in seen_hosts:
+                seen_hosts.add(ip)
+                if (asset := call("lookup_asset", host=ip)) is not None:
+                    assets[asset.hostname] = asset
+                if (scanner := call("known_scanner", address=ip)) is not None:
+                    scanners[ip] = scanner
+        for kind in (EntityKind.USER, EntityKind.EMAIL):
+            for user in alert.values(kind):
+                if user in seen_users:
+                    continue
+                seen_users.add(user)
+                identity = call("lookup_identity", user=user)
+                if identity is not None:
+                    identities[identity.user] = identity
+                elif kind is EntityKind.USER:
+                    unknown_users.append(user)
+        for kind in _INTEL_KINDS:
+            for value in alert.values(kind):
+                if value.lower() in seen_intel:
+                    continue
+                seen_intel.add(value.lower())
+                for indicator in call("threat_intel", indicator=value, at=alert.time):
+                    intel.append(IntelHit(value=value, kind=kind.value, indicator=indicator))
+    return Enrichment(
+        assets=assets, identities=identities, scanners=scanners, windows=tuple(windows),
+        intel=tuple(intel), unknown_hosts=tuple(unknown_hosts),
+        unknown_users=tuple(unknown_users), tool_calls=calls,
+    )
+
+
+def build_evidence(case: CaseFile, enrichment: Enrichment) -> tuple[Evidence, ...]:
+    """Number alerts first (in time order), then what enrichment found."""
+    items: list[Evidence] = []
+
+    def add(kind: Any, summary: str, alert_id: str | None = None, source: str | None = None) -> None:
+        items.append(Evidence(id=f"E{len(items) + 1}", kind=kind, summary=summary,
+                              alert_id=alert_id, source=source))
+
+    for alert in case.primary_alerts:
+        repeats = case.duplicates.get(alert.id, 0)
+        where = ", ".join(alert.values(EntityKind.HOST)[:2] or alert.values(EntityKind.IP)[:2])
+        summary = f"{alert.metadata.product.name}: {alert.title}" + (f" on {where}" if where else "")
+        if repeats:
+            summary += f" (+{repeats} repeats)"
+        add("alert", summary, alert.id, alert.provenance.source)
+    for asset in enrichment.assets.values():
+        add("asset", f"{asset.hostname}: {asset.role}, {asset.criticality} criticality, "
+            f"{asset.environment}, owner {asset.owner}" + (", crown jewel" if asset.crown_jewel else ""))
+    for identity in enrichment.identities.values():
+        add("identity", f"{identity.user}: {identity.role}, privilege {identity.privilege}, "
+            f"MFA {'on' if identity.mfa else 'off'}, usual countries "
+            f"{', '.join(identity.usual_countries) or 'none'}")
+    for hit in enrichment.intel:
+        add("intel", f"{hit.kind} {hit.value} matches {hit.indicator.source}: "
+            f"{hit.indicator.description} (confidence {hit.indicator.confidence})")
+    for address, scanner in enrichment.scanners.items():
+        add("scanner", f"{address} is the approved scanner '{scanner.name}'")
+    for window_hit in {(w.host, w.window.id): w for w in enrichment.windows}.values():
+        add("window", f"{window_hit.host} is inside change window {window_hit.window.id} "
+            f"({window_hit.window.description})")
+    return tuple(items)

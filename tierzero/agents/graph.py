@@ -1,0 +1,125 @@
+"""The case graph (LangGraph ``StateGraph``): enrich -> triage -> investigate -> recommend.
+
+::
+
+    START -> enrich -> triage --(benign rule fired)--> auto_close -> END
+                              \\-> investigate -> recommend --(benign, confident)--> close -> END
+                                                           \\-> escalate -> END
+
+Routers are pure functions of the state returning node names. Response actions are only
+recommended here; the guard / approval / act nodes of DESIGN.md come with the guardrail layer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from functools import partial
+from typing import Any, Literal
+
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+
+from tierzero.agents.analyst import ANALYST_ID, investigate_node, recommend_node
+from tierzero.agents.context import RunContext
+from tierzero.agents.enrich import enrich_node
+from tierzero.agents.state import CHECKPOINT_TYPES, Analysis, CaseState
+from tierzero.agents.triage import triage_node
+
+BENIGN = ("benign_positive", "false_positive")
+
+
+def route_after_triage(state: CaseState) -> Literal["auto_close", "investigate"]:
+    """Clearly benign cases (a triage rule fired) skip investigation."""
+    if state.triage is not None and state.triage.auto_close_rule is not None:
+        return "auto_close"
+    return "investigate"
+
+
+def route_after_recommend(
+    state: CaseState, close_confidence: float = 0.8
+) -> Literal["close", "escalate"]:
+    """Close only benign verdicts held with enough confidence; everything else goes to people."""
+    analysis = state.analysis
+    if analysis and analysis.verdict in BENIGN and analysis.confidence >= close_confidence:
+        return "close"
+    return "escalate"
+
+
+def auto_close_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Close as benign on the triage rule's word, citing the evidence the rule stood on."""
+    assert state.triage is not None
+    cited = tuple(e.id for e in state.evidence if e.kind in ("scanner", "window"))
+    analysis = Analysis(
+        analyst="triage-rules", verdict="benign_positive", confidence=0.9,
+        rationale=(f"Auto-closed by triage rule '{state.triage.auto_close_rule}': "
+                   f"{state.triage.auto_close_reason}",),
+        evidence=cited,
+    )
+    return {
+        "analysis": analysis, "status": "auto_closed",
+        "next_step": "None: closed automatically; reopen if new evidence arrives.",
+        "visited": (*state.visited, "auto_close"),
+    }
+
+
+def close_node(state: CaseState) -> dict[str, Any]:
+    return {"status": "closed", "visited": (*state.visited, "close")}
+
+
+def escalate_node(state: CaseState) -> dict[str, Any]:
+    return {"status": "escalated", "visited": (*state.visited, "escalate")}
+
+
+def build_graph(close_confidence: float = 0.8) -> StateGraph[CaseState, RunContext, Any, Any]:
+    """The uncompiled graph; compile it with a checkpointer to run."""
+    graph: StateGraph[CaseState, RunContext, Any, Any] = StateGraph(
+        CaseState, context_schema=RunContext
+    )
+    graph.add_node("enrich", enrich_node)
+    graph.add_node("triage", triage_node)
+    graph.add_node("auto_close", auto_close_node)
+    graph.add_node("investigate", investigate_node)
+    graph.add_node("recommend", recommend_node)
+    graph.add_node("close", close_node)
+    graph.add_node("escalate", escalate_node)
+    graph.add_edge(START, "enrich")
+    graph.add_edge("enrich", "triage")
+    graph.add_conditional_edges("triage", route_after_triage, ["auto_close", "investigate"])
+    graph.add_edge("investigate", "recommend")
+    graph.add_conditional_edges(
+        "recommend", partial(route_after_recommend, close_confidence=close_confidence),
+        ["close", "escalate"],
+    )
+    for last in ("auto_close", "close", "escalate"):
+        graph.add_edge(last, END)
+    return graph
+
+
+def checkpointer(db_path: str) -> SqliteSaver:
+    """LangGraph's SQLite checkpointer on the store's file, reviving only tierzero's types."""
+    conn = sqlite3.connect(db_path, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    allowed = [(t.__module__, t.__name__) for t in CHECKPOINT_TYPES]
+    saver = SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=allowed))
+    saver.setup()
+    return saver
+
+
+def compile_graph(saver: SqliteSaver, close_confidence: float = 0.8) -> CompiledStateGraph[Any, Any, Any, Any]:
+    return build_graph(close_confidence).compile(checkpointer=saver)
+
+
+def run_case(
+    app: CompiledStateGraph[Any, Any, Any, Any], case_id: str, revision: int, ctx: RunContext
+) -> CaseState:
+    """Run one case to the end; each analysis revision is its own checkpoint thread."""
+    config = {"configurable": {"thread_id": f"{case_id}#{revision}"}}
+    result = app.invoke(CaseState(case_id=case_id), config, context=ctx)  # type: ignore[arg-type]
+    ctx.forget(case_id)
+    return CaseState.model_validate(result)
+
+
+__all__ = ["ANALYST_ID", "build_graph", "checkpointer", "compile_graph", "run_case"]

@@ -1,0 +1,131 @@
+"""Typed state of the case graph and the typed outputs of each node.
+
+The state holds ids and results, not the alerts themselves: alerts are immutable facts in the
+store, loaded through the run context, so checkpoints stay small and a resumed run sees the same
+alerts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tierzero.tools.inventory import Asset, Identity, Indicator, MaintenanceWindow, Scanner
+
+Verdict = Literal["true_positive", "benign_positive", "false_positive", "needs_review"]
+Priority = Literal["P1", "P2", "P3", "P4"]
+CaseStatus = Literal["new", "auto_closed", "closed", "escalated"]
+EvidenceKind = Literal["alert", "asset", "identity", "intel", "scanner", "window", "signin"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Evidence(_Model):
+    """One fact a conclusion can cite by id (``E1``, ``E2`` ...)."""
+
+    id: str
+    kind: EvidenceKind
+    summary: str
+    alert_id: str | None = None
+    source: str | None = None
+
+
+class IntelHit(_Model):
+    value: str
+    kind: str
+    indicator: Indicator
+
+
+class WindowHit(_Model):
+    host: str
+    alert_id: str
+    window: MaintenanceWindow
+
+
+class Enrichment(_Model):
+    """What the inventory says about the case's entities."""
+
+    assets: dict[str, Asset] = Field(default_factory=dict)
+    identities: dict[str, Identity] = Field(default_factory=dict)
+    scanners: dict[str, Scanner] = Field(default_factory=dict)
+    windows: tuple[WindowHit, ...] = ()
+    intel: tuple[IntelHit, ...] = ()
+    unknown_hosts: tuple[str, ...] = ()
+    unknown_users: tuple[str, ...] = ()
+    tool_calls: int = 0
+
+
+class TriageResult(_Model):
+    priority: Priority
+    score: int
+    score_parts: tuple[str, ...]
+    sla_due: datetime
+    queue: str
+    auto_close_rule: str | None = None
+    auto_close_reason: str | None = None
+
+
+class PlaybookOutcome(_Model):
+    """One playbook's walk through its decision tree: the path taken is the explanation."""
+
+    playbook: str
+    version: int
+    title: str
+    path: tuple[str, ...]
+    verdict: Verdict
+    confidence: float
+    because: str
+    evidence: tuple[str, ...]
+
+
+class Analysis(_Model):
+    """The analyst's conclusion; the same shape whether a playbook or a model produced it."""
+
+    analyst: str
+    verdict: Verdict
+    confidence: float = Field(ge=0.0, le=1.0)
+    rationale: tuple[str, ...]
+    evidence: tuple[str, ...]
+    outcomes: tuple[PlaybookOutcome, ...] = ()
+    techniques: tuple[str, ...] = ()
+    tactics: tuple[str, ...] = ()
+
+
+class Recommendation(_Model):
+    """A response action proposed for a human or (later) the guardrails to decide on."""
+
+    action: str
+    action_class: Literal["read", "contain", "disrupt"]
+    target_kind: str
+    target: str
+    reason: str
+    playbook: str
+    evidence: tuple[str, ...] = ()
+
+
+class CaseState(BaseModel):
+    """The graph's state for one case."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: str
+    enrichment: Enrichment | None = None
+    evidence: tuple[Evidence, ...] = ()
+    triage: TriageResult | None = None
+    analysis: Analysis | None = None
+    recommendations: tuple[Recommendation, ...] = ()
+    next_step: str | None = None
+    escalation_path: str | None = None
+    status: CaseStatus = "new"
+    visited: tuple[str, ...] = ()
+
+
+# Every class a checkpoint may contain: the checkpointer refuses to revive anything else.
+CHECKPOINT_TYPES: tuple[type[BaseModel], ...] = (
+    CaseState, Evidence, IntelHit, WindowHit, Enrichment, TriageResult, PlaybookOutcome,
+    Analysis, Recommendation, Asset, Identity, Indicator, MaintenanceWindow, Scanner,
+)

@@ -1,0 +1,112 @@
+"""Triage node: deterministic priority, SLA, routing and auto-closure of clearly benign cases.
+
+The score is a sum of named parts from ``config/triage.yaml`` so a priority can always be
+explained ("severity high +40, crown jewel +25 ..."). Auto-closure rules are conditions over
+the same facts playbooks use, and fire only when nothing in the case points the other way.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from langgraph.runtime import Runtime
+from pydantic import BaseModel, ConfigDict, Field
+
+from tierzero.agents.context import RunContext
+from tierzero.agents.facts import Facts, facts_for
+from tierzero.agents.playbooks import Condition
+from tierzero.agents.state import CaseState, Priority, TriageResult
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PriorityLevel(_Config):
+    name: Priority
+    min_score: int = Field(ge=0)
+    sla: timedelta
+
+
+class Weights(_Config):
+    severity: dict[int, int]
+    criticality: dict[int, int]
+    intel_match: int = 20
+    crown_jewel: int = 10
+    privileged_user: int = 10
+    new_country: int = 10
+    per_extra_tactic: int = 5
+    max_tactic_bonus: int = 15
+    per_extra_source: int = 3
+    max_source_bonus: int = 9
+
+
+class Route(_Config):
+    when: Condition
+    queue: str
+
+
+class AutoCloseRule(_Config):
+    id: str
+    when: Condition
+    reason: str
+
+
+class TriageConfig(_Config):
+    """``config/triage.yaml``."""
+
+    priorities: tuple[PriorityLevel, ...] = Field(min_length=1)
+    weights: Weights
+    routing: tuple[Route, ...] = ()
+    default_queue: str = "soc-tier1"
+    auto_close: tuple[AutoCloseRule, ...] = ()
+    close_confidence: float = Field(
+        default=0.8, ge=0.5, le=1.0,
+        description="A benign verdict closes the case only at or above this confidence",
+    )
+
+    def level(self, score: int) -> PriorityLevel:
+        ranked = sorted(self.priorities, key=lambda p: p.min_score, reverse=True)
+        return next((p for p in ranked if score >= p.min_score), ranked[-1])
+
+
+def score_case(facts: Facts, weights: Weights) -> tuple[int, tuple[str, ...]]:
+    """Sum the named score parts; returns the total and each non-zero part in words."""
+    parts: list[tuple[str, int]] = [
+        (f"max severity {facts.get('max_severity')}", weights.severity.get(facts.get("max_severity"), 0)),
+        (f"asset criticality {facts.get('max_criticality')}",
+         weights.criticality.get(facts.get("max_criticality"), 0)),
+    ]
+    for flag in ("intel_match", "crown_jewel", "privileged_user", "new_country"):
+        if facts.get(flag):
+            parts.append((flag.replace("_", " "), getattr(weights, flag)))
+    extra_tactics = max(len(facts.get("tactics")) - 1, 0)
+    parts.append((f"{extra_tactics} more tactics",
+                  min(extra_tactics * weights.per_extra_tactic, weights.max_tactic_bonus)))
+    extra_sources = max(len(facts.get("sources")) - 1, 0)
+    parts.append((f"{extra_sources} more sources",
+                  min(extra_sources * weights.per_extra_source, weights.max_source_bonus)))
+    kept = [(name, points) for name, points in parts if points]
+    return sum(p for _, p in kept), tuple(f"{name} +{points}" for name, points in kept)
+
+
+def triage_case(facts: Facts, config: TriageConfig, ctx: RunContext) -> TriageResult:
+    """Priority, SLA due time, queue, and the auto-close rule that fired (if any)."""
+    score, parts = score_case(facts, config.weights)
+    level = config.level(score)
+    queue = next((r.queue for r in config.routing if r.when.evaluate(facts)[0]),
+                 config.default_queue)
+    closing = next((r for r in config.auto_close if r.when.evaluate(facts)[0]), None)
+    return TriageResult(
+        priority=level.name, score=score, score_parts=parts, sla_due=ctx.now + level.sla,
+        queue=queue, auto_close_rule=closing.id if closing else None,
+        auto_close_reason=closing.reason if closing else None,
+    )
+
+
+def triage_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Score and route the case; mark it for auto-closure when a benign rule fires."""
+    ctx = runtime.context
+    result = triage_case(facts_for(state, ctx), ctx.triage, ctx)
+    return {"triage": result, "visited": (*state.visited, "triage")}

@@ -1,0 +1,359 @@
+"""Wazuh manager alerts (``/var/ossec/logs/alerts/alerts.json``, one alert per line).
+
+Schema: Wazuh documentation, "Alerts" output and the ruleset reference (user-manual/ruleset):
+``rule`` {level, description, id, groups, mitre{id, tactic, technique}}, ``agent`` {id, name,
+ip}, ``manager``, ``id``, ``timestamp``, ``full_log``, ``decoder``, ``location``, the decoded
+``data`` (``data.win`` for the Windows eventchannel decoder, with ``system`` and ``eventdata``
+in Wazuh's camelCase) and ``syscheck`` for file integrity monitoring.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from tierzero.ingest.alert import (
+    Alert,
+    Analytic,
+    Attack,
+    Device,
+    Endpoint,
+    EntityKind,
+    FileInfo,
+    ProcessInfo,
+    Severity,
+    UserInfo,
+)
+from tierzero.ingest.base import (
+    Observables,
+    ParseContext,
+    RecordRejected,
+    build_alert,
+    canonical_tactic,
+    get,
+    is_ip,
+    parse_time,
+    require,
+    technique,
+    text,
+)
+
+# Wazuh rule levels (ruleset "Rules classification") to OCSF severity. Lowest level of each band:
+#   level  Wazuh meaning                                                   OCSF severity
+#   0-3    ignored, system notification, successful/authorized event      Informational
+#   4-6    low-priority system error, user error, low-relevance attack    Low
+#   7-11   "bad word", first time seen, invalid source, multiple user
+#          errors, integrity checking warning                             Medium
+#   12-14  high-importance event, unusual error, high-importance security
+#          event (usually correlated)                                     High
+#   15-16  severe attack: no chance of false positive, act immediately   Critical
+LEVEL_SEVERITY: tuple[tuple[int, Severity], ...] = (
+    (15, Severity.CRITICAL),
+    (12, Severity.HIGH),
+    (7, Severity.MEDIUM),
+    (4, Severity.LOW),
+    (0, Severity.INFORMATIONAL),
+)
+MAX_LEVEL = 16  # the ruleset documents 0-15; 16 is accepted by recent managers
+_HASH = re.compile(r"(?i)\b(MD5|SHA1|SHA256)=([0-9A-F]+)")
+_HEX_LENGTH = {"md5": 32, "sha1": 40, "sha256": 64}
+_EMPTY = ("-", "", "N/A", "null")
+
+
+class WazuhAdapter:
+    """Wazuh ``alerts.json`` records."""
+
+    name: ClassVar[str] = "wazuh"
+    vendor: ClassVar[str] = "Wazuh"
+    product: ClassVar[str] = "Wazuh"
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        rule = record.get("rule")
+        return (
+            isinstance(rule, Mapping)
+            and "level" in rule
+            and "timestamp" in record
+            and ("agent" in record or "manager" in record)
+        )
+
+    def parse(self, record: Mapping[str, Any], context: ParseContext) -> Alert:
+        rule = require(record, "rule")
+        if not isinstance(rule, Mapping):
+            raise RecordRejected("field 'rule' should be an object")
+        description = text(require(record, "rule.description"), "rule.description")
+        rule_id = text(get(record, "rule.id"), "rule.id")
+        severity = _severity(rule.get("level"))
+        alert_id = text(require(record, "id"), "id")
+        time = parse_time(require(record, "timestamp"), "timestamp")
+        data = _obj(record.get("data"), "data") or {}
+        win = _obj(data.get("win"), "data.win") or {}
+        system = _obj(win.get("system"), "data.win.system") or {}
+        eventdata = _obj(win.get("eventdata"), "data.win.eventdata") or {}
+        agent = _obj(record.get("agent"), "agent") or {}
+
+        obs = Observables()
+        device = _device(agent, system, record, obs)
+        actor = _actor(data, eventdata, obs)
+        process = _process(eventdata, obs)
+        file = _syscheck_file(record, obs) or _target_file(eventdata, obs)
+        src = _endpoint(data, eventdata, obs, "src")
+        dst = _endpoint(data, eventdata, obs, "dst")
+        url = _clean(text(data.get("url"), "data.url"))
+        obs.add(EntityKind.URL, url, "http_request.url.path")
+
+        return build_alert(
+            self,
+            context,
+            source_alert_id=alert_id,
+            title=description,
+            time=time,
+            severity=severity,
+            observables=obs,
+            original_time=record.get("timestamp"),
+            message=text(record.get("full_log"), "full_log"),
+            device=device,
+            actor=actor,
+            process=process,
+            file=file,
+            src_endpoint=src,
+            dst_endpoint=dst,
+            finding_analytic=Analytic(uid=rule_id, name=description),
+            finding_types=tuple(_texts(rule.get("groups"), "rule.groups")),
+            finding_attacks=_attacks(rule.get("mitre")),
+        )
+
+
+def _severity(level: Any) -> Severity:
+    if isinstance(level, str) and level.strip().isdigit():
+        level = int(level.strip())
+    if level is None:
+        raise RecordRejected("missing required field 'rule.level'")
+    if isinstance(level, bool) or not isinstance(level, int):
+        raise RecordRejected(f"field 'rule.level' should be an integer, got {level!r:.40}")
+    if not 0 <= level <= MAX_LEVEL:
+        raise RecordRejected(f"rule.level {level} is outside Wazuh's 0-{MAX_LEVEL} scale")
+    return next(severity for lower, severity in LEVEL_SEVERITY if level >= lower)
+
+
+def _obj(value: Any, path: str) -> Mapping[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise RecordRejected(f"field '{path}' should be an object, got {type(value).__name__}")
+    return value
+
+
+def _texts(value: Any, path: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise RecordRejected(f"field '{path}' should be a list, got {type(value).__name__}")
+    return [t for i, v in enumerate(value) if (t := text(v, f"{path}[{i}]"))]
+
+
+def _clean(value: str | None) -> str | None:
+    """Windows writes '-' for an empty field."""
+    return None if value is None or value in _EMPTY else value
+
+
+def _field(mapping: Mapping[str, Any], key: str, path: str) -> str | None:
+    return _clean(text(mapping.get(key), f"{path}.{key}"))
+
+
+def _basename(path: str | None) -> str | None:
+    return re.split(r"[\\/]", path)[-1] or None if path else None
+
+
+def _device(
+    agent: Mapping[str, Any], system: Mapping[str, Any], record: Mapping[str, Any],
+    obs: Observables,
+) -> Device | None:
+    """The agent is the host; agent 000 is the manager itself, so prefer the event's host."""
+    agent_name = _field(agent, "name", "agent")
+    agent_id = _field(agent, "id", "agent")
+    agent_ip = _field(agent, "ip", "agent")
+    computer = _field(system, "computer", "data.win.system")
+    logged_host = text(get(record, "predecoder.hostname"), "predecoder.hostname")
+    hostname = (computer or logged_host or agent_name) if agent_id == "000" else (
+        agent_name or computer)
+    for name in (hostname, agent_name if agent_id != "000" else None, computer):
+        obs.add(EntityKind.HOST, name, "device.hostname")
+    ip = agent_ip if agent_ip and is_ip(agent_ip) and agent_id != "000" else None
+    obs.add(EntityKind.IP, ip, "device.ip")
+    if not (hostname or ip):
+        return None
+    return Device(hostname=hostname, ip=ip, uid=agent_id)
+
+
+def _account(name: str | None, domain: str | None) -> str | None:
+    if not name:
+        return None
+    return f"{domain}\\{name}" if domain and "\\" not in name and "@" not in name else name
+
+
+def _actor(
+    data: Mapping[str, Any], eventdata: Mapping[str, Any], obs: Observables
+) -> UserInfo | None:
+    """Who acted: the logged-on account of a logon event, else the source or subject user."""
+    where = "data.win.eventdata"
+    # (name, domain, sid, observable name); the first named one is the actor
+    candidates = [
+        (_field(eventdata, "targetUserName", where), _field(eventdata, "targetDomainName", where),
+         _field(eventdata, "targetUserSid", where), "actor.user.name"),
+        (_field(data, "srcuser", "data"), None, None, "actor.user.name"),
+        (_field(eventdata, "subjectUserName", where),
+         _field(eventdata, "subjectDomainName", where),
+         _field(eventdata, "subjectUserSid", where), "actor.user.name"),
+        (_field(data, "dstuser", "data"), None, None, "user.name"),
+    ]
+    for name, domain, _sid, path in candidates:
+        obs.add(EntityKind.USER, _account(name, domain), path)
+    for name, domain, sid, _path in candidates[:3]:
+        if name:
+            return UserInfo(name=_account(name, domain), domain=domain, uid=sid)
+    return None
+
+
+def _hashes(value: str | None) -> dict[str, str]:
+    """Sysmon ``Hashes``: 'SHA1=..,MD5=..,SHA256=..,IMPHASH=..'."""
+    out: dict[str, str] = {}
+    for algorithm, digest in _HASH.findall(value or ""):
+        key = algorithm.lower()
+        if len(digest) == _HEX_LENGTH[key]:
+            out.setdefault(key, digest.lower())
+    return out
+
+
+def _pid(value: str | None) -> int | None:
+    """Security events write process ids in hex ('0x1a2c'), Sysmon in decimal."""
+    if not value:
+        return None
+    try:
+        return int(value, 16) if value.lower().startswith("0x") else int(value)
+    except ValueError:
+        return None
+
+
+def _process(eventdata: Mapping[str, Any], obs: Observables) -> ProcessInfo | None:
+    """Sysmon process events (image/commandLine/parentImage) or Security 4688."""
+    where = "data.win.eventdata"
+    image = _field(eventdata, "image", where) or _field(eventdata, "newProcessName", where)
+    cmd_line = _field(eventdata, "commandLine", where)
+    if not (image or cmd_line):
+        return None
+    parent_image = _field(eventdata, "parentImage", where) or _field(
+        eventdata, "parentProcessName", where)
+    parent_cmd = _field(eventdata, "parentCommandLine", where)
+    hashes = _hashes(_field(eventdata, "hashes", where))
+    name, parent_name = _basename(image), _basename(parent_image)
+    user = _field(eventdata, "user", where)
+    obs.add(EntityKind.PROCESS, name, "process.name")
+    obs.add(EntityKind.COMMAND_LINE, cmd_line, "process.cmd_line")
+    for digest in hashes.values():
+        obs.add(EntityKind.HASH, digest, "process.file.hashes.value")
+    obs.add(EntityKind.USER, user, "process.user.name")
+    obs.add(EntityKind.PROCESS, parent_name, "process.parent_process.name")
+    obs.add(EntityKind.COMMAND_LINE, parent_cmd, "process.parent_process.cmd_line")
+    parent = None
+    if parent_image or parent_cmd:
+        parent = ProcessInfo(
+            name=parent_name,
+            pid=_pid(_field(eventdata, "parentProcessId", where)),
+            cmd_line=parent_cmd,
+            file=FileInfo(name=parent_name, path=parent_image) if parent_image else None,
+        )
+    return ProcessInfo(
+        name=name,
+        pid=_pid(_field(eventdata, "processId", where) or _field(eventdata, "newProcessId", where)),
+        cmd_line=cmd_line,
+        file=FileInfo(name=name, path=image, **hashes) if image else None,
+        user=user,
+        parent_process=parent,
+    )
+
+
+def _syscheck_file(record: Mapping[str, Any], obs: Observables) -> FileInfo | None:
+    """File integrity monitoring: the file and its hashes after the change."""
+    syscheck = _obj(record.get("syscheck"), "syscheck")
+    if syscheck is None:
+        return None
+    path = _field(syscheck, "path", "syscheck")
+    if not path:
+        return None
+    hashes = {}
+    for key in ("sha256", "sha1", "md5"):
+        digest = _field(syscheck, f"{key}_after", "syscheck")
+        if digest and len(digest) == _HEX_LENGTH[key]:
+            hashes[key] = digest.lower()
+    name = _basename(path)
+    obs.add(EntityKind.FILE, name, "file.name")
+    for digest in hashes.values():
+        obs.add(EntityKind.HASH, digest, "file.hashes.value")
+    return FileInfo(name=name, path=path, **hashes)
+
+
+def _target_file(eventdata: Mapping[str, Any], obs: Observables) -> FileInfo | None:
+    """Sysmon file creation (event 11) names the file in ``targetFilename``; a service
+    installation (System 7045) its binary in ``imagePath``, quoted when it has spaces."""
+    where = "data.win.eventdata"
+    path = _field(eventdata, "targetFilename", where)
+    image_path = _field(eventdata, "imagePath", where)
+    if not path and image_path:
+        path = image_path.split('"')[1] if image_path.startswith('"') else image_path
+    if not path:
+        return None
+    obs.add(EntityKind.FILE, _basename(path), "file.name")
+    return FileInfo(name=_basename(path), path=path)
+
+
+def _port(value: str | None) -> int | None:
+    if value and value.isdigit() and int(value) <= 65535:
+        return int(value)
+    return None
+
+
+def _endpoint(
+    data: Mapping[str, Any], eventdata: Mapping[str, Any], obs: Observables, side: str
+) -> Endpoint | None:
+    """Decoded ``srcip``/``dstip`` (syslog, web logs) or the logon event's source address."""
+    where = "data.win.eventdata"
+    ip = _field(data, f"{side}ip", "data")
+    port = _port(_field(data, f"{side}port", "data"))
+    hostname = None
+    if side == "src":
+        ip = ip or _field(eventdata, "ipAddress", where) or _field(eventdata, "sourceIp", where)
+        port = port or _port(_field(eventdata, "ipPort", where))
+        hostname = _field(eventdata, "workstationName", where)
+    else:
+        ip = ip or _field(eventdata, "destinationIp", where)
+        port = port or _port(_field(eventdata, "destinationPort", where))
+    ip = ip if ip and is_ip(ip) else None
+    endpoint_name = "src_endpoint" if side == "src" else "dst_endpoint"
+    obs.add(EntityKind.IP, ip, f"{endpoint_name}.ip")
+    obs.add(EntityKind.HOST, hostname, f"{endpoint_name}.hostname")
+    if not (ip or hostname):
+        return None
+    return Endpoint(ip=ip, port=port, hostname=hostname)
+
+
+def _attacks(mitre: Any) -> tuple[Attack, ...]:
+    """``rule.mitre``: ``id`` and ``technique`` are parallel lists; ``tactic`` is the union of
+    the techniques' tactics, not aligned with them, so tactics become attacks of their own."""
+    if mitre is None:
+        return ()
+    if not isinstance(mitre, Mapping):
+        raise RecordRejected("field 'rule.mitre' should be an object")
+    ids = _texts(mitre.get("id"), "rule.mitre.id")
+    names = _texts(mitre.get("technique"), "rule.mitre.technique")
+    tactics = _texts(mitre.get("tactic"), "rule.mitre.tactic")
+    names_align = len(names) == len(ids)
+    out = [
+        attack
+        for index, uid in enumerate(ids)
+        if (attack := technique(uid, names[index] if names_align else None))
+    ]
+    for tactic in dict.fromkeys(tactics):
+        tactic_uid, tactic_name = canonical_tactic(tactic)
+        out.append(Attack(tactic_uid=tactic_uid, tactic_name=tactic_name))
+    return tuple(out)

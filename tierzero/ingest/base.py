@@ -1,0 +1,304 @@
+"""What an adapter is, and the small helpers every adapter shares.
+
+An adapter turns one parsed source record (a JSON object, or a CSV row as a dict of strings)
+into an :class:`Alert`, or raises :class:`RecordRejected` with a reason a person understands.
+Adapters never see files: the reader owns positions, sizes and time sanity checks.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Protocol
+
+from tierzero.ingest.alert import Alert, Attack, EntityKind, Observable, Severity
+
+# Caps keep one hostile record from bloating memory or the store; the raw record keeps it all.
+MAX_VALUE_CHARS = 8192
+MAX_OBSERVABLES = 256
+
+
+class RecordRejected(ValueError):
+    """The record cannot become an alert. ``reason`` is shown to people as-is."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Adapter(Protocol):
+    """One source format. ``name`` is what ``--source`` accepts."""
+
+    name: ClassVar[str]
+    vendor: ClassVar[str]
+    product: ClassVar[str]
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        """True when the record is unambiguously this format (used by ``--source auto``)."""
+        ...
+
+    def parse(self, record: Mapping[str, Any], context: ParseContext) -> Alert:
+        """Normalize one record or raise :class:`RecordRejected`."""
+        ...
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """What the reader knows about a record's position; adapters pass it to ``build``."""
+
+    source_file: str
+    record_no: int
+    ingested_at: datetime
+    raw: str
+
+
+def get(record: Mapping[str, Any], path: str, default: Any = None) -> Any:
+    """Read a dotted path (``a.b.c``) from nested mappings; missing or null gives ``default``."""
+    current: Any = record
+    for part in path.split("."):
+        if not isinstance(current, Mapping) or part not in current:
+            return default
+        current = current[part]
+    return default if current is None else current
+
+
+def require(record: Mapping[str, Any], path: str) -> Any:
+    """Like :func:`get`, but a missing or empty field rejects the record."""
+    value = get(record, path)
+    if value is None or value == "" or value == [] or value == {}:
+        raise RecordRejected(f"missing required field '{path}'")
+    return value
+
+
+def text(value: Any, field_name: str = "value") -> str | None:
+    """Coerce a scalar to stripped text; containers are rejected rather than stringified."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str | int | float):
+        out = str(value).strip()
+        try:
+            out.encode("utf-8")
+        except UnicodeEncodeError as exc:  # lone surrogates from "\ud800" escapes in JSON
+            raise RecordRejected(f"field '{field_name}' is not valid Unicode text") from exc
+        return out[:MAX_VALUE_CHARS] or None
+    raise RecordRejected(f"field '{field_name}' should be text, got {type(value).__name__}")
+
+
+def json_field(value: Any, field_name: str) -> Any:
+    """Decode a field that the source stores as a JSON string (Sentinel's Entities, ...)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise RecordRejected(f"field '{field_name}' is not valid JSON: {exc.msg}") from exc
+    except RecursionError as exc:
+        raise RecordRejected(f"field '{field_name}' is nested too deeply") from exc
+
+
+_EPOCH_MS_THRESHOLD = 10**11  # beyond year 5138 in seconds: such numbers are milliseconds
+
+
+def parse_time(value: Any, field_name: str, fmt: str | None = None) -> datetime:
+    """Parse a source timestamp to aware UTC.
+
+    Accepts ISO 8601 (``Z`` or offsets, any fraction digits), epoch seconds or milliseconds
+    (numbers or digit strings), or an explicit ``strptime`` format. Naive times are rejected
+    unless a format is given: guessing a time zone would silently shift the timeline.
+    """
+    if value is None or value == "":
+        raise RecordRejected(f"missing required field '{field_name}'")
+    try:
+        if fmt in ("epoch", "epoch_s", "epoch_ms") or (
+            fmt is None and (isinstance(value, int | float) and not isinstance(value, bool))
+        ):
+            number = float(value)
+            if fmt == "epoch_ms" or (fmt != "epoch_s" and abs(number) >= _EPOCH_MS_THRESHOLD):
+                number /= 1000.0
+            return datetime.fromtimestamp(number, tz=UTC)
+        if not isinstance(value, str):
+            raise RecordRejected(f"field '{field_name}' is not a time: {value!r}")
+        stamp = value.strip()
+        if fmt not in (None, "iso8601"):
+            parsed = datetime.strptime(stamp, fmt)
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        if re.fullmatch(r"-?\d+(\.\d+)?", stamp):
+            return parse_time(float(stamp), field_name)
+        parsed = datetime.fromisoformat(stamp)
+    except (ValueError, TypeError, OverflowError, OSError) as exc:
+        if isinstance(exc, RecordRejected):
+            raise
+        raise RecordRejected(f"field '{field_name}' is not a valid time: {str(value)[:80]!r}") from exc
+    if parsed.tzinfo is None:
+        raise RecordRejected(f"field '{field_name}' has no time zone: {stamp[:80]!r}")
+    return parsed.astimezone(UTC)
+
+
+def severity_from_number(value: Any, scale: Iterable[tuple[float, Severity]]) -> Severity:
+    """Map a numeric vendor severity using ``scale``: (lower bound, severity), highest first."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise RecordRejected(f"severity {value!r} is not a number") from exc
+    for lower, severity in scale:
+        if number >= lower:
+            return severity
+    return Severity.INFORMATIONAL
+
+
+_SEVERITY_WORDS = {
+    "informational": Severity.INFORMATIONAL,
+    "info": Severity.INFORMATIONAL,
+    "low": Severity.LOW,
+    "medium": Severity.MEDIUM,
+    "moderate": Severity.MEDIUM,
+    "high": Severity.HIGH,
+    "critical": Severity.CRITICAL,
+    "unknown": Severity.UNKNOWN,
+}
+
+
+def severity_from_word(value: Any) -> Severity:
+    """Map a vendor severity word (Low, Medium, High, ...) to OCSF; unknown words are UNKNOWN."""
+    if not isinstance(value, str):
+        return Severity.UNKNOWN
+    return _SEVERITY_WORDS.get(value.strip().lower(), Severity.UNKNOWN)
+
+
+_TECHNIQUE = re.compile(r"^T\d{4}(\.\d{3})?$")
+
+# ATT&CK Enterprise tactics: id -> official name; vendors spell them many ways.
+TACTICS: dict[str, str] = {
+    "TA0043": "Reconnaissance", "TA0042": "Resource Development", "TA0001": "Initial Access",
+    "TA0002": "Execution", "TA0003": "Persistence", "TA0004": "Privilege Escalation",
+    "TA0005": "Defense Evasion", "TA0006": "Credential Access", "TA0007": "Discovery",
+    "TA0008": "Lateral Movement", "TA0009": "Collection", "TA0011": "Command and Control",
+    "TA0010": "Exfiltration", "TA0040": "Impact",
+}
+_TACTIC_BY_SLUG = {
+    re.sub(r"[^a-z]", "", name.lower()): (uid, name) for uid, name in TACTICS.items()
+}
+
+
+def canonical_tactic(value: Any) -> tuple[str | None, str | None]:
+    """Canonical (id, name) of an ATT&CK tactic given as id, name or slug in any spelling."""
+    raw = text(value)
+    if not raw:
+        return None, None
+    if raw.upper() in TACTICS:
+        return raw.upper(), TACTICS[raw.upper()]
+    slug = re.sub(r"[^a-z]", "", raw.lower())
+    return _TACTIC_BY_SLUG.get(slug, (None, raw))
+
+
+def technique(uid: Any, name: Any = None, tactic: Any = None) -> Attack | None:
+    """Build an ATT&CK mapping when ``uid`` is a well-formed technique id, else None."""
+    uid_text = text(uid)
+    if not uid_text:
+        return None
+    uid_text = uid_text.upper()
+    if not _TECHNIQUE.match(uid_text):
+        return None
+    tactic_uid, tactic_name = canonical_tactic(tactic)
+    return Attack(
+        technique_uid=uid_text, technique_name=text(name), tactic_uid=tactic_uid,
+        tactic_name=tactic_name,
+    )
+
+
+def is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass
+class Observables:
+    """Collects observables in first-seen order, dropping empties and exact repeats."""
+
+    items: list[Observable] = field(default_factory=list)
+    _seen: set[tuple[EntityKind, str]] = field(default_factory=set)
+
+    def add(self, kind: EntityKind, value: Any, name: str) -> None:
+        """Add one observable; IP values that do not parse as IPs are ignored."""
+        value_text = text(value, name)
+        if not value_text or value_text in ("-", "N/A", "null", "None"):
+            return
+        if kind is EntityKind.IP and not is_ip(value_text):
+            return
+        if kind is EntityKind.DOMAIN and is_ip(value_text):
+            kind = EntityKind.IP  # an HTTP Host header or SNI can carry a bare address
+        key = (kind, value_text)
+        if key in self._seen or len(self.items) >= MAX_OBSERVABLES:
+            return
+        self._seen.add(key)
+        self.items.append(Observable(kind=kind, value=value_text, name=name))
+
+    def as_tuple(self) -> tuple[Observable, ...]:
+        return tuple(self.items)
+
+
+def build_alert(
+    adapter: Adapter,
+    context: ParseContext,
+    *,
+    source_alert_id: Any,
+    title: Any,
+    time: datetime,
+    severity: Severity,
+    observables: Observables,
+    original_time: Any = None,
+    **fields: Any,
+) -> Alert:
+    """Assemble an :class:`Alert` with id, provenance and metadata filled in.
+
+    ``fields`` are further :class:`Alert` attributes (device, actor, process, ...) and the
+    ``finding_info`` extras (``desc``, ``types``, ``analytic``, ``attacks``, ``src_url``,
+    ``first_seen_time``, ``last_seen_time``) given with a ``finding_`` prefix.
+    """
+    from pydantic import ValidationError
+
+    from tierzero.ingest.alert import FindingInfo, Metadata, Product, Provenance, alert_id
+
+    uid = text(source_alert_id, "source alert id")
+    if not uid:
+        raise RecordRejected("missing the source's alert id")
+    title_text = text(title, "title")
+    if not title_text:
+        raise RecordRejected("missing the alert title")
+    finding_extra = {k.removeprefix("finding_"): v for k, v in fields.items() if k.startswith("finding_")}
+    alert_fields = {k: v for k, v in fields.items() if not k.startswith("finding_")}
+    try:
+        return Alert(
+            id=alert_id(adapter.name, uid),
+            time=time,
+            severity_id=severity,
+            finding_info=FindingInfo(uid=uid, title=title_text, **finding_extra),
+            metadata=Metadata(
+                product=Product(name=adapter.product, vendor_name=adapter.vendor),
+                original_time=text(original_time),
+            ),
+            observables=observables.as_tuple(),
+            raw_data=context.raw,
+            provenance=Provenance(
+                source=adapter.name,
+                source_file=context.source_file,
+                record_no=context.record_no,
+                ingested_at=context.ingested_at,
+            ),
+            **alert_fields,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise RecordRejected(f"invalid value for '{where}': {first['msg']}") from exc

@@ -1,0 +1,50 @@
+"""Records that could not become alerts: kept with where they came from and why."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# What is kept of an oversize record; its full size and digest are kept too.
+MAX_QUARANTINED_RAW_CHARS = 64 * 1024
+
+
+class QuarantinedRecord(BaseModel):
+    """One rejected record. Nothing is dropped silently: every reject becomes one of these."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: str = Field(description="Adapter name, or 'unknown' when no format matched")
+    source_file: str
+    record_no: int
+    reason: str
+    raw: str = Field(description="The record as read (cut at 64 KiB; see raw_size/raw_sha256)")
+    raw_size: int
+    raw_sha256: str
+    quarantined_at: datetime
+
+    @property
+    def key(self) -> str:
+        """Identity for idempotent re-runs: same file position and same bytes."""
+        return hashlib.sha256(
+            f"{self.source_file}\x00{self.record_no}\x00{self.raw_sha256}".encode()
+        ).hexdigest()[:24]
+
+
+def quarantine(
+    *, source: str, source_file: str, record_no: int, reason: str, raw: str, at: datetime
+) -> QuarantinedRecord:
+    """Build a quarantine entry, truncating the kept raw text of oversize records."""
+    encoded = raw.encode("utf-8", "surrogatepass")
+    return QuarantinedRecord(
+        source=source,
+        source_file=source_file,
+        record_no=record_no,
+        reason=reason,
+        raw=raw[:MAX_QUARANTINED_RAW_CHARS],
+        raw_size=len(encoded),
+        raw_sha256=hashlib.sha256(encoded).hexdigest(),
+        quarantined_at=at,
+    )

@@ -1,0 +1,165 @@
+"""The triage job: read alert files, store them, correlate new alerts, analyse changed cases.
+
+Each stage streams: ingest writes in batches, correlation reads unassigned alerts in time
+order in pages, and the graph runs one case at a time. Re-running on the same input adds no
+alerts, no cases and no analyses (alerts are keyed by source and source id).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tierzero.agents.context import RunContext
+from tierzero.agents.graph import checkpointer, compile_graph, run_case
+from tierzero.agents.state import CaseState
+from tierzero.correlate.engine import Correlator
+from tierzero.ingest.alert import Alert
+from tierzero.ingest.quarantine import QuarantinedRecord
+from tierzero.ingest.reader import IngestCounts, IngestOptions, discover, read_file
+from tierzero.settings import Settings
+from tierzero.store.sqlite import Store
+
+Progress = Callable[[str, int, int | None], None]  # (stage, done, total or None)
+BATCH = 1000
+
+
+def _no_progress(stage: str, done: int, total: int | None) -> None:
+    return None
+
+
+@dataclass
+class TriageReport:
+    """What one run did. ``alerts_in == normalized + quarantined`` always."""
+
+    counts: IngestCounts = field(default_factory=IngestCounts)
+    files: int = 0
+    new_alerts: int = 0
+    joins: Counter[str] = field(default_factory=Counter)
+    cases_analysed: list[CaseState] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def ingest(
+    paths: Iterable[Path], store: Store, options: IngestOptions, now: datetime,
+    progress: Progress = _no_progress, report: TriageReport | None = None,
+) -> TriageReport:
+    """Normalize every record of the inputs into the store; quarantine what cannot be read."""
+    report = report or TriageReport()
+    started = time.perf_counter()
+    files = discover(paths, options)
+    report.files = len(files)
+    alerts: list[Alert] = []
+    rejected: list[QuarantinedRecord] = []
+
+    def flush() -> None:
+        if alerts:
+            report.new_alerts += store.add_alerts(alerts)
+            alerts.clear()
+        if rejected:
+            store.add_quarantined(rejected)
+            rejected.clear()
+
+    for index, input_file in enumerate(files, start=1):
+        for item in read_file(input_file, options, now):
+            if isinstance(item, Alert):
+                alerts.append(item)
+                report.counts.normalized += 1
+                report.counts.by_source[item.provenance.source] += 1
+            else:
+                rejected.append(item)
+                report.counts.quarantined += 1
+            if len(alerts) + len(rejected) >= BATCH:
+                flush()
+                progress("ingest", report.counts.alerts_in, None)
+        flush()
+        progress("files", index, len(files))
+    report.seconds["ingest"] = time.perf_counter() - started
+    return report
+
+
+def correlate(
+    store: Store, settings: Settings, now: datetime, progress: Progress = _no_progress,
+    report: TriageReport | None = None,
+) -> TriageReport:
+    """Assign every unassigned alert to a case, in time order, recording each join."""
+    report = report or TriageReport()
+    started = time.perf_counter()
+    earliest = store.earliest_unassigned()
+    if earliest is not None:
+        seeds = store.seed_cases(earliest - settings.correlation.join_window)
+        correlator = Correlator(settings.correlation, store.case_id_allocator(), seeds)
+        batch = []
+        done = 0
+        for alert in store.unassigned_alerts():
+            join = correlator.add(alert)
+            report.joins[join.kind] += 1
+            batch.append((join, alert))
+            if len(batch) >= BATCH:
+                store.record_joins(batch, now)
+                done += len(batch)
+                batch.clear()
+                progress("correlate", done, None)
+        store.record_joins(batch, now)
+    report.seconds["correlate"] = time.perf_counter() - started
+    return report
+
+
+def analyse(
+    store: Store, settings: Settings, now: datetime, progress: Progress = _no_progress,
+    report: TriageReport | None = None,
+) -> TriageReport:
+    """Run the case graph on every case that changed since its last analysis."""
+    report = report or TriageReport()
+    started = time.perf_counter()
+    case_ids = store.dirty_case_ids()
+    ctx = RunContext(
+        store=store, inventory=settings.inventory, triage=settings.triage,
+        playbooks=settings.playbooks, now=now, hours=settings.organization.hours(),
+        internal_domains=settings.correlation.internal_domains,
+    )
+    saver = checkpointer(str(store.path))
+    try:
+        app = compile_graph(saver, settings.triage.close_confidence)
+        for index, case_id in enumerate(case_ids, start=1):
+            revision = store.next_revision(case_id)
+            state = run_case(app, case_id, revision, ctx)
+            store.save_analysis(case_id, summarize(state, store), revision, now)
+            report.cases_analysed.append(state)
+            progress("analyse", index, len(case_ids))
+    finally:
+        saver.conn.close()
+    report.seconds["analyse"] = time.perf_counter() - started
+    return report
+
+
+def summarize(state: CaseState, store: Store) -> dict[str, object]:
+    """The stored analysis: the final state plus the summary columns the store indexes."""
+    analysis = state.analysis
+    triage = state.triage
+    alerts = store.alerts_of_case(state.case_id)
+    titles = [a.title for a in alerts if int(a.severity_id) == max(int(x.severity_id) for x in alerts)]
+    return {
+        **state.model_dump(mode="json"),
+        "status": state.status,
+        "verdict": analysis.verdict if analysis else "needs_review",
+        "confidence": analysis.confidence if analysis else 0.0,
+        "priority": triage.priority if triage else "P4",
+        "title": titles[0] if titles else state.case_id,
+    }
+
+
+def triage(
+    paths: Iterable[Path], settings: Settings, store: Store, options: IngestOptions | None = None,
+    now: datetime | None = None, progress: Progress = _no_progress,
+) -> TriageReport:
+    """The whole job: ingest, correlate, analyse."""
+    when = now or datetime.now(UTC)
+    report = ingest(paths, store, options or IngestOptions(), when, progress)
+    correlate(store, settings, when, progress, report)
+    analyse(store, settings, when, progress, report)
+    return report

@@ -1,0 +1,390 @@
+"""The embedded store: one SQLite file (WAL) for alerts, cases, joins and quarantine.
+
+The LangGraph checkpointer lives in the same file (its own tables), through its own
+connection. Alerts are facts and never change; a case row carries the analysis of the latest
+graph run and a ``dirty`` flag that says new alerts arrived since.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tierzero.correlate.engine import Join, SeedCase
+from tierzero.ingest.alert import Alert
+from tierzero.ingest.quarantine import QuarantinedRecord
+
+DEFAULT_DB = Path(".tierzero") / "tierzero.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    source_alert_id TEXT NOT NULL,
+    source_file TEXT NOT NULL,
+    record_no INTEGER NOT NULL,
+    time_us INTEGER NOT NULL,
+    severity_id INTEGER NOT NULL,
+    detection_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    case_id TEXT,
+    duplicate_of TEXT,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_unassigned ON alerts (time_us, id) WHERE case_id IS NULL;
+CREATE INDEX IF NOT EXISTS alerts_case ON alerts (case_id, time_us);
+CREATE TABLE IF NOT EXISTS cases (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL UNIQUE,
+    status TEXT NOT NULL DEFAULT 'new',
+    verdict TEXT,
+    priority TEXT,
+    confidence REAL,
+    title TEXT,
+    first_seen_us INTEGER NOT NULL,
+    last_seen_us INTEGER NOT NULL,
+    alert_count INTEGER NOT NULL DEFAULT 0,
+    entities TEXT NOT NULL DEFAULT '[]',
+    merged_into TEXT,
+    dirty INTEGER NOT NULL DEFAULT 1,
+    revision INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    analysis TEXT
+);
+CREATE INDEX IF NOT EXISTS cases_open ON cases (last_seen_us) WHERE merged_into IS NULL;
+CREATE TABLE IF NOT EXISTS joins (
+    alert_id TEXT PRIMARY KEY REFERENCES alerts (id),
+    case_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    via TEXT NOT NULL,
+    merged_case_ids TEXT NOT NULL,
+    duplicate_of TEXT,
+    gap_seconds REAL,
+    explanation TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS joins_case ON joins (case_id);
+CREATE TABLE IF NOT EXISTS quarantine (
+    key TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    source_file TEXT NOT NULL,
+    record_no INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    raw TEXT NOT NULL,
+    raw_size INTEGER NOT NULL,
+    raw_sha256 TEXT NOT NULL,
+    quarantined_at TEXT NOT NULL
+);
+"""
+
+
+def _us(value: datetime) -> int:
+    return int(value.timestamp() * 1_000_000)
+
+
+def _from_us(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1_000_000, tz=UTC)
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """A case's summary columns plus its latest analysis (a JSON object, or None)."""
+
+    id: str
+    status: str
+    verdict: str | None
+    priority: str | None
+    confidence: float | None
+    title: str | None
+    first_seen: datetime
+    last_seen: datetime
+    alert_count: int
+    merged_into: str | None
+    dirty: bool
+    created_at: str
+    updated_at: str
+    analysis: dict[str, Any] | None
+
+
+class Store:
+    """SQLite persistence. Writes of one logical step happen in one transaction."""
+
+    def __init__(self, path: Path = DEFAULT_DB) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA busy_timeout=5000")
+        self.conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic unit: everything inside commits together or not at all."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- alerts and quarantine -------------------------------------------------------------
+
+    def add_alerts(self, alerts: Sequence[Alert]) -> int:
+        """Insert alerts not stored yet; returns how many were new (re-runs add none)."""
+        rows = [
+            (
+                a.id, a.provenance.source, a.source_alert_id, a.provenance.source_file,
+                a.provenance.record_no, _us(a.time), int(a.severity_id), a.detection_id, a.title,
+                a.model_dump_json(),
+            )
+            for a in alerts
+        ]
+        with self.transaction() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO alerts (id, source, source_alert_id, source_file, record_no,"
+                " time_us, severity_id, detection_id, title, body) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+            return conn.total_changes - before
+
+    def add_quarantined(self, records: Sequence[QuarantinedRecord]) -> int:
+        """Insert quarantined records not stored yet; returns how many were new."""
+        rows = [
+            (
+                r.key, r.source, r.source_file, r.record_no, r.reason, r.raw, r.raw_size,
+                r.raw_sha256, r.quarantined_at.isoformat(),
+            )
+            for r in records
+        ]
+        with self.transaction() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO quarantine VALUES (?,?,?,?,?,?,?,?,?)", rows
+            )
+            return conn.total_changes - before
+
+    def quarantined(self, limit: int | None = None) -> list[QuarantinedRecord]:
+        sql = "SELECT * FROM quarantine ORDER BY source_file, record_no"
+        rows = self.conn.execute(sql + (" LIMIT ?" if limit else ""), (limit,) if limit else ())
+        return [
+            QuarantinedRecord(
+                source=r["source"], source_file=r["source_file"], record_no=r["record_no"],
+                reason=r["reason"], raw=r["raw"], raw_size=r["raw_size"],
+                raw_sha256=r["raw_sha256"],
+                quarantined_at=datetime.fromisoformat(r["quarantined_at"]),
+            )
+            for r in rows
+        ]
+
+    def unassigned_alerts(self, batch: int = 2000) -> Iterator[Alert]:
+        """Alerts no case holds yet, in time order, read in keyset pages (bounded memory)."""
+        last: tuple[int, str] = (-(2**62), "")
+        while True:
+            rows = self.conn.execute(
+                "SELECT time_us, id, body FROM alerts WHERE case_id IS NULL"
+                " AND (time_us, id) > (?, ?) ORDER BY time_us, id LIMIT ?",
+                (*last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield Alert.model_validate_json(row["body"])
+            last = (rows[-1]["time_us"], rows[-1]["id"])
+
+    def alerts_of_case(self, case_id: str) -> list[Alert]:
+        rows = self.conn.execute(
+            "SELECT body FROM alerts WHERE case_id = ? ORDER BY time_us, id", (case_id,)
+        )
+        return [Alert.model_validate_json(r["body"]) for r in rows]
+
+    def duplicate_counts(self, case_id: str) -> dict[str, int]:
+        """How many repeats each primary alert of a case absorbed."""
+        rows = self.conn.execute(
+            "SELECT duplicate_of, COUNT(*) AS n FROM alerts WHERE case_id = ?"
+            " AND duplicate_of IS NOT NULL GROUP BY duplicate_of",
+            (case_id,),
+        )
+        return {r["duplicate_of"]: r["n"] for r in rows}
+
+    def counts(self) -> dict[str, int]:
+        one = self.conn.execute
+        return {
+            "alerts": one("SELECT COUNT(*) FROM alerts").fetchone()[0],
+            "quarantined": one("SELECT COUNT(*) FROM quarantine").fetchone()[0],
+            "cases": one("SELECT COUNT(*) FROM cases WHERE merged_into IS NULL").fetchone()[0],
+        }
+
+    # -- correlation -------------------------------------------------------------------------
+
+    def case_id_allocator(self) -> Callable[[], str]:
+        """Hands out ``C-n`` ids after the highest stored one (one writer at a time)."""
+        (highest,) = self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM cases").fetchone()
+        counter = itertools.count(highest + 1)
+        return lambda: f"C-{next(counter)}"
+
+    def seed_cases(self, since: datetime) -> list[SeedCase]:
+        """Open cases seen at or after ``since``: new alerts may still join them."""
+        rows = self.conn.execute(
+            "SELECT id, first_seen_us, last_seen_us, alert_count, entities FROM cases"
+            " WHERE merged_into IS NULL AND last_seen_us >= ?",
+            (_us(since),),
+        )
+        return [
+            SeedCase(r["id"], _from_us(r["first_seen_us"]), _from_us(r["last_seen_us"]),
+                     r["alert_count"], tuple(json.loads(r["entities"])))
+            for r in rows
+        ]
+
+    def earliest_unassigned(self) -> datetime | None:
+        row = self.conn.execute("SELECT MIN(time_us) FROM alerts WHERE case_id IS NULL").fetchone()
+        return _from_us(row[0]) if row[0] is not None else None
+
+    def record_joins(self, joins: Iterable[tuple[Join, Alert]], now: datetime) -> None:
+        """Persist a batch of correlation results in one transaction."""
+        stamp = now.isoformat()
+        with self.transaction() as conn:
+            for join, alert in joins:
+                for merged in join.merged_case_ids:
+                    self._merge_case(conn, merged, join.case_id, stamp)
+                self._upsert_case(conn, join, alert, stamp)
+                conn.execute(
+                    "UPDATE alerts SET case_id = ?, duplicate_of = ? WHERE id = ?",
+                    (join.case_id, join.duplicate_of, join.alert_id),
+                )
+                conn.execute(
+                    "INSERT OR REPLACE INTO joins VALUES (?,?,?,?,?,?,?,?,?)",
+                    (
+                        join.alert_id, join.case_id, join.kind, json.dumps(join.via),
+                        json.dumps(join.merged_case_ids), join.duplicate_of, join.gap_seconds,
+                        join.explanation, stamp,
+                    ),
+                )
+
+    def _upsert_case(self, conn: sqlite3.Connection, join: Join, alert: Alert, stamp: str) -> None:
+        row = conn.execute(
+            "SELECT first_seen_us, last_seen_us, entities FROM cases WHERE id = ?", (join.case_id,)
+        ).fetchone()
+        t = _us(alert.time)
+        if row is None:
+            seq = int(join.case_id.removeprefix("C-"))
+            conn.execute(
+                "INSERT INTO cases (id, seq, title, first_seen_us, last_seen_us, alert_count,"
+                " entities, created_at, updated_at) VALUES (?,?,?,?,?,1,?,?,?)",
+                (join.case_id, seq, alert.title, t, t, json.dumps(list(join.entities)), stamp,
+                 stamp),
+            )
+            return
+        entities = sorted(set(json.loads(row["entities"])) | set(join.entities))
+        conn.execute(
+            "UPDATE cases SET first_seen_us = ?, last_seen_us = ?, alert_count = alert_count + 1,"
+            " entities = ?, dirty = 1, updated_at = ? WHERE id = ?",
+            (min(row["first_seen_us"], t), max(row["last_seen_us"], t), json.dumps(entities),
+             stamp, join.case_id),
+        )
+
+    @staticmethod
+    def _merge_case(conn: sqlite3.Connection, source: str, into: str, stamp: str) -> None:
+        src = conn.execute("SELECT * FROM cases WHERE id = ?", (source,)).fetchone()
+        if src is None:
+            return
+        conn.execute("UPDATE alerts SET case_id = ? WHERE case_id = ?", (into, source))
+        conn.execute("UPDATE joins SET case_id = ? WHERE case_id = ?", (into, source))
+        dst = conn.execute("SELECT entities FROM cases WHERE id = ?", (into,)).fetchone()
+        entities = sorted(set(json.loads(src["entities"])) | set(json.loads(dst["entities"])))
+        conn.execute(
+            "UPDATE cases SET first_seen_us = MIN(first_seen_us, ?), last_seen_us ="
+            " MAX(last_seen_us, ?), alert_count = alert_count + ?, entities = ?, dirty = 1,"
+            " updated_at = ? WHERE id = ?",
+            (src["first_seen_us"], src["last_seen_us"], src["alert_count"], json.dumps(entities),
+             stamp, into),
+        )
+        conn.execute(
+            "UPDATE cases SET merged_into = ?, status = 'merged', dirty = 0, alert_count = 0,"
+            " updated_at = ? WHERE id = ?",
+            (into, stamp, source),
+        )
+
+    def joins_of_case(self, case_id: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT j.*, a.time_us FROM joins j JOIN alerts a ON a.id = j.alert_id"
+            " WHERE j.case_id = ? ORDER BY a.time_us, j.alert_id",
+            (case_id,),
+        )
+        return [
+            {
+                "alert_id": r["alert_id"], "kind": r["kind"], "via": json.loads(r["via"]),
+                "merged_case_ids": json.loads(r["merged_case_ids"]),
+                "duplicate_of": r["duplicate_of"], "gap_seconds": r["gap_seconds"],
+                "explanation": r["explanation"],
+            }
+            for r in rows
+        ]
+
+    # -- cases -------------------------------------------------------------------------------
+
+    def dirty_case_ids(self) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT id FROM cases WHERE dirty = 1 AND merged_into IS NULL ORDER BY seq"
+        )
+        return [r["id"] for r in rows]
+
+    def next_revision(self, case_id: str) -> int:
+        """The number the next analysis of a case will carry (1 for the first)."""
+        row = self.conn.execute("SELECT revision FROM cases WHERE id = ?", (case_id,)).fetchone()
+        return (row["revision"] if row else 0) + 1
+
+    def save_analysis(
+        self, case_id: str, analysis: dict[str, Any], revision: int, now: datetime
+    ) -> None:
+        """Store the graph's result for a case and clear its dirty flag, atomically."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE cases SET status = ?, verdict = ?, priority = ?, confidence = ?, title = ?,"
+                " analysis = ?, dirty = 0, revision = ?, updated_at = ? WHERE id = ?",
+                (
+                    analysis["status"], analysis["verdict"], analysis["priority"],
+                    analysis["confidence"], analysis["title"], json.dumps(analysis, default=str),
+                    revision, now.isoformat(), case_id,
+                ),
+            )
+
+    def cases(self, include_merged: bool = False) -> list[CaseRow]:
+        where = "" if include_merged else " WHERE merged_into IS NULL"
+        rows = self.conn.execute(f"SELECT * FROM cases{where} ORDER BY seq")
+        return [self._case_row(r) for r in rows]
+
+    def case(self, case_id: str) -> CaseRow | None:
+        row = self.conn.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone()
+        return self._case_row(row) if row else None
+
+    def source_alert_ids(self, case_id: str) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT source_alert_id FROM alerts WHERE case_id = ? ORDER BY time_us, id", (case_id,)
+        )
+        return [r[0] for r in rows]
+
+    @staticmethod
+    def _case_row(r: sqlite3.Row) -> CaseRow:
+        return CaseRow(
+            id=r["id"], status=r["status"], verdict=r["verdict"], priority=r["priority"],
+            confidence=r["confidence"], title=r["title"],
+            first_seen=_from_us(r["first_seen_us"]), last_seen=_from_us(r["last_seen_us"]),
+            alert_count=r["alert_count"], merged_into=r["merged_into"], dirty=bool(r["dirty"]),
+            created_at=r["created_at"], updated_at=r["updated_at"],
+            analysis=json.loads(r["analysis"]) if r["analysis"] else None,
+        )

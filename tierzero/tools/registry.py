@@ -1,0 +1,122 @@
+"""One registry of typed tool functions, each tagged with the action class policy keys on.
+
+A tool is a plain function whose first parameter is the injected :class:`ToolContext` (identity,
+scope and data sources come from there, never from arguments a model fills) and whose other
+parameters are ``Annotated[T, Field(description=...)]``. Registering builds a pydantic model of
+those parameters, so every call is validated the same way whoever makes it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, get_type_hints
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+from tierzero.tools.inventory import Inventory
+
+ActionClass = Literal["read", "contain", "disrupt"]
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What a tool may use, injected by the caller: data sources and the case in scope."""
+
+    inventory: Inventory
+    case_id: str | None = None
+    now: datetime | None = None
+
+
+class ToolArgumentError(ValueError):
+    """Arguments failed validation; ``problems`` lists each field and why."""
+
+    def __init__(self, tool: str, problems: list[str]) -> None:
+        super().__init__(f"{tool}: " + "; ".join(problems))
+        self.tool = tool
+        self.problems = problems
+
+
+class UnknownToolError(KeyError):
+    """No tool of that name is registered."""
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    description: str
+    action_class: ActionClass
+    func: Callable[..., Any]
+    arguments: type[BaseModel]
+
+    def json_schema(self) -> dict[str, Any]:
+        """The function schema a model sees (OpenAI tool format)."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.arguments.model_json_schema(),
+            },
+        }
+
+
+class ToolRegistry:
+    """Name -> tool. ``call`` is the single way tools run."""
+
+    def __init__(self) -> None:
+        self._tools: dict[str, ToolSpec] = {}
+
+    def register(
+        self, *, action_class: ActionClass
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator: register a tool function under its own name."""
+
+        def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+            hints = get_type_hints(func, include_extras=True)
+            params = list(inspect.signature(func).parameters.values())
+            if not params or params[0].name != "ctx":
+                raise TypeError(f"tool {func.__name__} must take ctx: ToolContext first")
+            fields: dict[str, Any] = {
+                p.name: (hints[p.name], ... if p.default is inspect.Parameter.empty else p.default)
+                for p in params[1:]
+            }
+            model = create_model(
+                f"{func.__name__}_arguments",
+                __config__=ConfigDict(extra="forbid"),
+                **fields,
+            )
+            doc = inspect.getdoc(func) or ""
+            self._tools[func.__name__] = ToolSpec(
+                func.__name__, doc.split("\n\n")[0], action_class, func, model
+            )
+            return func
+
+        return decorate
+
+    def get(self, name: str) -> ToolSpec:
+        try:
+            return self._tools[name]
+        except KeyError:
+            raise UnknownToolError(name) from None
+
+    def names(self, action_class: ActionClass | None = None) -> list[str]:
+        return sorted(n for n, t in self._tools.items() if action_class in (None, t.action_class))
+
+    def call(self, name: str, ctx: ToolContext, arguments: Mapping[str, Any]) -> Any:
+        """Validate ``arguments`` against the tool's schema, then run it."""
+        spec = self.get(name)
+        try:
+            parsed = spec.arguments.model_validate(dict(arguments))
+        except ValidationError as exc:
+            problems = [
+                f"{'.'.join(str(p) for p in e['loc']) or '(arguments)'}: {e['msg']}"
+                for e in exc.errors()
+            ]
+            raise ToolArgumentError(name, problems) from exc
+        return spec.func(ctx, **{k: getattr(parsed, k) for k in type(parsed).model_fields})
+
+
+REGISTRY = ToolRegistry()

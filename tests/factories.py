@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from itertools import count
 
+from tests.conftest import NOW
 from tierzero.ingest.alert import (
     Alert,
     Analytic,
@@ -18,8 +19,6 @@ from tierzero.ingest.alert import (
     Severity,
     alert_id,
 )
-
-from tests.conftest import NOW
 
 _SEQ = count(1)
 T0 = NOW - timedelta(days=1)
@@ -52,12 +51,16 @@ def make_alert(
         id=alert_id(source, uid),
         time=at or T0 + timedelta(minutes=minutes),
         severity_id=severity,
-        finding_info=FindingInfo(uid=uid, title=title or detection,
-                                 analytic=Analytic(uid=detection, name=detection),
-                                 attacks=tuple(Attack(technique_uid=t) for t in techniques)),
+        finding_info=FindingInfo(
+            uid=uid,
+            title=title or detection,
+            analytic=Analytic(uid=detection, name=detection),
+            attacks=tuple(Attack(technique_uid=t) for t in techniques),
+        ),
         metadata=Metadata(product=Product(name="Test", vendor_name="tierzero tests")),
         observables=tuple(observables),
         raw_data="{}",
-        provenance=Provenance(source=source, source_file="test.jsonl", record_no=1,
-                              ingested_at=NOW),
+        provenance=Provenance(
+            source=source, source_file="test.jsonl", record_no=1, ingested_at=NOW
+        ),
     )

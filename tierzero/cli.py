@@ -31,7 +31,9 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 cases_app = typer.Typer(help="Inspect cases.", no_args_is_help=True)
-quarantine_app = typer.Typer(help="Inspect records that could not be normalized.", no_args_is_help=True)
+quarantine_app = typer.Typer(
+    help="Inspect records that could not be normalized.", no_args_is_help=True
+)
 app.add_typer(cases_app, name="cases")
 app.add_typer(quarantine_app, name="quarantine")
 
@@ -44,7 +46,9 @@ DbOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of tables.")]
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", help="Config folder (default: the bundled config, or $TIERZERO_CONFIG)."),
+    typer.Option(
+        "--config", help="Config folder (default: the bundled config, or $TIERZERO_CONFIG)."
+    ),
 ]
 
 
@@ -69,12 +73,16 @@ def triage_command(
     paths: Annotated[list[Path], typer.Argument(help="Alert files or folders to read.")],
     source: Annotated[
         str,
-        typer.Option(help=f"Format of the input: auto (detect per record), {MAPPED_SOURCE} "
-                     f"(use --mapping), or one of: {', '.join(ADAPTERS)}."),
+        typer.Option(
+            help=f"Format of the input: auto (detect per record), {MAPPED_SOURCE} "
+            f"(use --mapping), or one of: {', '.join(ADAPTERS)}."
+        ),
     ] = "auto",
     mapping: Annotated[
         Path | None,
-        typer.Option(help="Field mapping (YAML) for CSV / JSON-lines files without NAME.mapping.yaml."),
+        typer.Option(
+            help="Field mapping (YAML) for CSV / JSON-lines files without NAME.mapping.yaml."
+        ),
     ] = None,
     db: DbOption = DEFAULT_DB,
     config: ConfigOption = None,
@@ -87,8 +95,11 @@ def triage_command(
     the quarantine with a reason. Re-running on the same input changes nothing.
     """
     if source not in ("auto", MAPPED_SOURCE, *ADAPTERS):
-        raise _fail(f"unknown --source {source!r}; choose auto, {MAPPED_SOURCE}, or one of: "
-                    f"{', '.join(ADAPTERS)}", 2)
+        raise _fail(
+            f"unknown --source {source!r}; choose auto, {MAPPED_SOURCE}, or one of: "
+            f"{', '.join(ADAPTERS)}",
+            2,
+        )
     if source == MAPPED_SOURCE and mapping is None:
         raise _fail("--source mapped needs --mapping FILE", 2)
     try:
@@ -116,8 +127,12 @@ def _progress(enabled: bool) -> Iterator[Any]:
         yield lambda stage, done, total: None
         return
     with Progress(
-        TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err, transient=True,
+        TextColumn("{task.description:>10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
     ) as bar:
         tasks: dict[str, Any] = {}
 
@@ -183,8 +198,9 @@ def _print_report(
     )
     joins = report.joins
     out.print(
-        f"{report.new_alerts} new alerts -> {joins['new_case']} new cases, {joins['joined']} joined, "
-        f"{joins['merged']} merged cases, {joins['duplicate']} duplicates collapsed."
+        f"{report.new_alerts} new alerts -> {joins['new_case']} new cases, "
+        f"{joins['joined']} joined, {joins['merged']} merged cases, "
+        f"{joins['duplicate']} duplicates collapsed."
     )
     touched = {s.case_id for s in report.cases_analysed}
     shown = [r for r in rows if r.id in touched]
@@ -225,9 +241,14 @@ def cases_list(db: DbOption = DEFAULT_DB, as_json: JsonOption = False) -> None:
             table.add_column(column, overflow="fold")
         for r in rows:
             table.add_row(
-                r.id, r.priority or "", r.status, r.verdict or "",
-                f"{r.confidence:.2f}" if r.confidence is not None else "", str(r.alert_count),
-                r.last_seen.strftime("%Y-%m-%d %H:%M"), escape(r.title or ""),
+                r.id,
+                r.priority or "",
+                r.status,
+                r.verdict or "",
+                f"{r.confidence:.2f}" if r.confidence is not None else "",
+                str(r.alert_count),
+                r.last_seen.strftime("%Y-%m-%d %H:%M"),
+                escape(r.title or ""),
             )
         out.print(table)
 
@@ -268,16 +289,20 @@ def _print_case(row: CaseRow, doc: dict[str, Any]) -> None:
     analysis = state.get("analysis") or {}
     out.print(
         f"[bold]{row.status}[/]  priority {row.priority} (score {triage_info.get('score')}: "
-        f"{escape(', '.join(triage_info.get('score_parts', [])))})  queue {triage_info.get('queue')}"
-        f"  SLA due {triage_info.get('sla_due')}"
+        f"{escape(', '.join(triage_info.get('score_parts', [])))})"
+        f"  queue {triage_info.get('queue')}  SLA due {triage_info.get('sla_due')}"
     )
-    out.print(f"Verdict [bold]{row.verdict}[/] at confidence {row.confidence:.2f} "
-              f"by {analysis.get('analyst')}")
+    out.print(
+        f"Verdict [bold]{row.verdict}[/] at confidence {row.confidence:.2f} "
+        f"by {analysis.get('analyst')}"
+    )
     for line in analysis.get("rationale", []):
         out.print(f"  - {escape(line)}")
     if analysis.get("techniques"):
-        out.print(f"ATT&CK: {', '.join(analysis['techniques'])} "
-                  f"({', '.join(analysis.get('tactics', []))})")
+        out.print(
+            f"ATT&CK: {', '.join(analysis['techniques'])} "
+            f"({', '.join(analysis.get('tactics', []))})"
+        )
     out.print("\n[bold]Evidence[/]")
     for item in state.get("evidence", []):
         out.print(f"  {item['id']:>4} [{item['kind']}] {escape(item['summary'])}")

@@ -79,7 +79,9 @@ def _line_of(path: Path, loc: tuple[Any, ...]) -> int | None:
                 break
             line = (key_node.start_mark.line if key_node else match.start_mark.line) + 1
             node = match
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
             node = node.value[part]
             line = node.start_mark.line + 1
         else:

@@ -45,8 +45,12 @@ class TriageReport:
 
 
 def ingest(
-    paths: Iterable[Path], store: Store, options: IngestOptions, now: datetime,
-    progress: Progress = _no_progress, report: TriageReport | None = None,
+    paths: Iterable[Path],
+    store: Store,
+    options: IngestOptions,
+    now: datetime,
+    progress: Progress = _no_progress,
+    report: TriageReport | None = None,
 ) -> TriageReport:
     """Normalize every record of the inputs into the store; quarantine what cannot be read."""
     report = report or TriageReport()
@@ -83,7 +87,10 @@ def ingest(
 
 
 def correlate(
-    store: Store, settings: Settings, now: datetime, progress: Progress = _no_progress,
+    store: Store,
+    settings: Settings,
+    now: datetime,
+    progress: Progress = _no_progress,
     report: TriageReport | None = None,
 ) -> TriageReport:
     """Assign every unassigned alert to a case, in time order, recording each join."""
@@ -110,7 +117,10 @@ def correlate(
 
 
 def analyse(
-    store: Store, settings: Settings, now: datetime, progress: Progress = _no_progress,
+    store: Store,
+    settings: Settings,
+    now: datetime,
+    progress: Progress = _no_progress,
     report: TriageReport | None = None,
 ) -> TriageReport:
     """Run the case graph on every case that changed since its last analysis."""
@@ -118,8 +128,12 @@ def analyse(
     started = time.perf_counter()
     case_ids = store.dirty_case_ids()
     ctx = RunContext(
-        store=store, inventory=settings.inventory, triage=settings.triage,
-        playbooks=settings.playbooks, now=now, hours=settings.organization.hours(),
+        store=store,
+        inventory=settings.inventory,
+        triage=settings.triage,
+        playbooks=settings.playbooks,
+        now=now,
+        hours=settings.organization.hours(),
         internal_domains=settings.correlation.internal_domains,
     )
     saver = checkpointer(str(store.path))
@@ -141,21 +155,23 @@ def summarize(state: CaseState, store: Store) -> dict[str, object]:
     """The stored analysis: the final state plus the summary columns the store indexes."""
     analysis = state.analysis
     triage = state.triage
-    alerts = store.alerts_of_case(state.case_id)
-    titles = [a.title for a in alerts if int(a.severity_id) == max(int(x.severity_id) for x in alerts)]
     return {
         **state.model_dump(mode="json"),
         "status": state.status,
         "verdict": analysis.verdict if analysis else "needs_review",
         "confidence": analysis.confidence if analysis else 0.0,
         "priority": triage.priority if triage else "P4",
-        "title": titles[0] if titles else state.case_id,
+        "title": store.headline(state.case_id) or state.case_id,
     }
 
 
 def triage(
-    paths: Iterable[Path], settings: Settings, store: Store, options: IngestOptions | None = None,
-    now: datetime | None = None, progress: Progress = _no_progress,
+    paths: Iterable[Path],
+    settings: Settings,
+    store: Store,
+    options: IngestOptions | None = None,
+    now: datetime | None = None,
+    progress: Progress = _no_progress,
 ) -> TriageReport:
     """The whole job: ingest, correlate, analyse."""
     when = now or datetime.now(UTC)

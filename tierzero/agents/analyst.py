@@ -31,7 +31,10 @@ ANALYST_ID = "offline-playbooks"
 MAX_TARGETS_PER_ACTION = 5
 # How serious each verdict is when playbooks disagree: a possible attack outranks a benign call.
 _SERIOUSNESS: dict[Verdict, int] = {
-    "true_positive": 3, "needs_review": 2, "false_positive": 1, "benign_positive": 1,
+    "true_positive": 3,
+    "needs_review": 2,
+    "false_positive": 1,
+    "benign_positive": 1,
 }
 
 
@@ -41,14 +44,19 @@ def applicable(playbooks: tuple[Playbook, ...], facts: Facts) -> list[Playbook]:
     return chosen or [p for p in playbooks if p.fallback and p.applies.evaluate(facts)[0]]
 
 
-def analyse(facts: Facts, playbooks: tuple[Playbook, ...]) -> tuple[Analysis, list[tuple[Playbook, Leaf]]]:
+def analyse(
+    facts: Facts, playbooks: tuple[Playbook, ...]
+) -> tuple[Analysis, list[tuple[Playbook, Leaf]]]:
     """Run the applicable playbooks and combine their outcomes into one analysis."""
     runs = [(book, *book.run(facts)) for book in applicable(playbooks, facts)]
     if not runs:
         analysis = Analysis(
-            analyst=ANALYST_ID, verdict="needs_review", confidence=0.3,
+            analyst=ANALYST_ID,
+            verdict="needs_review",
+            confidence=0.3,
             rationale=("No playbook covers this combination of alerts; a person must look.",),
-            evidence=(), techniques=tuple(sorted(facts.get("techniques"))),
+            evidence=(),
+            techniques=tuple(sorted(facts.get("techniques"))),
             tactics=tuple(sorted(facts.get("tactics"))),
         )
         return analysis, []
@@ -68,9 +76,14 @@ def analyse(facts: Facts, playbooks: tuple[Playbook, ...]) -> tuple[Analysis, li
         )
     evidence = tuple(dict.fromkeys(e for o in outcomes for e in o.evidence))
     analysis = Analysis(
-        analyst=ANALYST_ID, verdict=top.verdict, confidence=top.confidence,
-        rationale=tuple(rationale), evidence=evidence, outcomes=tuple(outcomes),
-        techniques=tuple(sorted(facts.get("techniques"))), tactics=tuple(sorted(facts.get("tactics"))),
+        analyst=ANALYST_ID,
+        verdict=top.verdict,
+        confidence=top.confidence,
+        rationale=tuple(rationale),
+        evidence=evidence,
+        outcomes=tuple(outcomes),
+        techniques=tuple(sorted(facts.get("techniques"))),
+        tactics=tuple(sorted(facts.get("tactics"))),
     )
     leaves = [(book, leaf) for book, outcome, leaf in runs if outcome.verdict == top.verdict]
     return analysis, leaves
@@ -97,18 +110,25 @@ def recommend_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, 
                     continue
                 seen.add((ref.action, target))
                 spec = CATALOG[ref.action]
-                recommendations.append(Recommendation(
-                    action=ref.action, action_class=spec.action_class,
-                    target_kind=spec.target_kind.value, target=target,
-                    reason=f"{book.title}: {leaf.because}", playbook=book.id,
-                    evidence=analysis.evidence,
-                ))
+                recommendations.append(
+                    Recommendation(
+                        action=ref.action,
+                        action_class=spec.action_class,
+                        target_kind=spec.target_kind.value,
+                        target=target,
+                        reason=f"{book.title}: {leaf.because}",
+                        playbook=book.id,
+                        evidence=analysis.evidence,
+                    )
+                )
     main = max(leaves, key=lambda bl: bl[1].confidence, default=None)
     next_step = main[1].next_step if main else "Review the case's alerts and decide a verdict."
     escalation = main[0].escalation_path if main else "SOC tier 2 on-call analyst"
     return {
-        "recommendations": tuple(recommendations), "next_step": next_step,
-        "escalation_path": escalation, "visited": (*state.visited, "recommend"),
+        "recommendations": tuple(recommendations),
+        "next_step": next_step,
+        "escalation_path": escalation,
+        "visited": (*state.visited, "recommend"),
     }
 
 
@@ -121,8 +141,11 @@ def resolve_targets(
     found: list[str] = []
     if ref.target == "affected_host":
         found = [
-            o.value for a in alerts for o in a.observables
-            if o.kind is EntityKind.HOST and o.name.startswith("device.")
+            o.value
+            for a in alerts
+            for o in a.observables
+            if o.kind is EntityKind.HOST
+            and o.name.startswith("device.")
             and o.value.lower() not in scanners
         ]
     elif ref.target == "user":
@@ -133,12 +156,16 @@ def resolve_targets(
         found = [h.value for h in enrichment.intel if h.kind == kind]
     elif ref.target == "sender":
         found = [
-            v for a in alerts for v in a.values(EntityKind.EMAIL)
+            v
+            for a in alerts
+            for v in a.values(EntityKind.EMAIL)
             if "@" in user_key(v, ctx.internal_domains)
         ]
     elif ref.target == "external_ip":
         found = [
-            v for a in alerts for v in a.values(EntityKind.IP)
+            v
+            for a in alerts
+            for v in a.values(EntityKind.IP)
             if is_external_ip(v) and v not in scanners
         ]
     return list(dict.fromkeys(found))[:MAX_TARGETS_PER_ACTION]

@@ -87,9 +87,14 @@ def enrich_case(case: CaseFile, tools: ToolContext) -> Enrichment:
                 for indicator in call("threat_intel", indicator=value, at=alert.time):
                     intel.append(IntelHit(value=value, kind=kind.value, indicator=indicator))
     return Enrichment(
-        assets=assets, identities=identities, scanners=scanners, windows=tuple(windows),
-        intel=tuple(intel), unknown_hosts=tuple(unknown_hosts),
-        unknown_users=tuple(unknown_users), tool_calls=calls,
+        assets=assets,
+        identities=identities,
+        scanners=scanners,
+        windows=tuple(windows),
+        intel=tuple(intel),
+        unknown_hosts=tuple(unknown_hosts),
+        unknown_users=tuple(unknown_users),
+        tool_calls=calls,
     )
 
 
@@ -97,30 +102,54 @@ def build_evidence(case: CaseFile, enrichment: Enrichment) -> tuple[Evidence, ..
     """Number alerts first (in time order), then what enrichment found."""
     items: list[Evidence] = []
 
-    def add(kind: Any, summary: str, alert_id: str | None = None, source: str | None = None) -> None:
-        items.append(Evidence(id=f"E{len(items) + 1}", kind=kind, summary=summary,
-                              alert_id=alert_id, source=source))
+    def add(
+        kind: Any, summary: str, alert_id: str | None = None, source: str | None = None
+    ) -> None:
+        items.append(
+            Evidence(
+                id=f"E{len(items) + 1}",
+                kind=kind,
+                summary=summary,
+                alert_id=alert_id,
+                source=source,
+            )
+        )
 
     for alert in case.primary_alerts:
         repeats = case.duplicates.get(alert.id, 0)
         where = ", ".join(alert.values(EntityKind.HOST)[:2] or alert.values(EntityKind.IP)[:2])
-        summary = f"{alert.metadata.product.name}: {alert.title}" + (f" on {where}" if where else "")
+        summary = f"{alert.metadata.product.name}: {alert.title}" + (
+            f" on {where}" if where else ""
+        )
         if repeats:
             summary += f" (+{repeats} repeats)"
         add("alert", summary, alert.id, alert.provenance.source)
     for asset in enrichment.assets.values():
-        add("asset", f"{asset.hostname}: {asset.role}, {asset.criticality} criticality, "
-            f"{asset.environment}, owner {asset.owner}" + (", crown jewel" if asset.crown_jewel else ""))
+        add(
+            "asset",
+            f"{asset.hostname}: {asset.role}, {asset.criticality} criticality, "
+            f"{asset.environment}, owner {asset.owner}"
+            + (", crown jewel" if asset.crown_jewel else ""),
+        )
     for identity in enrichment.identities.values():
-        add("identity", f"{identity.user}: {identity.role}, privilege {identity.privilege}, "
+        add(
+            "identity",
+            f"{identity.user}: {identity.role}, privilege {identity.privilege}, "
             f"MFA {'on' if identity.mfa else 'off'}, usual countries "
-            f"{', '.join(identity.usual_countries) or 'none'}")
+            f"{', '.join(identity.usual_countries) or 'none'}",
+        )
     for hit in enrichment.intel:
-        add("intel", f"{hit.kind} {hit.value} matches {hit.indicator.source}: "
-            f"{hit.indicator.description} (confidence {hit.indicator.confidence})")
+        add(
+            "intel",
+            f"{hit.kind} {hit.value} matches {hit.indicator.source}: "
+            f"{hit.indicator.description} (confidence {hit.indicator.confidence})",
+        )
     for address, scanner in enrichment.scanners.items():
         add("scanner", f"{address} is the approved scanner '{scanner.name}'")
     for window_hit in {(w.host, w.window.id): w for w in enrichment.windows}.values():
-        add("window", f"{window_hit.host} is inside change window {window_hit.window.id} "
-            f"({window_hit.window.description})")
+        add(
+            "window",
+            f"{window_hit.host} is inside change window {window_hit.window.id} "
+            f"({window_hit.window.description})",
+        )
     return tuple(items)

@@ -14,6 +14,7 @@ from tierzero.agents.state import CaseState, Enrichment, Evidence
 from tierzero.correlate.entities import host_key, is_external_ip, user_key
 from tierzero.ingest.alert import EntityKind
 
+
 @dataclass
 class Facts:
     """Fact name -> value, and fact name -> supporting evidence ids."""
@@ -72,17 +73,26 @@ def compute_facts(
     facts.set("user_count", len(users), alerts_where(lambda a: a.values(EntityKind.USER)))
     external = sorted({ip for a in alerts for ip in a.values(EntityKind.IP) if is_external_ip(ip)})
     facts.set("external_ips", external)
-    facts.set("process_execution", any(a.process and a.process.cmd_line for a in alerts),
-              alerts_where(lambda a: a.process and a.process.cmd_line))
-    facts.set("email_involved", any(a.values(EntityKind.EMAIL_SUBJECT) for a in alerts),
-              alerts_where(lambda a: a.values(EntityKind.EMAIL_SUBJECT)))
+    facts.set(
+        "process_execution",
+        any(a.process and a.process.cmd_line for a in alerts),
+        alerts_where(lambda a: a.process and a.process.cmd_line),
+    )
+    facts.set(
+        "email_involved",
+        any(a.values(EntityKind.EMAIL_SUBJECT) for a in alerts),
+        alerts_where(lambda a: a.values(EntityKind.EMAIL_SUBJECT)),
+    )
     facts.set("cloud_involved", any(a.cloud for a in alerts), alerts_where(lambda a: a.cloud))
 
     intel_ids = of_kind.get("intel", [])
     facts.set("intel_match", bool(enrichment.intel), intel_ids)
     facts.set("intel_kinds", {h.kind for h in enrichment.intel}, intel_ids)
-    facts.set("intel_confidence", max((h.indicator.confidence for h in enrichment.intel), default=0),
-              intel_ids)
+    facts.set(
+        "intel_confidence",
+        max((h.indicator.confidence for h in enrichment.intel), default=0),
+        intel_ids,
+    )
 
     assets = list(enrichment.assets.values())
     asset_ids = of_kind.get("asset", [])
@@ -102,32 +112,45 @@ def compute_facts(
     usual = {c.upper() for i in identities for c in i.usual_countries}
     countries = {c.upper() for a in alerts for c in a.values(EntityKind.COUNTRY)}
     unusual = sorted(c for c in countries if identities and c not in usual and len(c) == 2)
-    facts.set("new_country", bool(unusual),
-              [*alerts_where(lambda a: set(a.values(EntityKind.COUNTRY)) & set(unusual)),
-               *identity_ids])
+    facts.set(
+        "new_country",
+        bool(unusual),
+        [*alerts_where(lambda a: set(a.values(EntityKind.COUNTRY)) & set(unusual)), *identity_ids],
+    )
     facts.set("countries", countries)
 
     # An admin touching a host the inventory says they administer.
-    admin_pairs = [
-        (i.user, a.hostname) for i in identities for a in assets if i.user in a.admins
-    ]
-    facts.set("admin_on_managed_host", bool(admin_pairs) and all(
-        i.privilege == "admin" for i in identities), [*identity_ids, *asset_ids])
-    facts.set("business_hours", bool(alerts) and all(hours.covers(a.time) for a in alerts),
-              of_kind.get("alert", []))
+    admin_pairs = [(i.user, a.hostname) for i in identities for a in assets if i.user in a.admins]
+    facts.set(
+        "admin_on_managed_host",
+        bool(admin_pairs) and all(i.privilege == "admin" for i in identities),
+        [*identity_ids, *asset_ids],
+    )
+    facts.set(
+        "business_hours",
+        bool(alerts) and all(hours.covers(a.time) for a in alerts),
+        of_kind.get("alert", []),
+    )
 
     scanner_addresses = {k.lower() for k in enrichment.scanners}
     from_scanner = [
-        a for a in alerts
+        a
+        for a in alerts
         if {v.lower() for v in a.values(EntityKind.IP) + a.values(EntityKind.HOST)}
         & scanner_addresses
     ]
     facts.set("scanner_involved", bool(from_scanner), of_kind.get("scanner", []))
-    facts.set("all_from_scanner", bool(alerts) and len(from_scanner) == len(alerts),
-              of_kind.get("scanner", []))
+    facts.set(
+        "all_from_scanner",
+        bool(alerts) and len(from_scanner) == len(alerts),
+        of_kind.get("scanner", []),
+    )
     in_window = {w.alert_id for w in enrichment.windows}
-    facts.set("all_in_window", bool(alerts) and all(a.id in in_window for a in alerts),
-              of_kind.get("window", []))
+    facts.set(
+        "all_in_window",
+        bool(alerts) and all(a.id in in_window for a in alerts),
+        of_kind.get("window", []),
+    )
     facts.set("window_involved", bool(in_window), of_kind.get("window", []))
     return facts
 
@@ -143,6 +166,9 @@ def facts_for(state: CaseState, ctx: RunContext) -> Facts:
     if state.enrichment is None:
         raise ValueError(f"{state.case_id}: facts need the enrichment step first")
     return compute_facts(
-        ctx.case_file(state.case_id), state.enrichment, state.evidence, ctx.hours,
+        ctx.case_file(state.case_id),
+        state.enrichment,
+        state.evidence,
+        ctx.hours,
         ctx.internal_domains,
     )

@@ -16,6 +16,7 @@ import sqlite3
 from functools import partial
 from typing import Any, Literal
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
@@ -53,13 +54,18 @@ def auto_close_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str,
     assert state.triage is not None
     cited = tuple(e.id for e in state.evidence if e.kind in ("scanner", "window"))
     analysis = Analysis(
-        analyst="triage-rules", verdict="benign_positive", confidence=0.9,
-        rationale=(f"Auto-closed by triage rule '{state.triage.auto_close_rule}': "
-                   f"{state.triage.auto_close_reason}",),
+        analyst="triage-rules",
+        verdict="benign_positive",
+        confidence=0.9,
+        rationale=(
+            f"Auto-closed by triage rule '{state.triage.auto_close_rule}': "
+            f"{state.triage.auto_close_reason}",
+        ),
         evidence=cited,
     )
     return {
-        "analysis": analysis, "status": "auto_closed",
+        "analysis": analysis,
+        "status": "auto_closed",
         "next_step": "None: closed automatically; reopen if new evidence arrives.",
         "visited": (*state.visited, "auto_close"),
     }
@@ -90,7 +96,8 @@ def build_graph(close_confidence: float = 0.8) -> StateGraph[CaseState, RunConte
     graph.add_conditional_edges("triage", route_after_triage, ["auto_close", "investigate"])
     graph.add_edge("investigate", "recommend")
     graph.add_conditional_edges(
-        "recommend", partial(route_after_recommend, close_confidence=close_confidence),
+        "recommend",
+        partial(route_after_recommend, close_confidence=close_confidence),
         ["close", "escalate"],
     )
     for last in ("auto_close", "close", "escalate"):
@@ -108,7 +115,9 @@ def checkpointer(db_path: str) -> SqliteSaver:
     return saver
 
 
-def compile_graph(saver: SqliteSaver, close_confidence: float = 0.8) -> CompiledStateGraph[Any, Any, Any, Any]:
+def compile_graph(
+    saver: SqliteSaver, close_confidence: float = 0.8
+) -> CompiledStateGraph[Any, Any, Any, Any]:
     return build_graph(close_confidence).compile(checkpointer=saver)
 
 
@@ -116,8 +125,8 @@ def run_case(
     app: CompiledStateGraph[Any, Any, Any, Any], case_id: str, revision: int, ctx: RunContext
 ) -> CaseState:
     """Run one case to the end; each analysis revision is its own checkpoint thread."""
-    config = {"configurable": {"thread_id": f"{case_id}#{revision}"}}
-    result = app.invoke(CaseState(case_id=case_id), config, context=ctx)  # type: ignore[arg-type]
+    config: RunnableConfig = {"configurable": {"thread_id": f"{case_id}#{revision}"}}
+    result = app.invoke(CaseState(case_id=case_id), config, context=ctx)
     ctx.forget(case_id)
     return CaseState.model_validate(result)
 

@@ -9,6 +9,7 @@ path, and the path (each condition with its outcome) is the explanation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,7 +45,9 @@ class Condition(BaseModel):
 
     @model_validator(mode="after")
     def _one_shape(self) -> Condition:
-        ops = [op for op in _OPS if op in self.model_fields_set or f"{op}_" in self.model_fields_set]
+        ops = [
+            op for op in _OPS if op in self.model_fields_set or f"{op}_" in self.model_fields_set
+        ]
         combos = [c for c in ("all", "any", "not_", "always") if c in self.model_fields_set]
         if self.fact is not None and len(ops) != 1:
             raise ValueError(f"a fact test needs exactly one of {', '.join(_OPS)}")
@@ -68,8 +71,10 @@ class Condition(BaseModel):
         assert self.fact is not None
         value = facts.get(self.fact)
         result, shown = self._test(value)
-        return result, f"{self.fact} {shown} [{_short(value)}: {'yes' if result else 'no'}]", (
-            facts.support.get(self.fact, ())
+        return (
+            result,
+            f"{self.fact} {shown} [{_short(value)}: {'yes' if result else 'no'}]",
+            (facts.support.get(self.fact, ())),
         )
 
     def _test(self, value: Any) -> tuple[bool, str]:
@@ -80,10 +85,13 @@ class Condition(BaseModel):
             return value == self.eq, f"= {self.eq}"
         if "ne" in s:
             return value != self.ne, f"!= {self.ne}"
-        for op, symbol, check in (
-            ("gt", ">", lambda v, t: v > t), ("gte", ">=", lambda v, t: v >= t),
-            ("lt", "<", lambda v, t: v < t), ("lte", "<=", lambda v, t: v <= t),
-        ):
+        checks: tuple[tuple[str, str, Callable[[float, float], bool]], ...] = (
+            ("gt", ">", lambda v, t: v > t),
+            ("gte", ">=", lambda v, t: v >= t),
+            ("lt", "<", lambda v, t: v < t),
+            ("lte", "<=", lambda v, t: v <= t),
+        )
+        for op, symbol, check in checks:
             if op in s:
                 target = getattr(self, op)
                 return bool(check(float(value), target)), f"{symbol} {target:g}"
@@ -164,8 +172,13 @@ class Playbook(BaseModel):
             evidence.extend(cited)
             node = node.then if result else node.otherwise
         outcome = PlaybookOutcome(
-            playbook=self.id, version=self.version, title=self.title, path=tuple(path),
-            verdict=node.verdict, confidence=node.confidence, because=node.because,
+            playbook=self.id,
+            version=self.version,
+            title=self.title,
+            path=tuple(path),
+            verdict=node.verdict,
+            confidence=node.confidence,
+            because=node.because,
             evidence=tuple(dict.fromkeys(evidence)),
         )
         return outcome, node
@@ -191,7 +204,9 @@ class Playbook(BaseModel):
         return names
 
 
-def load_playbooks(folder: Path, known_facts: set[str], known_actions: set[str]) -> tuple[Playbook, ...]:
+def load_playbooks(
+    folder: Path, known_facts: set[str], known_actions: set[str]
+) -> tuple[Playbook, ...]:
     """Load and check every ``*.yaml`` playbook: unknown facts or actions are refused."""
     books: list[Playbook] = []
     for path in sorted(folder.glob("*.yaml")):
@@ -201,7 +216,9 @@ def load_playbooks(folder: Path, known_facts: set[str], known_actions: set[str])
             raise ConfigError(f"{path}: unknown fact(s) {', '.join(sorted(unknown))}")
         bad_actions = {a.action for a in _leaf_actions(book.tree)} - known_actions
         if bad_actions:
-            raise ConfigError(f"{path}: action(s) not in the catalog: {', '.join(sorted(bad_actions))}")
+            raise ConfigError(
+                f"{path}: action(s) not in the catalog: {', '.join(sorted(bad_actions))}"
+            )
         books.append(book)
     if not books:
         raise ConfigError(f"{folder}: no playbooks found")

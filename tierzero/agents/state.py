@@ -126,6 +126,18 @@ class CaseState(BaseModel):
 
 # Every class a checkpoint may contain: the checkpointer refuses to revive anything else.
 CHECKPOINT_TYPES: tuple[type[BaseModel], ...] = (
-    CaseState, Evidence, IntelHit, WindowHit, Enrichment, TriageResult, PlaybookOutcome,
-    Analysis, Recommendation, Asset, Identity, Indicator, MaintenanceWindow, Scanner,
+    CaseState,
+    Evidence,
+    IntelHit,
+    WindowHit,
+    Enrichment,
+    TriageResult,
+    PlaybookOutcome,
+    Analysis,
+    Recommendation,
+    Asset,
+    Identity,
+    Indicator,
+    MaintenanceWindow,
+    Scanner,
 )

@@ -62,7 +62,9 @@ class TriageConfig(_Config):
     default_queue: str = "soc-tier1"
     auto_close: tuple[AutoCloseRule, ...] = ()
     close_confidence: float = Field(
-        default=0.8, ge=0.5, le=1.0,
+        default=0.8,
+        ge=0.5,
+        le=1.0,
         description="A benign verdict closes the case only at or above this confidence",
     )
 
@@ -74,19 +76,32 @@ class TriageConfig(_Config):
 def score_case(facts: Facts, weights: Weights) -> tuple[int, tuple[str, ...]]:
     """Sum the named score parts; returns the total and each non-zero part in words."""
     parts: list[tuple[str, int]] = [
-        (f"max severity {facts.get('max_severity')}", weights.severity.get(facts.get("max_severity"), 0)),
-        (f"asset criticality {facts.get('max_criticality')}",
-         weights.criticality.get(facts.get("max_criticality"), 0)),
+        (
+            f"max severity {facts.get('max_severity')}",
+            weights.severity.get(facts.get("max_severity"), 0),
+        ),
+        (
+            f"asset criticality {facts.get('max_criticality')}",
+            weights.criticality.get(facts.get("max_criticality"), 0),
+        ),
     ]
     for flag in ("intel_match", "crown_jewel", "privileged_user", "new_country"):
         if facts.get(flag):
             parts.append((flag.replace("_", " "), getattr(weights, flag)))
     extra_tactics = max(len(facts.get("tactics")) - 1, 0)
-    parts.append((f"{extra_tactics} more tactics",
-                  min(extra_tactics * weights.per_extra_tactic, weights.max_tactic_bonus)))
+    parts.append(
+        (
+            f"{extra_tactics} more tactics",
+            min(extra_tactics * weights.per_extra_tactic, weights.max_tactic_bonus),
+        )
+    )
     extra_sources = max(len(facts.get("sources")) - 1, 0)
-    parts.append((f"{extra_sources} more sources",
-                  min(extra_sources * weights.per_extra_source, weights.max_source_bonus)))
+    parts.append(
+        (
+            f"{extra_sources} more sources",
+            min(extra_sources * weights.per_extra_source, weights.max_source_bonus),
+        )
+    )
     kept = [(name, points) for name, points in parts if points]
     return sum(p for _, p in kept), tuple(f"{name} +{points}" for name, points in kept)
 
@@ -95,12 +110,17 @@ def triage_case(facts: Facts, config: TriageConfig, ctx: RunContext) -> TriageRe
     """Priority, SLA due time, queue, and the auto-close rule that fired (if any)."""
     score, parts = score_case(facts, config.weights)
     level = config.level(score)
-    queue = next((r.queue for r in config.routing if r.when.evaluate(facts)[0]),
-                 config.default_queue)
+    queue = next(
+        (r.queue for r in config.routing if r.when.evaluate(facts)[0]), config.default_queue
+    )
     closing = next((r for r in config.auto_close if r.when.evaluate(facts)[0]), None)
     return TriageResult(
-        priority=level.name, score=score, score_parts=parts, sla_due=ctx.now + level.sla,
-        queue=queue, auto_close_rule=closing.id if closing else None,
+        priority=level.name,
+        score=score,
+        score_parts=parts,
+        sla_due=ctx.now + level.sla,
+        queue=queue,
+        auto_close_rule=closing.id if closing else None,
         auto_close_reason=closing.reason if closing else None,
     )
 

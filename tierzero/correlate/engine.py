@@ -99,7 +99,9 @@ class Correlator:
         self._tick = 0
         self._watermark: datetime | None = None
         for seed in seeds:
-            case = _OpenCase(seed.case_id, seed.opened, seed.last_seen, seed.alerts, set(seed.entities))
+            case = _OpenCase(
+                seed.case_id, seed.opened, seed.last_seen, seed.alerts, set(seed.entities)
+            )
             self._cases[seed.case_id] = case
             self._schedule(seed.last_seen + config.join_window, "case", seed.case_id)
             for key in seed.entities:
@@ -125,7 +127,12 @@ class Correlator:
             self._touch(case_id, alert.time, entities)
             gap = (alert.time - first_time).total_seconds()
             return Join(
-                alert.id, case_id, "duplicate", entities, duplicate_of=first_id, gap_seconds=gap,
+                alert.id,
+                case_id,
+                "duplicate",
+                entities,
+                duplicate_of=first_id,
+                gap_seconds=gap,
                 explanation=f"repeat of {first_id} ({alert.detection_id}, same entities) "
                 f"{_human(gap)} after the first; counted on {case_id}",
             )
@@ -135,8 +142,13 @@ class Correlator:
             case_id = self._new_case_id()
             self._cases[case_id] = _OpenCase(case_id, alert.time, alert.time)
             self._schedule(alert.time + cfg.join_window, "case", case_id)
-            join = Join(alert.id, case_id, "new_case", entities,
-                        explanation=_new_case_reason(case_id, entities))
+            join = Join(
+                alert.id,
+                case_id,
+                "new_case",
+                entities,
+                explanation=_new_case_reason(case_id, entities),
+            )
         else:
             by_case: dict[str, list[tuple[str, float]]] = {}
             for key, (case_id, gap) in matches.items():
@@ -152,14 +164,24 @@ class Correlator:
                     f"{o} via {', '.join(sorted(k for k, _ in by_case[o]))}" for o in others
                 )
                 join = Join(
-                    alert.id, target, "merged", entities, via=via, merged_case_ids=tuple(others),
+                    alert.id,
+                    target,
+                    "merged",
+                    entities,
+                    via=via,
+                    merged_case_ids=tuple(others),
                     gap_seconds=gap,
                     explanation=f"joined {target} via {', '.join(via)} within {_human(gap)}, and "
                     f"merged {bridged} into it (this alert links them)",
                 )
             else:
                 join = Join(
-                    alert.id, target, "joined", entities, via=via, gap_seconds=gap,
+                    alert.id,
+                    target,
+                    "joined",
+                    entities,
+                    via=via,
+                    gap_seconds=gap,
                     explanation=f"joined {target} via {', '.join(via)} within {_human(gap)}",
                 )
         self._touch(join.case_id, alert.time, entities)

@@ -24,8 +24,23 @@ JOIN_KINDS: tuple[EntityKind, ...] = (
 )
 
 _PLACEHOLDERS = frozenset(
-    {"-", "n/a", "na", "none", "null", "unknown", "localhost", "system", "local system",
-     "nt authority\\system", "anonymous", "root", "administrator", "0.0.0.0", "::"}
+    {
+        "-",
+        "n/a",
+        "na",
+        "none",
+        "null",
+        "unknown",
+        "localhost",
+        "system",
+        "local system",
+        "nt authority\\system",
+        "anonymous",
+        "root",
+        "administrator",
+        "0.0.0.0",
+        "::",
+    }
 )
 
 
@@ -59,8 +74,19 @@ def _is_ip(value: str) -> bool:
 
 _INTERNAL_NETS = tuple(
     ipaddress.ip_network(n)
-    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
-              "169.254.0.0/16", "0.0.0.0/8", "fc00::/7", "fe80::/10", "::1/128", "::/128")
+    for n in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "0.0.0.0/8",
+        "fc00::/7",
+        "fe80::/10",
+        "::1/128",
+        "::/128",
+    )
 )
 
 
@@ -80,14 +106,15 @@ def is_external_ip(value: str) -> bool:
 def _joinable_ip(value: str) -> bool:
     address = ipaddress.ip_address(value)
     return not (
-        address.is_loopback or address.is_unspecified or address.is_link_local
-        or address.is_multicast or address.is_reserved
+        address.is_loopback
+        or address.is_unspecified
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
     )
 
 
-def entity_key(
-    kind: EntityKind, value: str, internal_domains: Iterable[str] = ()
-) -> str | None:
+def entity_key(kind: EntityKind, value: str, internal_domains: Iterable[str] = ()) -> str | None:
     """The join key for one observable, or None when it must not be joined on."""
     raw = value.strip()
     if not raw or raw.lower() in _PLACEHOLDERS:

@@ -127,7 +127,9 @@ class Product(_Frozen):
 class Metadata(_Frozen):
     product: Product
     version: str = OCSF_VERSION
-    original_time: str | None = Field(default=None, description="The time text as the source wrote it")
+    original_time: str | None = Field(
+        default=None, description="The time text as the source wrote it"
+    )
 
 
 class FileInfo(_Frozen):
@@ -236,7 +238,9 @@ class Alert(_Frozen):
 
     @property
     def techniques(self) -> tuple[str, ...]:
-        return tuple(sorted({a.technique_uid for a in self.finding_info.attacks if a.technique_uid}))
+        return tuple(
+            sorted({a.technique_uid for a in self.finding_info.attacks if a.technique_uid})
+        )
 
     @property
     def tactics(self) -> tuple[str, ...]:
@@ -247,27 +251,93 @@ class Alert(_Frozen):
         return tuple(dict.fromkeys(o.value for o in self.observables if o.kind is kind))
 
     def to_ocsf(self) -> dict[str, Any]:
-        """Export as an OCSF Detection Finding document (times as epoch milliseconds)."""
-        body = self.model_dump(mode="json", exclude_none=True, exclude={"provenance", "flags", "id"})
-        body["time"] = _epoch_ms(self.time)
-        body["time_dt"] = self.time.isoformat()
-        body["type_uid"] = self.type_uid
-        body["class_name"] = "Detection Finding"
-        body["category_name"] = "Findings"
-        body["severity"] = self.severity_id.name.title()
-        body["observables"] = [
-            {"name": o.name, "type_id": o.type_id, "value": o.value} for o in self.observables
-        ]
-        info = body["finding_info"]
+        """Export as an OCSF Detection Finding document shaped by the OCSF schema.
+
+        Process, file and network details go into ``evidences[]`` (they are not attributes of
+        the class itself); times are epoch milliseconds with ``*_dt`` twins.
+        """
+        info = self.finding_info
+        finding: dict[str, Any] = {
+            "uid": info.uid,
+            "title": info.title,
+            "analytic": _prune(
+                {"uid": info.analytic.uid, "name": info.analytic.name, "type_id": 1, "type": "Rule"}
+            ),
+            "attacks": [_ocsf_attack(a) for a in info.attacks],
+            "types": list(info.types) or None,
+            "desc": info.desc,
+            "src_url": info.src_url,
+        }
         for key in ("first_seen_time", "last_seen_time"):
-            stamp = getattr(self.finding_info, key)
+            stamp = getattr(info, key)
             if stamp is not None:
-                info[key] = _epoch_ms(stamp)
-        info["attacks"] = [_ocsf_attack(a) for a in self.finding_info.attacks]
-        body["metadata"]["uid"] = self.id
-        body["metadata"]["logged_time"] = _epoch_ms(self.provenance.ingested_at)
-        body["unmapped"] = {"tierzero": {"source": self.provenance.source, "flags": list(self.flags)}}
-        return body
+                finding[key] = _epoch_ms(stamp)
+        evidence = _prune(
+            {
+                "process": _ocsf_process(self.process),
+                "file": _ocsf_file(self.file),
+                "src_endpoint": _ocsf_endpoint(self.src_endpoint),
+                "dst_endpoint": _ocsf_endpoint(self.dst_endpoint),
+            }
+        )
+        body: dict[str, Any] = {
+            "class_uid": self.class_uid,
+            "class_name": "Detection Finding",
+            "category_uid": self.category_uid,
+            "category_name": "Findings",
+            "activity_id": self.activity_id,
+            "activity_name": "Create",
+            "type_uid": self.type_uid,
+            "time": _epoch_ms(self.time),
+            "time_dt": self.time.isoformat(),
+            "severity_id": int(self.severity_id),
+            "severity": self.severity_id.name.title(),
+            "message": self.message,
+            "finding_info": _prune(finding),
+            "metadata": _prune(
+                {
+                    "version": self.metadata.version,
+                    "product": {
+                        "name": self.metadata.product.name,
+                        "vendor_name": self.metadata.product.vendor_name,
+                    },
+                    "uid": self.id,
+                    "logged_time": _epoch_ms(self.provenance.ingested_at),
+                    "original_time": self.metadata.original_time,
+                }
+            ),
+            "device": _ocsf_device(self.device),
+            "actor": {"user": _ocsf_user(self.actor)} if self.actor else None,
+            "cloud": _prune(
+                {
+                    "provider": self.cloud.provider,
+                    "region": self.cloud.region,
+                    "account": {"uid": self.cloud.account_uid} if self.cloud.account_uid else None,
+                }
+            )
+            if self.cloud
+            else None,
+            "evidences": [evidence] if evidence else None,
+            "observables": [
+                {"name": o.name, "type_id": o.type_id, "value": o.value} for o in self.observables
+            ],
+            "raw_data": self.raw_data,
+            "unmapped": {
+                "tierzero": _prune(
+                    {
+                        "source": self.provenance.source,
+                        "flags": list(self.flags),
+                        "process_ancestors": _unexported_ancestors(self.process) or None,
+                    }
+                )
+            },
+        }
+        return _prune(body)
+
+
+def _prune(value: dict[str, Any]) -> dict[str, Any]:
+    """Drop keys whose value is None (OCSF omits unknown attributes)."""
+    return {k: v for k, v in value.items() if v is not None}
 
 
 def _epoch_ms(value: datetime) -> int:
@@ -277,10 +347,102 @@ def _epoch_ms(value: datetime) -> int:
 def _ocsf_attack(attack: Attack) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if attack.technique_uid:
-        out["technique"] = {"uid": attack.technique_uid, "name": attack.technique_name}
+        out["technique"] = _prune({"uid": attack.technique_uid, "name": attack.technique_name})
     if attack.tactic_uid or attack.tactic_name:
-        out["tactic"] = {"uid": attack.tactic_uid, "name": attack.tactic_name}
+        out["tactic"] = _prune({"uid": attack.tactic_uid, "name": attack.tactic_name})
     return out
+
+
+def _ocsf_user(user: UserInfo | None) -> dict[str, Any] | None:
+    if user is None:
+        return None
+    return _prune(
+        {"name": user.name, "uid": user.uid, "email_addr": user.email, "domain": user.domain}
+    )
+
+
+def _ocsf_file(file: FileInfo | None) -> dict[str, Any] | None:
+    if file is None:
+        return None
+    hashes = [
+        {"algorithm_id": algorithm_id, "algorithm": name, "value": value}
+        for algorithm_id, name, value in (
+            (3, "SHA-256", file.sha256),
+            (2, "SHA-1", file.sha1),
+            (1, "MD5", file.md5),
+        )
+        if value
+    ]
+    name = file.name or (file.path.replace("\\", "/").rsplit("/", 1)[-1] if file.path else None)
+    return _prune(
+        {
+            "name": name or "unknown",
+            "path": file.path,
+            "type_id": 1,
+            "type": "Regular File",
+            "hashes": hashes or None,
+        }
+    )
+
+
+def _ocsf_process(process: ProcessInfo | None, depth: int = 0) -> dict[str, Any] | None:
+    """OCSF process; ancestors without a pid (OCSF needs pid or uid) are left to ``unmapped``."""
+    if process is None or (depth and process.pid is None):
+        return None
+    return _prune(
+        {
+            "name": process.name,
+            "pid": process.pid,
+            "cmd_line": process.cmd_line,
+            "file": _ocsf_file(process.file),
+            "user": {"name": process.user} if process.user else None,
+            "parent_process": _ocsf_process(process.parent_process, depth + 1),
+        }
+    )
+
+
+def _unexported_ancestors(process: ProcessInfo | None) -> list[str]:
+    names: list[str] = []
+    depth = 0
+    while process is not None:
+        if depth and process.pid is None:
+            names.append(process.name or process.cmd_line or "unknown")
+        process, depth = process.parent_process, depth + 1
+    return names
+
+
+def _ocsf_endpoint(endpoint: Endpoint | None) -> dict[str, Any] | None:
+    if endpoint is None:
+        return None
+    # OCSF endpoints need a name or uid: the best name we have is host, domain, then address.
+    name = endpoint.hostname or endpoint.domain or endpoint.ip
+    out = _prune(
+        {
+            "name": name,
+            "ip": endpoint.ip,
+            "port": endpoint.port,
+            "hostname": endpoint.hostname,
+            "domain": endpoint.domain,
+            "location": {"country": endpoint.country} if endpoint.country else None,
+        }
+    )
+    return out or None
+
+
+def _ocsf_device(device: Device | None) -> dict[str, Any] | None:
+    if device is None:
+        return None
+    return _prune(
+        {
+            "hostname": device.hostname,
+            "name": device.hostname,
+            "ip": device.ip,
+            "uid": device.uid,
+            "type_id": 0,
+            "type": "Unknown",
+            "os": {"name": device.os, "type_id": 0} if device.os else None,
+        }
+    )
 
 
 def alert_id(source: str, source_alert_id: str) -> str:

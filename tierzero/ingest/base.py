@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 from tierzero.ingest.alert import Alert, Attack, EntityKind, Observable, Severity
 
@@ -33,9 +33,12 @@ class RecordRejected(ValueError):
 class Adapter(Protocol):
     """One source format. ``name`` is what ``--source`` accepts."""
 
-    name: ClassVar[str]
-    vendor: ClassVar[str]
-    product: ClassVar[str]
+    @property
+    def name(self) -> str: ...
+    @property
+    def vendor(self) -> str: ...
+    @property
+    def product(self) -> str: ...
 
     def matches(self, record: Mapping[str, Any]) -> bool:
         """True when the record is unambiguously this format (used by ``--source auto``)."""
@@ -128,7 +131,7 @@ def parse_time(value: Any, field_name: str, fmt: str | None = None) -> datetime:
             raise RecordRejected(f"field '{field_name}' is not a time: {value!r}")
         stamp = value.strip()
         if fmt not in (None, "iso8601"):
-            parsed = datetime.strptime(stamp, fmt)
+            parsed = datetime.strptime(stamp, fmt)  # noqa: DTZ007  (zone attached below)
             return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
         if re.fullmatch(r"-?\d+(\.\d+)?", stamp):
             return parse_time(float(stamp), field_name)
@@ -136,7 +139,9 @@ def parse_time(value: Any, field_name: str, fmt: str | None = None) -> datetime:
     except (ValueError, TypeError, OverflowError, OSError) as exc:
         if isinstance(exc, RecordRejected):
             raise
-        raise RecordRejected(f"field '{field_name}' is not a valid time: {str(value)[:80]!r}") from exc
+        raise RecordRejected(
+            f"field '{field_name}' is not a valid time: {str(value)[:80]!r}"
+        ) from exc
     if parsed.tzinfo is None:
         raise RecordRejected(f"field '{field_name}' has no time zone: {stamp[:80]!r}")
     return parsed.astimezone(UTC)
@@ -177,11 +182,20 @@ _TECHNIQUE = re.compile(r"^T\d{4}(\.\d{3})?$")
 
 # ATT&CK Enterprise tactics: id -> official name; vendors spell them many ways.
 TACTICS: dict[str, str] = {
-    "TA0043": "Reconnaissance", "TA0042": "Resource Development", "TA0001": "Initial Access",
-    "TA0002": "Execution", "TA0003": "Persistence", "TA0004": "Privilege Escalation",
-    "TA0005": "Defense Evasion", "TA0006": "Credential Access", "TA0007": "Discovery",
-    "TA0008": "Lateral Movement", "TA0009": "Collection", "TA0011": "Command and Control",
-    "TA0010": "Exfiltration", "TA0040": "Impact",
+    "TA0043": "Reconnaissance",
+    "TA0042": "Resource Development",
+    "TA0001": "Initial Access",
+    "TA0002": "Execution",
+    "TA0003": "Persistence",
+    "TA0004": "Privilege Escalation",
+    "TA0005": "Defense Evasion",
+    "TA0006": "Credential Access",
+    "TA0007": "Discovery",
+    "TA0008": "Lateral Movement",
+    "TA0009": "Collection",
+    "TA0011": "Command and Control",
+    "TA0010": "Exfiltration",
+    "TA0040": "Impact",
 }
 _TACTIC_BY_SLUG = {
     re.sub(r"[^a-z]", "", name.lower()): (uid, name) for uid, name in TACTICS.items()
@@ -209,7 +223,9 @@ def technique(uid: Any, name: Any = None, tactic: Any = None) -> Attack | None:
         return None
     tactic_uid, tactic_name = canonical_tactic(tactic)
     return Attack(
-        technique_uid=uid_text, technique_name=text(name), tactic_uid=tactic_uid,
+        technique_uid=uid_text,
+        technique_name=text(name),
+        tactic_uid=tactic_uid,
         tactic_name=tactic_name,
     )
 
@@ -276,7 +292,9 @@ def build_alert(
     title_text = text(title, "title")
     if not title_text:
         raise RecordRejected("missing the alert title")
-    finding_extra = {k.removeprefix("finding_"): v for k, v in fields.items() if k.startswith("finding_")}
+    finding_extra = {
+        k.removeprefix("finding_"): v for k, v in fields.items() if k.startswith("finding_")
+    }
     alert_fields = {k: v for k, v in fields.items() if not k.startswith("finding_")}
     try:
         return Alert(

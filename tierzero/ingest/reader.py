@@ -79,7 +79,9 @@ def discover(paths: Iterable[Path], options: IngestOptions) -> list[InputFile]:
             kind = ALERT_SUFFIXES.get(candidate.suffix.lower())
             if kind is None or candidate.name.endswith(MAPPING_SUFFIX):
                 if not path.is_dir():
-                    raise InputError(f"{candidate}: not an alert file (.json, .jsonl, .ndjson, .csv)")
+                    raise InputError(
+                        f"{candidate}: not an alert file (.json, .jsonl, .ndjson, .csv)"
+                    )
                 continue
             sibling = candidate.with_name(candidate.name[: -len(candidate.suffix)] + MAPPING_SUFFIX)
             mapping = sibling if sibling.exists() else None
@@ -210,7 +212,12 @@ def _jsonl_records(path: Path, options: IngestOptions) -> Iterator[_Item]:
             try:
                 raw = stripped.decode("utf-8")
             except UnicodeDecodeError:
-                yield line_no, stripped.decode("utf-8", "backslashreplace"), None, "not valid UTF-8 text"
+                yield (
+                    line_no,
+                    stripped.decode("utf-8", "backslashreplace"),
+                    None,
+                    "not valid UTF-8 text",
+                )
                 continue
             problem = _oversize(len(stripped), options)
             if problem:
@@ -229,7 +236,12 @@ def _json_records(path: Path, options: IngestOptions) -> Iterator[_Item]:
         if data.lstrip()[:1] == b"{":
             yield from _jsonl_records(path, options)
         else:
-            yield 1, data.decode("utf-8", "backslashreplace"), None, f"file is not valid JSON: {exc}"
+            yield (
+                1,
+                data.decode("utf-8", "backslashreplace"),
+                None,
+                f"file is not valid JSON: {exc}",
+            )
         return
     for index, item in enumerate(_unwrap(document), start=1):
         raw = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
@@ -289,5 +301,6 @@ def _csv_records(path: Path, options: IngestOptions) -> Iterator[_Item]:
             if problem is None and "\ufffd" in raw:
                 problem = "not valid UTF-8 text"
             if problem is None and None in row:
-                problem = f"row has {len(row) - 1 + len(row[None])} fields, the header has {len(row) - 1}"  # type: ignore[index]
+                extra = len(row[None])  # csv puts surplus fields under None
+                problem = f"row has {len(row) - 1 + extra} fields, the header has {len(row) - 1}"
             yield reader.line_num, raw, row if problem is None else None, problem

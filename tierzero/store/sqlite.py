@@ -147,8 +147,15 @@ class Store:
         """Insert alerts not stored yet; returns how many were new (re-runs add none)."""
         rows = [
             (
-                a.id, a.provenance.source, a.source_alert_id, a.provenance.source_file,
-                a.provenance.record_no, _us(a.time), int(a.severity_id), a.detection_id, a.title,
+                a.id,
+                a.provenance.source,
+                a.source_alert_id,
+                a.provenance.source_file,
+                a.provenance.record_no,
+                _us(a.time),
+                int(a.severity_id),
+                a.detection_id,
+                a.title,
                 a.model_dump_json(),
             )
             for a in alerts
@@ -166,16 +173,21 @@ class Store:
         """Insert quarantined records not stored yet; returns how many were new."""
         rows = [
             (
-                r.key, r.source, r.source_file, r.record_no, r.reason, r.raw, r.raw_size,
-                r.raw_sha256, r.quarantined_at.isoformat(),
+                r.key,
+                r.source,
+                r.source_file,
+                r.record_no,
+                r.reason,
+                r.raw,
+                r.raw_size,
+                r.raw_sha256,
+                r.quarantined_at.isoformat(),
             )
             for r in records
         ]
         with self.transaction() as conn:
             before = conn.total_changes
-            conn.executemany(
-                "INSERT OR IGNORE INTO quarantine VALUES (?,?,?,?,?,?,?,?,?)", rows
-            )
+            conn.executemany("INSERT OR IGNORE INTO quarantine VALUES (?,?,?,?,?,?,?,?,?)", rows)
             return conn.total_changes - before
 
     def quarantined(self, limit: int | None = None) -> list[QuarantinedRecord]:
@@ -183,8 +195,12 @@ class Store:
         rows = self.conn.execute(sql + (" LIMIT ?" if limit else ""), (limit,) if limit else ())
         return [
             QuarantinedRecord(
-                source=r["source"], source_file=r["source_file"], record_no=r["record_no"],
-                reason=r["reason"], raw=r["raw"], raw_size=r["raw_size"],
+                source=r["source"],
+                source_file=r["source_file"],
+                record_no=r["record_no"],
+                reason=r["reason"],
+                raw=r["raw"],
+                raw_size=r["raw_size"],
                 raw_sha256=r["raw_sha256"],
                 quarantined_at=datetime.fromisoformat(r["quarantined_at"]),
             )
@@ -245,8 +261,13 @@ class Store:
             (_us(since),),
         )
         return [
-            SeedCase(r["id"], _from_us(r["first_seen_us"]), _from_us(r["last_seen_us"]),
-                     r["alert_count"], tuple(json.loads(r["entities"])))
+            SeedCase(
+                r["id"],
+                _from_us(r["first_seen_us"]),
+                _from_us(r["last_seen_us"]),
+                r["alert_count"],
+                tuple(json.loads(r["entities"])),
+            )
             for r in rows
         ]
 
@@ -269,9 +290,15 @@ class Store:
                 conn.execute(
                     "INSERT OR REPLACE INTO joins VALUES (?,?,?,?,?,?,?,?,?)",
                     (
-                        join.alert_id, join.case_id, join.kind, json.dumps(join.via),
-                        json.dumps(join.merged_case_ids), join.duplicate_of, join.gap_seconds,
-                        join.explanation, stamp,
+                        join.alert_id,
+                        join.case_id,
+                        join.kind,
+                        json.dumps(join.via),
+                        json.dumps(join.merged_case_ids),
+                        join.duplicate_of,
+                        join.gap_seconds,
+                        join.explanation,
+                        stamp,
                     ),
                 )
 
@@ -285,16 +312,29 @@ class Store:
             conn.execute(
                 "INSERT INTO cases (id, seq, title, first_seen_us, last_seen_us, alert_count,"
                 " entities, created_at, updated_at) VALUES (?,?,?,?,?,1,?,?,?)",
-                (join.case_id, seq, alert.title, t, t, json.dumps(list(join.entities)), stamp,
-                 stamp),
+                (
+                    join.case_id,
+                    seq,
+                    alert.title,
+                    t,
+                    t,
+                    json.dumps(list(join.entities)),
+                    stamp,
+                    stamp,
+                ),
             )
             return
         entities = sorted(set(json.loads(row["entities"])) | set(join.entities))
         conn.execute(
             "UPDATE cases SET first_seen_us = ?, last_seen_us = ?, alert_count = alert_count + 1,"
             " entities = ?, dirty = 1, updated_at = ? WHERE id = ?",
-            (min(row["first_seen_us"], t), max(row["last_seen_us"], t), json.dumps(entities),
-             stamp, join.case_id),
+            (
+                min(row["first_seen_us"], t),
+                max(row["last_seen_us"], t),
+                json.dumps(entities),
+                stamp,
+                join.case_id,
+            ),
         )
 
     @staticmethod
@@ -310,8 +350,14 @@ class Store:
             "UPDATE cases SET first_seen_us = MIN(first_seen_us, ?), last_seen_us ="
             " MAX(last_seen_us, ?), alert_count = alert_count + ?, entities = ?, dirty = 1,"
             " updated_at = ? WHERE id = ?",
-            (src["first_seen_us"], src["last_seen_us"], src["alert_count"], json.dumps(entities),
-             stamp, into),
+            (
+                src["first_seen_us"],
+                src["last_seen_us"],
+                src["alert_count"],
+                json.dumps(entities),
+                stamp,
+                into,
+            ),
         )
         conn.execute(
             "UPDATE cases SET merged_into = ?, status = 'merged', dirty = 0, alert_count = 0,"
@@ -327,9 +373,12 @@ class Store:
         )
         return [
             {
-                "alert_id": r["alert_id"], "kind": r["kind"], "via": json.loads(r["via"]),
+                "alert_id": r["alert_id"],
+                "kind": r["kind"],
+                "via": json.loads(r["via"]),
                 "merged_case_ids": json.loads(r["merged_case_ids"]),
-                "duplicate_of": r["duplicate_of"], "gap_seconds": r["gap_seconds"],
+                "duplicate_of": r["duplicate_of"],
+                "gap_seconds": r["gap_seconds"],
                 "explanation": r["explanation"],
             }
             for r in rows
@@ -357,9 +406,15 @@ class Store:
                 "UPDATE cases SET status = ?, verdict = ?, priority = ?, confidence = ?, title = ?,"
                 " analysis = ?, dirty = 0, revision = ?, updated_at = ? WHERE id = ?",
                 (
-                    analysis["status"], analysis["verdict"], analysis["priority"],
-                    analysis["confidence"], analysis["title"], json.dumps(analysis, default=str),
-                    revision, now.isoformat(), case_id,
+                    analysis["status"],
+                    analysis["verdict"],
+                    analysis["priority"],
+                    analysis["confidence"],
+                    analysis["title"],
+                    json.dumps(analysis, default=str),
+                    revision,
+                    now.isoformat(),
+                    case_id,
                 ),
             )
 
@@ -372,6 +427,15 @@ class Store:
         row = self.conn.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone()
         return self._case_row(row) if row else None
 
+    def headline(self, case_id: str) -> str | None:
+        """Title of the case's most severe alert (the earliest among equals)."""
+        row = self.conn.execute(
+            "SELECT title FROM alerts WHERE case_id = ? AND severity_id < 99"
+            " ORDER BY severity_id DESC, time_us LIMIT 1",
+            (case_id,),
+        ).fetchone()
+        return row[0] if row else None
+
     def source_alert_ids(self, case_id: str) -> list[str]:
         rows = self.conn.execute(
             "SELECT source_alert_id FROM alerts WHERE case_id = ? ORDER BY time_us, id", (case_id,)
@@ -381,10 +445,18 @@ class Store:
     @staticmethod
     def _case_row(r: sqlite3.Row) -> CaseRow:
         return CaseRow(
-            id=r["id"], status=r["status"], verdict=r["verdict"], priority=r["priority"],
-            confidence=r["confidence"], title=r["title"],
-            first_seen=_from_us(r["first_seen_us"]), last_seen=_from_us(r["last_seen_us"]),
-            alert_count=r["alert_count"], merged_into=r["merged_into"], dirty=bool(r["dirty"]),
-            created_at=r["created_at"], updated_at=r["updated_at"],
+            id=r["id"],
+            status=r["status"],
+            verdict=r["verdict"],
+            priority=r["priority"],
+            confidence=r["confidence"],
+            title=r["title"],
+            first_seen=_from_us(r["first_seen_us"]),
+            last_seen=_from_us(r["last_seen_us"]),
+            alert_count=r["alert_count"],
+            merged_into=r["merged_into"],
+            dirty=bool(r["dirty"]),
+            created_at=r["created_at"],
+            updated_at=r["updated_at"],
             analysis=json.loads(r["analysis"]) if r["analysis"] else None,
         )

@@ -27,21 +27,57 @@ class ActionSpec:
 CATALOG: dict[str, ActionSpec] = {
     spec.name: spec
     for spec in (
-        ActionSpec("block_hash", "contain", EntityKind.HASH, "unblock_hash",
-                   "Block a file hash on every endpoint"),
-        ActionSpec("block_ip", "contain", EntityKind.IP, "unblock_ip",
-                   "Block an IP address at the perimeter"),
-        ActionSpec("block_domain", "contain", EntityKind.DOMAIN, "unblock_domain",
-                   "Block a domain at the DNS resolver and proxy"),
-        ActionSpec("quarantine_email", "contain", EntityKind.EMAIL, "release_email",
-                   "Quarantine the messages of a sender in every mailbox"),
-        ActionSpec("revoke_sessions", "contain", EntityKind.USER, None,
-                   "Revoke a user's sign-in sessions and refresh tokens"),
-        ActionSpec("reset_password", "disrupt", EntityKind.USER, None,
-                   "Force a password reset at next sign-in"),
-        ActionSpec("disable_user", "disrupt", EntityKind.USER, "enable_user",
-                   "Disable a user account"),
-        ActionSpec("isolate_host", "disrupt", EntityKind.HOST, "release_host",
-                   "Isolate a host from the network (EDR network containment)"),
+        ActionSpec(
+            "block_hash",
+            "contain",
+            EntityKind.HASH,
+            "unblock_hash",
+            "Block a file hash on every endpoint",
+        ),
+        ActionSpec(
+            "block_ip",
+            "contain",
+            EntityKind.IP,
+            "unblock_ip",
+            "Block an IP address at the perimeter",
+        ),
+        ActionSpec(
+            "block_domain",
+            "contain",
+            EntityKind.DOMAIN,
+            "unblock_domain",
+            "Block a domain at the DNS resolver and proxy",
+        ),
+        ActionSpec(
+            "quarantine_email",
+            "contain",
+            EntityKind.EMAIL,
+            "release_email",
+            "Quarantine the messages of a sender in every mailbox",
+        ),
+        ActionSpec(
+            "revoke_sessions",
+            "contain",
+            EntityKind.USER,
+            None,
+            "Revoke a user's sign-in sessions and refresh tokens",
+        ),
+        ActionSpec(
+            "reset_password",
+            "disrupt",
+            EntityKind.USER,
+            None,
+            "Force a password reset at next sign-in",
+        ),
+        ActionSpec(
+            "disable_user", "disrupt", EntityKind.USER, "enable_user", "Disable a user account"
+        ),
+        ActionSpec(
+            "isolate_host",
+            "disrupt",
+            EntityKind.HOST,
+            "release_host",
+            "Isolate a host from the network (EDR network containment)",
+        ),
     )
 }

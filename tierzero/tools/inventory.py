@@ -156,6 +156,7 @@ class Inventory:
     @classmethod
     def load(cls, folder: Path, internal_domains: Iterable[str] = ()) -> Inventory:
         """Read every inventory file present in ``folder`` (each is optional)."""
+
         def model(name: str, kind: type[_Config]) -> _Config | None:
             path = folder / name
             return load_model(path, kind) if path.exists() else None
@@ -195,7 +196,8 @@ class Inventory:
     def windows_for(self, host: str, when: datetime) -> list[MaintenanceWindow]:
         key = host_key(host)
         return [
-            w for w in self.windows
+            w
+            for w in self.windows
             if w.start <= when <= w.end and key in {host_key(h) for h in w.hosts}
         ]
 
@@ -212,7 +214,7 @@ def load_indicator_csv(path: Path) -> list[Indicator]:
                 out.append(
                     Indicator(
                         value=row["indicator"].strip(),
-                        type=row["type"].strip().lower(),  # type: ignore[arg-type]
+                        type=row["type"].strip().lower(),
                         confidence=int(row.get("confidence") or 50),
                         source=(row.get("source") or path.stem).strip(),
                         description=(row.get("description") or "").strip(),

@@ -23,13 +23,25 @@ def settings() -> Settings:
 
 
 def _triage(rule: str | None) -> TriageResult:
-    return TriageResult(priority="P3", score=30, score_parts=(), sla_due=NOW, queue="q",
-                        auto_close_rule=rule, auto_close_reason="r" if rule else None)
+    return TriageResult(
+        priority="P3",
+        score=30,
+        score_parts=(),
+        sla_due=NOW,
+        queue="q",
+        auto_close_rule=rule,
+        auto_close_reason="r" if rule else None,
+    )
 
 
 def _analysis(verdict: str, confidence: float) -> Analysis:
-    return Analysis(analyst="t", verdict=verdict, confidence=confidence,  # type: ignore[arg-type]
-                    rationale=(), evidence=())
+    return Analysis(
+        analyst="t",
+        verdict=verdict,
+        confidence=confidence,  # type: ignore[arg-type]
+        rationale=(),
+        evidence=(),
+    )
 
 
 def test_triage_router() -> None:
@@ -63,8 +75,12 @@ def run(tmp_path: Path, settings: Settings, alerts: list[Alert]) -> list[CaseSta
 
 def test_scanner_case_is_auto_closed(tmp_path: Path, settings: Settings) -> None:
     alerts = [
-        make_alert(minutes=i, detection=f"scan-{i}", ips=("10.0.5.10", "10.10.1.22"),
-                   severity=Severity.MEDIUM)
+        make_alert(
+            minutes=i,
+            detection=f"scan-{i}",
+            ips=("10.0.5.10", "10.10.1.22"),
+            severity=Severity.MEDIUM,
+        )
         for i in range(3)
     ]
     (state,) = run(tmp_path, settings, alerts)
@@ -78,8 +94,15 @@ def test_scanner_case_is_auto_closed(tmp_path: Path, settings: Settings) -> None
 def test_window_change_is_auto_closed(tmp_path: Path, settings: Settings) -> None:
     # SRV-APP-03's window is 2026-11-15 22:00 to 2026-11-16 02:00 UTC.
     start = T0.replace(year=2026, month=11, day=15, hour=23, minute=0)
-    alerts = [make_alert(at=start + timedelta(minutes=i), detection=f"patch-{i}",
-                         hosts=("SRV-APP-03",), severity=Severity.LOW) for i in range(2)]
+    alerts = [
+        make_alert(
+            at=start + timedelta(minutes=i),
+            detection=f"patch-{i}",
+            hosts=("SRV-APP-03",),
+            severity=Severity.LOW,
+        )
+        for i in range(2)
+    ]
     (state,) = run(tmp_path, settings, alerts)
     assert state.status == "auto_closed"
     assert state.triage and state.triage.auto_close_rule == "change_in_maintenance_window"
@@ -97,9 +120,17 @@ def test_threat_intel_hash_makes_true_positive_with_targets_from_alert_fields(
     tmp_path: Path, settings: Settings
 ) -> None:
     bad = "5f4dcc3b5aa765d61d8327deb882cf99e4c8b1f3a1d2e3f40516273849aabbcc"
-    alerts = [make_alert(minutes=0, detection="malware", hosts=("LT-FIN-042",),
-                         users=("alice.martin",), hashes=(bad,), severity=Severity.HIGH,
-                         techniques=("T1204.002",))]
+    alerts = [
+        make_alert(
+            minutes=0,
+            detection="malware",
+            hosts=("LT-FIN-042",),
+            users=("alice.martin",),
+            hashes=(bad,),
+            severity=Severity.HIGH,
+            techniques=("T1204.002",),
+        )
+    ]
     (state,) = run(tmp_path, settings, alerts)
     assert state.visited == ("enrich", "triage", "investigate", "recommend", "escalate")
     assert state.analysis and state.analysis.verdict == "true_positive"
@@ -112,8 +143,14 @@ def test_threat_intel_hash_makes_true_positive_with_targets_from_alert_fields(
 
 def test_admin_at_work_is_benign_but_left_for_a_person(tmp_path: Path, settings: Settings) -> None:
     at = T0.replace(year=2026, month=11, day=16, hour=11, minute=20)  # a Monday
-    alert = make_alert(at=at, detection="interactive-logon", hosts=("SRV-APP-03",),
-                       users=("bob.nguyen",), severity=Severity.LOW, techniques=("T1078",))
+    alert = make_alert(
+        at=at,
+        detection="interactive-logon",
+        hosts=("SRV-APP-03",),
+        users=("bob.nguyen",),
+        severity=Severity.LOW,
+        techniques=("T1078",),
+    )
     (state,) = run(tmp_path, settings, [alert])
     assert state.analysis and state.analysis.verdict == "benign_positive"
     assert state.analysis.confidence < settings.triage.close_confidence

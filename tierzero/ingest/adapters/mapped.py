@@ -194,7 +194,7 @@ class MappedAdapter:
         obs.add(EntityKind.PROCESS, parent, "process.parent_process.name")
         attacks = tuple(a for t in self._many(record, "techniques") if (a := technique(t)))
         return build_alert(
-            self,  # type: ignore[arg-type]
+            self,
             context,
             source_alert_id=source_id,
             title=title,

@@ -57,18 +57,26 @@ class SuricataAdapter:
         http_host = get(record, "http.hostname")
         obs.add(EntityKind.DOMAIN, http_host, "dst_endpoint.domain")
         obs.add(EntityKind.DOMAIN, get(record, "tls.sni"), "dst_endpoint.domain")
-        obs.add(EntityKind.DOMAIN, get(record, "dns.rrname") or get(record, "dns.query.0.rrname"),
-                "query.hostname")
+        obs.add(
+            EntityKind.DOMAIN,
+            get(record, "dns.rrname") or get(record, "dns.query.0.rrname"),
+            "query.hostname",
+        )
         url = get(record, "http.url")
         if http_host and url:
             obs.add(EntityKind.URL, f"http://{http_host}{url}", "http_request.url.url_string")
-        obs.add(EntityKind.USER_AGENT, get(record, "http.http_user_agent"), "http_request.user_agent")
+        obs.add(
+            EntityKind.USER_AGENT, get(record, "http.http_user_agent"), "http_request.user_agent"
+        )
         obs.add(EntityKind.HASH, get(record, "fileinfo.sha256"), "file.hashes.value")
 
         # Suricata has no alert id; flow id + rule + time identifies one alert of one flow.
         flow = text(get(record, "flow_id"), "flow_id")
-        uid = f"{flow}:{signature_id}:{record['timestamp']}" if flow else hashlib.sha256(
-            context.raw.encode()).hexdigest()[:24]
+        uid = (
+            f"{flow}:{signature_id}:{record['timestamp']}"
+            if flow
+            else hashlib.sha256(context.raw.encode()).hexdigest()[:24]
+        )
         return build_alert(
             self,
             context,
@@ -80,8 +88,9 @@ class SuricataAdapter:
             original_time=record.get("timestamp"),
             message=text(get(record, "alert.category"), "alert.category"),
             src_endpoint=Endpoint(ip=text(src_ip), port=_port(get(record, "src_port"))),
-            dst_endpoint=Endpoint(ip=text(dest_ip), port=_port(get(record, "dest_port")),
-                                  domain=text(http_host)),
+            dst_endpoint=Endpoint(
+                ip=text(dest_ip), port=_port(get(record, "dest_port")), domain=text(http_host)
+            ),
             finding_analytic=Analytic(uid=signature_id, name=signature),
             finding_types=tuple(t for t in [text(get(record, "alert.category"))] if t),
             finding_attacks=_attacks(get(record, "alert.metadata", {})),

@@ -1,0 +1,3 @@
+from tierzero.cli import main
+
+main()

@@ -210,8 +210,10 @@ def _print_report(
     table = Table(title=f"{len(shown)} cases triaged", show_lines=False)
     for column in ("Case", "Pri", "Status", "Verdict", "Conf", "Alerts", "Queue", "Title"):
         table.add_column(column, overflow="fold")
-    for row in sorted(shown, key=lambda r: (r.priority or "P9", r.id)):
+    # Cases waiting for people first, by priority; closed ones after, for the record.
+    for row in sorted(shown, key=lambda r: (r.status != "escalated", r.priority or "P9", r.id)):
         queue = ((row.analysis or {}).get("triage") or {}).get("queue", "")
+        queue = queue if row.status == "escalated" else "-"
         table.add_row(
             row.id,
             f"[{_PRIORITY_STYLE.get(row.priority or '', '')}]{row.priority}[/]",

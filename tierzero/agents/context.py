@@ -72,7 +72,9 @@ class RunContext:
         return self._files[case_id]
 
     def tools(self, case_id: str) -> ToolContext:
-        return ToolContext(inventory=self.inventory, case_id=case_id, now=self.now)
+        return ToolContext(
+            inventory=self.inventory, history=self.store, case_id=case_id, now=self.now
+        )
 
     def forget(self, case_id: str) -> None:
         """Drop a finished case's alerts so a long run holds one case at a time."""

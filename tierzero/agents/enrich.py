@@ -8,6 +8,7 @@ from langgraph.runtime import Runtime
 
 from tierzero.agents.context import CaseFile, RunContext
 from tierzero.agents.state import CaseState, Enrichment, Evidence, IntelHit, WindowHit
+from tierzero.correlate.entities import host_key
 from tierzero.ingest.alert import EntityKind
 from tierzero.tools.inventory import Asset, Identity, Scanner
 from tierzero.tools.registry import REGISTRY, ToolContext
@@ -20,7 +21,7 @@ def enrich_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any
     """Enrich the case and number the evidence every later conclusion must cite."""
     ctx = runtime.context
     case = ctx.case_file(state.case_id)
-    enrichment = enrich_case(case, ctx.tools(state.case_id))
+    enrichment = enrich_case(case, ctx.tools(state.case_id), ctx.triage.history_lookback_days)
     return {
         "enrichment": enrichment,
         "evidence": build_evidence(case, enrichment),
@@ -28,8 +29,8 @@ def enrich_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any
     }
 
 
-def enrich_case(case: CaseFile, tools: ToolContext) -> Enrichment:
-    """Call the lookup tools for each distinct host, user and indicator in the case."""
+def enrich_case(case: CaseFile, tools: ToolContext, lookback_days: int = 7) -> Enrichment:
+    """Call the lookup tools for each distinct host, user, indicator and detection."""
     calls = 0
 
     def call(name: str, **arguments: Any) -> Any:
@@ -47,6 +48,8 @@ def enrich_case(case: CaseFile, tools: ToolContext) -> Enrichment:
     seen_hosts: set[str] = set()
     seen_users: set[str] = set()
     seen_intel: set[str] = set()
+    history: dict[str, int] = {}
+    start = min((a.time for a in case.alerts), default=None)
 
     for alert in case.primary_alerts:
         for host in alert.values(EntityKind.HOST):
@@ -86,7 +89,18 @@ def enrich_case(case: CaseFile, tools: ToolContext) -> Enrichment:
                 seen_intel.add(value.lower())
                 for indicator in call("threat_intel", indicator=value, at=alert.time):
                     intel.append(IntelHit(value=value, kind=kind.value, indicator=indicator))
+        for host in {host_key(h) for h in alert.values(EntityKind.HOST)} or {""}:
+            key = f"{alert.detection_id} @ {host or 'no host'}"
+            if key not in history and start is not None:
+                history[key] = call(
+                    "detection_history",
+                    detection_id=alert.detection_id,
+                    host=host,
+                    before=start,
+                    lookback_days=lookback_days,
+                )
     return Enrichment(
+        history=history,
         assets=assets,
         identities=identities,
         scanners=scanners,
@@ -146,6 +160,13 @@ def build_evidence(case: CaseFile, enrichment: Enrichment) -> tuple[Evidence, ..
         )
     for address, scanner in enrichment.scanners.items():
         add("scanner", f"{address} is the approved scanner '{scanner.name}'")
+    for key, earlier in enrichment.history.items():
+        add(
+            "history",
+            f"{key}: fired in {earlier} earlier case(s) in the lookback"
+            if earlier
+            else f"{key}: not seen in any earlier case in the lookback (novel)",
+        )
     for window_hit in {(w.host, w.window.id): w for w in enrichment.windows}.values():
         add(
             "window",

@@ -132,6 +132,11 @@ def compute_facts(
         of_kind.get("alert", []),
     )
 
+    history_ids = of_kind.get("history", [])
+    counts = list(enrichment.history.values())
+    facts.set("min_prior_cases", min(counts, default=0), history_ids)
+    facts.set("novel_detections", sum(1 for n in counts if n == 0), history_ids)
+
     scanner_addresses = {k.lower() for k in enrichment.scanners}
     from_scanner = [
         a

@@ -52,7 +52,7 @@ def route_after_recommend(
 def auto_close_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Close as benign on the triage rule's word, citing the evidence the rule stood on."""
     assert state.triage is not None
-    cited = tuple(e.id for e in state.evidence if e.kind in ("scanner", "window"))
+    cited = state.triage.auto_close_evidence
     analysis = Analysis(
         analyst="triage-rules",
         verdict="benign_positive",

@@ -17,7 +17,7 @@ from tierzero.tools.inventory import Asset, Identity, Indicator, MaintenanceWind
 Verdict = Literal["true_positive", "benign_positive", "false_positive", "needs_review"]
 Priority = Literal["P1", "P2", "P3", "P4"]
 CaseStatus = Literal["new", "auto_closed", "closed", "escalated"]
-EvidenceKind = Literal["alert", "asset", "identity", "intel", "scanner", "window", "signin"]
+EvidenceKind = Literal["alert", "asset", "identity", "intel", "scanner", "window", "history"]
 
 
 class _Model(BaseModel):
@@ -56,6 +56,10 @@ class Enrichment(_Model):
     intel: tuple[IntelHit, ...] = ()
     unknown_hosts: tuple[str, ...] = ()
     unknown_users: tuple[str, ...] = ()
+    history: dict[str, int] = Field(
+        default_factory=dict,
+        description="'detection @ host' -> earlier cases it fired in within the lookback",
+    )
     tool_calls: int = 0
 
 
@@ -67,6 +71,7 @@ class TriageResult(_Model):
     queue: str
     auto_close_rule: str | None = None
     auto_close_reason: str | None = None
+    auto_close_evidence: tuple[str, ...] = ()
 
 
 class PlaybookOutcome(_Model):

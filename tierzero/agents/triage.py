@@ -36,6 +36,7 @@ class Weights(_Config):
     crown_jewel: int = 10
     privileged_user: int = 10
     new_country: int = 10
+    novel_detection: int = 10
     per_extra_tactic: int = 5
     max_tactic_bonus: int = 15
     per_extra_source: int = 3
@@ -61,6 +62,9 @@ class TriageConfig(_Config):
     routing: tuple[Route, ...] = ()
     default_queue: str = "soc-tier1"
     auto_close: tuple[AutoCloseRule, ...] = ()
+    history_lookback_days: int = Field(
+        default=7, ge=1, le=90, description="How far back detection baselines look"
+    )
     close_confidence: float = Field(
         default=0.8,
         ge=0.5,
@@ -88,6 +92,8 @@ def score_case(facts: Facts, weights: Weights) -> tuple[int, tuple[str, ...]]:
     for flag in ("intel_match", "crown_jewel", "privileged_user", "new_country"):
         if facts.get(flag):
             parts.append((flag.replace("_", " "), getattr(weights, flag)))
+    if facts.get("novel_detections"):
+        parts.append(("novel detection on a host", weights.novel_detection))
     extra_tactics = max(len(facts.get("tactics")) - 1, 0)
     parts.append(
         (
@@ -113,7 +119,13 @@ def triage_case(facts: Facts, config: TriageConfig, ctx: RunContext) -> TriageRe
     queue = next(
         (r.queue for r in config.routing if r.when.evaluate(facts)[0]), config.default_queue
     )
-    closing = next((r for r in config.auto_close if r.when.evaluate(facts)[0]), None)
+    closing: AutoCloseRule | None = None
+    cited: tuple[str, ...] = ()
+    for rule in config.auto_close:
+        holds, _, evidence = rule.when.evaluate(facts)
+        if holds:
+            closing, cited = rule, evidence
+            break
     return TriageResult(
         priority=level.name,
         score=score,
@@ -122,6 +134,7 @@ def triage_case(facts: Facts, config: TriageConfig, ctx: RunContext) -> TriageRe
         queue=queue,
         auto_close_rule=closing.id if closing else None,
         auto_close_reason=closing.reason if closing else None,
+        auto_close_evidence=tuple(dict.fromkeys(cited)),
     )
 
 

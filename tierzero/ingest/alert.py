@@ -286,7 +286,7 @@ class Alert(_Frozen):
             "category_uid": self.category_uid,
             "category_name": "Findings",
             "activity_id": self.activity_id,
-            "activity_name": "Create",
+            "activity_name": _ACTIVITY_NAMES.get(self.activity_id, "Other"),
             "type_uid": self.type_uid,
             "time": _epoch_ms(self.time),
             "time_dt": self.time.isoformat(),
@@ -333,6 +333,9 @@ class Alert(_Frozen):
             },
         }
         return _prune(body)
+
+
+_ACTIVITY_NAMES = {0: "Unknown", 1: "Create", 2: "Update", 3: "Close", 99: "Other"}
 
 
 def _prune(value: dict[str, Any]) -> dict[str, Any]:

@@ -72,6 +72,16 @@ CREATE TABLE IF NOT EXISTS joins (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS joins_case ON joins (case_id);
+-- One row per (distinct alert, host): how often a detection fires where, for baselines.
+CREATE TABLE IF NOT EXISTS sightings (
+    detection_id TEXT NOT NULL,
+    host TEXT NOT NULL,
+    time_us INTEGER NOT NULL,
+    case_id TEXT NOT NULL,
+    alert_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sightings_lookup ON sightings (detection_id, host, time_us);
+CREATE INDEX IF NOT EXISTS sightings_case ON sightings (case_id);
 CREATE TABLE IF NOT EXISTS quarantine (
     key TEXT PRIMARY KEY,
     source TEXT NOT NULL,
@@ -287,6 +297,17 @@ class Store:
                     "UPDATE alerts SET case_id = ?, duplicate_of = ? WHERE id = ?",
                     (join.case_id, join.duplicate_of, join.alert_id),
                 )
+                if join.kind != "duplicate":
+                    hosts = [
+                        k.removeprefix("host:") for k in join.entities if k.startswith("host:")
+                    ]
+                    conn.executemany(
+                        "INSERT INTO sightings VALUES (?,?,?,?,?)",
+                        [
+                            (alert.detection_id, h, _us(alert.time), join.case_id, alert.id)
+                            for h in hosts or [""]
+                        ],
+                    )
                 conn.execute(
                     "INSERT OR REPLACE INTO joins VALUES (?,?,?,?,?,?,?,?,?)",
                     (
@@ -344,6 +365,7 @@ class Store:
             return
         conn.execute("UPDATE alerts SET case_id = ? WHERE case_id = ?", (into, source))
         conn.execute("UPDATE joins SET case_id = ? WHERE case_id = ?", (into, source))
+        conn.execute("UPDATE sightings SET case_id = ? WHERE case_id = ?", (into, source))
         dst = conn.execute("SELECT entities FROM cases WHERE id = ?", (into,)).fetchone()
         entities = sorted(set(json.loads(src["entities"])) | set(json.loads(dst["entities"])))
         conn.execute(
@@ -435,6 +457,15 @@ class Store:
             (case_id,),
         ).fetchone()
         return row[0] if row else None
+
+    def earlier_cases(self, detection_id: str, host: str, since: datetime, before: datetime) -> int:
+        """Distinct cases in [since, before) where the detection fired on the host ('' = none)."""
+        row = self.conn.execute(
+            "SELECT COUNT(DISTINCT case_id) FROM sightings WHERE detection_id = ? AND host = ?"
+            " AND time_us >= ? AND time_us < ?",
+            (detection_id, host, _us(since), _us(before)),
+        ).fetchone()
+        return int(row[0])
 
     def source_alert_ids(self, case_id: str) -> list[str]:
         rows = self.conn.execute(

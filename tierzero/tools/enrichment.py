@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from pydantic import Field
@@ -54,3 +54,18 @@ def threat_intel(
 ) -> list[Indicator]:
     """Threat-intelligence indicators matching a value that were valid at the given time."""
     return ctx.inventory.intel(indicator, at)
+
+
+@REGISTRY.register(action_class="read")
+def detection_history(
+    ctx: ToolContext,
+    detection_id: Annotated[str, Field(min_length=1, max_length=512, description="Detection id")],
+    host: Annotated[str, Field(max_length=255, description="Host key ('' for none)")],
+    before: When,
+    lookback_days: Annotated[int, Field(ge=1, le=90, description="How far back to look")] = 7,
+) -> int:
+    """How many earlier cases this detection fired in on this host (the baseline)."""
+    if ctx.history is None:
+        return 0
+    since = before - timedelta(days=lookback_days)
+    return ctx.history.earlier_cases(detection_id, host, since, before)

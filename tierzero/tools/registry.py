@@ -12,7 +12,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, get_type_hints
+from typing import Any, Literal, Protocol, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
@@ -21,11 +21,20 @@ from tierzero.tools.inventory import Inventory
 ActionClass = Literal["read", "contain", "disrupt"]
 
 
+class AlertHistory(Protocol):
+    """Past alerts, as the store keeps them (read-only)."""
+
+    def earlier_cases(
+        self, detection_id: str, host: str, since: datetime, before: datetime
+    ) -> int: ...
+
+
 @dataclass(frozen=True)
 class ToolContext:
     """What a tool may use, injected by the caller: data sources and the case in scope."""
 
     inventory: Inventory
+    history: AlertHistory | None = None
     case_id: str | None = None
     now: datetime | None = None
 

@@ -342,6 +342,8 @@ def test_record_observables_map_by_type_id() -> None:
         {"name": "dst_endpoint.hostname", "type_id": 1, "value": "cdn-update-check.example"},
         {"name": "dst_endpoint.domain", "type_id": 99, "value": "northwlnd-billing.example"},
         {"name": "whatever", "type_id": 99, "value": "not a domain"},
+        {"name": "whatever", "type_id": 99, "value": "other.example"},
+        {"name": "url.hostname", "type_id": 99, "value": "lure.example"},
         {"name": "src_endpoint.ip", "type_id": 2, "value": "198.51.100.23"},
         {"name": "src_endpoint.ip", "type_id": 2, "value": "not-an-ip"},
         {"name": "mac", "type_id": 3, "value": "00:11:22:33:44:55"},
@@ -352,7 +354,7 @@ def test_record_observables_map_by_type_id() -> None:
     alert = ADAPTER.parse(record, CONTEXT)
     assert alert.values(EntityKind.HOST) == ("LT-FIN-042",)
     assert alert.values(EntityKind.DOMAIN) == (
-        "cdn-update-check.example", "northwlnd-billing.example",
+        "cdn-update-check.example", "northwlnd-billing.example", "lure.example",
     )
     assert alert.values(EntityKind.IP) == ("198.51.100.23",)
     assert alert.values(EntityKind.HASH) == ("ab" * 32,)
@@ -428,3 +430,16 @@ def test_any_field_replaced_by_any_json_never_crashes(
         assert isinstance(ADAPTER.parse(record, CONTEXT), Alert)
     except RecordRejected as exc:
         assert exc.reason
+
+
+def test_own_export_reads_back() -> None:
+    """tierzero's OCSF export is itself a Detection Finding this adapter accepts."""
+    original = ADAPTER.parse(_examples()[1], CONTEXT)
+    again = ADAPTER.parse(original.to_ocsf(), CONTEXT)
+    assert again.source_alert_id == original.source_alert_id
+    assert (again.time, again.severity_id, again.techniques) == (
+        original.time, original.severity_id, original.techniques,
+    )
+    for kind in (EntityKind.HOST, EntityKind.IP, EntityKind.USER, EntityKind.DOMAIN,
+                 EntityKind.URL):
+        assert set(again.values(kind)) == set(original.values(kind)), kind

@@ -70,8 +70,8 @@ def test_every_example_alert_is_normalized(alerts: list[Alert]) -> None:
     assert {a.provenance.source for a in alerts} == {"wazuh"}
     assert [a.provenance.record_no for a in alerts] == list(range(1, 9))
     assert [a.source_alert_id for a in alerts] == [
-        "1794824102.48213377", "1794824109.48219904", "1794821472.30117742",
-        "1794821500.30119865", "1794821525.30124410", "1794784341.1190472",
+        "1794824102.48213377", "1794824109.48219904", "1794810672.30117742",
+        "1794810700.30119865", "1794810725.30124410", "1794784341.1190472",
         "1794784352.1196113", "1794785141.1203390",
     ]
     assert all(a.flags == () for a in alerts)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -110,6 +111,19 @@ class Mapping_(BaseModel):
     product: str = "generic"
     fields: Fields
 
+    @field_validator("fields")
+    @classmethod
+    def _time_format_works(cls, fields: Fields) -> Fields:
+        fmt = fields.time.format
+        if fmt in (None, "iso8601", "epoch", "epoch_s", "epoch_ms"):
+            return fields
+        sample = datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC)
+        try:
+            datetime.strptime(sample.strftime(fmt), fmt)  # noqa: DTZ007  (format check only)
+        except ValueError as exc:
+            raise ValueError(f"time format {fmt!r} cannot be parsed back: {exc}") from exc
+        return fields
+
 
 class MappedAdapter:
     """Reads records through a mapping. Instances are per mapping file."""
@@ -182,9 +196,10 @@ class MappedAdapter:
         obs.add(EntityKind.USER, user, "actor.user.name")
         obs.add(EntityKind.IP, src_ip, "src_endpoint.ip")
         obs.add(EntityKind.IP, dst_ip, "dst_endpoint.ip")
-        obs.add(EntityKind.DOMAIN, self._read(record, "domain"), "dst_endpoint.domain")
+        domain, file_name = self._read(record, "domain"), self._read(record, "file_name")
+        obs.add(EntityKind.DOMAIN, domain, "dst_endpoint.domain")
         obs.add(EntityKind.URL, self._read(record, "url"), "url.url_string")
-        obs.add(EntityKind.FILE, self._read(record, "file_name"), "file.name")
+        obs.add(EntityKind.FILE, file_name, "file.name")
         file_hash = self._read(record, "file_hash")
         obs.add(EntityKind.HASH, file_hash, "file.hashes.value")
         process, cmd = self._read(record, "process"), self._read(record, "command_line")
@@ -205,10 +220,8 @@ class MappedAdapter:
             device=Device(hostname=host, ip=host_ip) if host or host_ip else None,
             actor=UserInfo(name=user) if user else None,
             src_endpoint=Endpoint(ip=src_ip) if src_ip else None,
-            dst_endpoint=Endpoint(ip=dst_ip) if dst_ip else None,
-            file=FileInfo(name=self._read(record, "file_name"), sha256=file_hash)
-            if file_hash
-            else None,
+            dst_endpoint=Endpoint(ip=dst_ip, domain=domain) if dst_ip or domain else None,
+            file=FileInfo(name=file_name, sha256=file_hash) if file_name or file_hash else None,
             process=ProcessInfo(
                 name=process,
                 cmd_line=cmd,

@@ -13,8 +13,8 @@ values, and ``type_uid`` must equal ``class_uid * 100 + activity_id``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar
 
 from tierzero.ingest.alert import (
     DETECTION_FINDING_CLASS_UID,
@@ -77,6 +77,7 @@ _DOMAIN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0
                      r"[A-Za-z][A-Za-z0-9-]{0,62}\.?$")
 _TACTIC_UID = re.compile(r"^TA\d{4}$")
 _MAX_PROCESS_DEPTH = 4
+_T = TypeVar("_T")
 _EPOCH_MS_FLOOR = 10**11  # 1973-03-03 in milliseconds, year 5138 in seconds
 
 
@@ -275,9 +276,13 @@ def _texts(value: Any, path: str) -> list[str]:
     return [t for i, v in enumerate(_list(value, path)) if (t := text(v, f"{path}[{i}]"))]
 
 
-def _first(scopes: list[tuple[str, Mapping[str, Any]]], key: str, build: Any) -> Any:
+def _first(
+    scopes: list[tuple[str, Mapping[str, Any]]],
+    key: str,
+    build: Callable[[Mapping[str, Any], str], _T | None],
+) -> _T | None:
     """Build ``key`` from every scope (all feed observables); the first non-empty one wins."""
-    found = None
+    found: _T | None = None
     for prefix, scope in scopes:
         value = get(scope, key)
         if value is None:
@@ -514,7 +519,8 @@ def _observable_kind(type_id: Any, name: str | None, value: str | None) -> Entit
         return None
     looks_like_domain = bool(_DOMAIN.match(value))
     if type_id == 99:
-        return EntityKind.DOMAIN if looks_like_domain and "domain" in (name or "") else None
+        named = any(word in (name or "") for word in ("domain", "hostname"))
+        return EntityKind.DOMAIN if looks_like_domain and named else None
     kind = _TYPE_ID_KIND.get(type_id)
     if kind is EntityKind.HOST and name and not name.startswith("device.") and looks_like_domain:
         return EntityKind.DOMAIN

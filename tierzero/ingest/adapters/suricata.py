@@ -17,6 +17,7 @@ from tierzero.ingest.base import (
     RecordRejected,
     build_alert,
     get,
+    is_ip,
     parse_time,
     require,
     technique,
@@ -48,20 +49,24 @@ class SuricataAdapter:
         signature_id = text(get(record, "alert.signature_id"), "alert.signature_id")
         time = parse_time(require(record, "timestamp"), "timestamp")
         priority = get(record, "alert.severity", 3)
-        severity = _PRIORITY.get(priority if isinstance(priority, int) else 3, Severity.LOW)
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            priority = 3  # JSON true is an int to Python; anything odd is the lowest priority
+        severity = _PRIORITY.get(priority, Severity.LOW)
 
         obs = Observables()
         src_ip, dest_ip = get(record, "src_ip"), get(record, "dest_ip")
         obs.add(EntityKind.IP, src_ip, "src_endpoint.ip")
         obs.add(EntityKind.IP, dest_ip, "dst_endpoint.ip")
-        http_host = get(record, "http.hostname")
+        http_host = text(get(record, "http.hostname"), "http.hostname")
+        sni = text(get(record, "tls.sni"), "tls.sni")
         obs.add(EntityKind.DOMAIN, http_host, "dst_endpoint.domain")
-        obs.add(EntityKind.DOMAIN, get(record, "tls.sni"), "dst_endpoint.domain")
-        obs.add(
-            EntityKind.DOMAIN,
-            get(record, "dns.rrname") or get(record, "dns.query.0.rrname"),
-            "query.hostname",
-        )
+        obs.add(EntityKind.DOMAIN, sni, "dst_endpoint.domain")
+        obs.add(EntityKind.DOMAIN, get(record, "dns.rrname"), "query.hostname")
+        queries = get(record, "dns.query", [])
+        for query in queries if isinstance(queries, list) else []:
+            if isinstance(query, Mapping):
+                obs.add(EntityKind.DOMAIN, query.get("rrname"), "query.hostname")
+        server_name = next((n for n in (http_host, sni) if n and not is_ip(n)), None)
         url = get(record, "http.url")
         if http_host and url:
             obs.add(EntityKind.URL, f"http://{http_host}{url}", "http_request.url.url_string")
@@ -87,9 +92,9 @@ class SuricataAdapter:
             observables=obs,
             original_time=record.get("timestamp"),
             message=text(get(record, "alert.category"), "alert.category"),
-            src_endpoint=Endpoint(ip=text(src_ip), port=_port(get(record, "src_port"))),
+            src_endpoint=Endpoint(ip=_ip(src_ip), port=_port(get(record, "src_port"))),
             dst_endpoint=Endpoint(
-                ip=text(dest_ip), port=_port(get(record, "dest_port")), domain=text(http_host)
+                ip=_ip(dest_ip), port=_port(get(record, "dest_port")), domain=server_name
             ),
             finding_analytic=Analytic(uid=signature_id, name=signature),
             finding_types=tuple(t for t in [text(get(record, "alert.category"))] if t),
@@ -98,7 +103,18 @@ class SuricataAdapter:
 
 
 def _port(value: Any) -> int | None:
-    return value if isinstance(value, int) and 0 <= value <= 65535 else None
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 65535
+    return value if ok else None
+
+
+def _ip(value: Any) -> str | None:
+    address = text(value)
+    return address if address and is_ip(address) else None
+
+
+def _words(value: Any) -> Any:
+    """ET metadata writes names as Application_Layer_Protocol."""
+    return value.replace("_", " ") if isinstance(value, str) else value
 
 
 def _attacks(metadata: Any) -> tuple[Attack, ...]:
@@ -111,7 +127,7 @@ def _attacks(metadata: Any) -> tuple[Attack, ...]:
     for index, uid in enumerate(ids if isinstance(ids, list) else []):
         name = names[index] if isinstance(names, list) and index < len(names) else None
         tactic = tactics[index] if isinstance(tactics, list) and index < len(tactics) else None
-        attack = technique(uid, name, tactic)
+        attack = technique(uid, _words(name), tactic)
         if attack:
             out.append(attack)
     return tuple(out)

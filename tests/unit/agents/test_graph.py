@@ -162,3 +162,21 @@ def test_unknown_pattern_goes_to_a_person(tmp_path: Path, settings: Settings) ->
     assert state.analysis and state.analysis.verdict == "needs_review"
     assert state.analysis.outcomes[0].playbook == "generic"
     assert state.status == "escalated"
+
+
+def test_every_step_is_checkpointed_in_the_store(tmp_path: Path, settings: Settings) -> None:
+    from tierzero.agents.graph import checkpointer
+
+    (state,) = run(tmp_path, settings, [make_alert(minutes=0, hosts=("UNKNOWN-9",))])
+    saver = checkpointer(str(tmp_path / "t.db"))
+    try:
+        config = {"configurable": {"thread_id": f"{state.case_id}#1"}}
+        history = list(saver.list(config))  # type: ignore[arg-type]
+        last = saver.get_tuple(config)  # type: ignore[arg-type]
+    finally:
+        saver.conn.close()
+    # the input, the start step, and one per node (enrich, triage, investigate, recommend,
+    # escalate)
+    assert len(history) == 1 + len(state.visited) + 1
+    assert last is not None
+    assert last.checkpoint["channel_values"]["status"] == "escalated"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -207,23 +208,35 @@ def _print_report(
     if not shown:
         out.print("No new or changed cases. (Re-running on the same input adds nothing.)")
         return
-    table = Table(title=f"{len(shown)} cases triaged", show_lines=False)
-    for column in ("Case", "Pri", "Status", "Verdict", "Conf", "Alerts", "Queue", "Title"):
-        table.add_column(column, overflow="fold")
+    rows_out = []
     # Cases waiting for people first, by priority; closed ones after, for the record.
     for row in sorted(shown, key=lambda r: (r.status != "escalated", r.priority or "P9", r.id)):
         queue = ((row.analysis or {}).get("triage") or {}).get("queue", "")
-        queue = queue if row.status == "escalated" else "-"
-        table.add_row(
-            row.id,
-            f"[{_PRIORITY_STYLE.get(row.priority or '', '')}]{row.priority}[/]",
-            f"[{_STATUS_STYLE.get(row.status, '')}]{row.status}[/]",
-            row.verdict or "",
-            f"{row.confidence:.2f}" if row.confidence is not None else "",
-            str(row.alert_count),
-            queue,
-            escape(row.title or ""),
+        rows_out.append(
+            (
+                row.id,
+                row.priority or "",
+                row.status,
+                f"{row.verdict} {row.confidence:.2f}" if row.confidence is not None else "",
+                str(row.alert_count),
+                queue if row.status == "escalated" else "-",
+                row.title or "",
+            )
         )
+    table = Table(title=f"{len(shown)} cases triaged", box=box.SIMPLE_HEAD, pad_edge=False)
+    # Short columns never shrink; the title wraps. Narrow terminals drop the queue column.
+    headers = ["Case", "Pri", "Status", "Verdict", "Alerts", "Queue"]
+    if out.width < 110:
+        headers.pop()
+    for index, header in enumerate(headers):
+        width = max(len(header), *(len(r[index]) for r in rows_out))
+        table.add_column(header, no_wrap=True, min_width=width)
+    table.add_column("Title", overflow="fold", min_width=20)
+    for values in rows_out:
+        styled = [*values[: len(headers)], escape(values[6])]
+        styled[1] = f"[{_PRIORITY_STYLE.get(values[1], '')}]{values[1]}[/]"
+        styled[2] = f"[{_STATUS_STYLE.get(values[2], '')}]{values[2]}[/]"
+        table.add_row(*styled)
     out.print(table)
     if c.quarantined:
         out.print(f"{c.quarantined} records quarantined: see 'tierzero quarantine list --db {db}'.")

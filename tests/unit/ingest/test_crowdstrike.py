@@ -263,11 +263,6 @@ def _other_example_records() -> Iterator[tuple[str, dict[str, Any]]]:
                 yield path.name, item
 
 
-def test_does_not_match_other_example_files() -> None:
-    claimed = [name for name, record in _other_example_records() if ADAPTER.matches(record)]
-    assert claimed == []
-
-
 def test_matches_every_example_record() -> None:
     assert all(ADAPTER.matches(record) for record in _example_records())
 

@@ -254,17 +254,6 @@ def _file_records(path: Path) -> list[Any]:
     return list(document)
 
 
-def test_does_not_match_other_example_files() -> None:
-    checked = 0
-    for path in sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".json", ".jsonl", ".ndjson")):
-        if path == ELASTIC_FILE or path.name.startswith("bad_"):
-            continue
-        for record in _file_records(path):
-            assert not ADAPTER.matches(record), f"{path.name}: {str(record)[:80]}"
-            checked += 1
-    assert checked >= 5  # at least the Okta example file is always there
-
-
 @pytest.mark.parametrize(
     ("change", "reason"),
     [

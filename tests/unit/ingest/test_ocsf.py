@@ -178,27 +178,6 @@ def test_other_formats_are_not_taken_for_ocsf(name: str) -> None:
     assert not ADAPTER.matches(OTHER_FORMATS[name])
 
 
-def test_other_example_files_are_not_taken_for_ocsf() -> None:
-    checked = 0
-    for path in sorted(EXAMPLES.glob("*")):
-        if path.name in (OCSF_FILE.name, "bad_records.jsonl") or path.suffix not in (
-            ".json", ".jsonl", ".ndjson"
-        ):
-            continue
-        text = path.read_text(encoding="utf-8")
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError:  # JSON lines
-            document = [json.loads(line) for line in text.splitlines() if line.strip()]
-        if isinstance(document, dict):
-            document = document.get("value") or document.get("Findings") or [document]
-        records = document
-        for record in records:
-            assert not ADAPTER.matches(record), f"{path.name} record taken for OCSF"
-            checked += 1
-    assert checked >= 10
-
-
 def test_other_ocsf_classes_match_so_they_are_rejected_clearly() -> None:
     record = _minimal(class_uid=3002, category_uid=3, type_uid=300201)
     assert ADAPTER.matches(record)

@@ -228,7 +228,14 @@ def _jsonl_records(path: Path, options: IngestOptions) -> Iterator[_Item]:
 
 
 def _json_records(path: Path, options: IngestOptions) -> Iterator[_Item]:
-    """A ``.json`` file holds one document (object, array, envelope) or, often, JSON lines."""
+    """A ``.json`` file holds one document (object, array, envelope) or, often, JSON lines.
+
+    Wazuh's ``alerts.json`` and Suricata's ``eve.json`` are JSON lines of any size, so they are
+    recognized from their first lines and streamed; only real documents are read whole.
+    """
+    if _is_json_lines(path, options):
+        yield from _jsonl_records(path, options)
+        return
     data = path.read_bytes()
     try:
         document = json.loads(data)
@@ -249,6 +256,26 @@ def _json_records(path: Path, options: IngestOptions) -> Iterator[_Item]:
         if problem is None and not isinstance(item, dict):
             problem = f"not a JSON object (found {type(item).__name__})"
         yield index, raw, item if problem is None else None, problem
+
+
+def _is_json_lines(path: Path, options: IngestOptions) -> bool:
+    """True when the first two non-blank lines are each a whole JSON object."""
+    parsed = 0
+    with path.open("rb") as handle:
+        for line in handle:
+            if len(line) > options.max_record_bytes:
+                return parsed > 0
+            if not line.strip():
+                continue
+            try:
+                if not isinstance(json.loads(line), dict):
+                    return False
+            except (ValueError, RecursionError):
+                return False
+            parsed += 1
+            if parsed == 2:
+                return True
+    return False
 
 
 def _unwrap(document: Any) -> list[Any]:

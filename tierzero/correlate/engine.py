@@ -39,7 +39,11 @@ class CorrelationConfig(BaseModel):
     max_case_span: timedelta = Field(
         default=timedelta(hours=24), description="A case older than this takes no new alerts"
     )
-    max_case_alerts: int = Field(default=500, ge=1, description="Distinct alerts per case")
+    max_case_alerts: int = Field(
+        default=500,
+        ge=1,
+        description="Distinct (non-repeat) alerts a case takes before new joins open a new case",
+    )
     internal_domains: tuple[str, ...] = ()
     ignore_entities: frozenset[str] = Field(
         default=frozenset(), description="Join keys never joined on, e.g. 'ip:10.0.0.53'"
@@ -124,7 +128,7 @@ class Correlator:
         seen = self._dedup.get(dedup_key)
         if seen is not None and alert.time - seen[2] <= cfg.dedup_window and seen[1] in self._cases:
             first_id, case_id, first_time = seen
-            self._touch(case_id, alert.time, entities)
+            self._touch(case_id, alert.time, entities, distinct=False)
             gap = (alert.time - first_time).total_seconds()
             return Join(
                 alert.id,
@@ -209,9 +213,11 @@ class Correlator:
             found[key] = (case_id, gap)
         return found
 
-    def _touch(self, case_id: str, when: datetime, entities: tuple[str, ...]) -> None:
+    def _touch(
+        self, case_id: str, when: datetime, entities: tuple[str, ...], distinct: bool = True
+    ) -> None:
         case = self._cases[case_id]
-        case.alerts += 1
+        case.alerts += distinct  # repeats add no evidence, so they do not fill the case
         case.last_seen = max(case.last_seen, when)
         for key in entities:
             case.entities.add(key)

@@ -154,3 +154,12 @@ def test_index_is_evicted_as_time_advances() -> None:
         c.add(make_alert(minutes=i * 5, detection=f"d{i}", hosts=(f"host-{i}",)))
     # Window 30 min / 5 min apart: only the last few hosts (and dedup keys) stay indexed.
     assert c.open_entities <= 2 * (30 // 5 + 2)
+
+
+def test_repeats_do_not_fill_a_case() -> None:
+    c = correlator(CONFIG.model_copy(update={"max_case_alerts": 2}))
+    c.add(make_alert(minutes=0, detection="a", hosts=("WS-7",)))
+    for minute in (1, 2, 3):
+        assert c.add(make_alert(minutes=minute, detection="a", hosts=("WS-7",))).kind == "duplicate"
+    second = c.add(make_alert(minutes=4, detection="b", hosts=("WS-7",)))
+    assert second.kind == "joined" and second.case_id == "C-1"

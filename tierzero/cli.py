@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +24,7 @@ from tierzero.ingest.reader import IngestOptions, InputError
 from tierzero.ingest.registry import ADAPTERS, MAPPED_SOURCE
 from tierzero.pipeline import TriageReport, triage
 from tierzero.settings import Settings
+from tierzero.store.audit import canonical, verify
 from tierzero.store.sqlite import DEFAULT_DB, CaseRow, Store
 
 app = typer.Typer(
@@ -35,15 +38,18 @@ cases_app = typer.Typer(help="Inspect cases.", no_args_is_help=True)
 quarantine_app = typer.Typer(
     help="Inspect records that could not be normalized.", no_args_is_help=True
 )
+audit_app = typer.Typer(
+    help="Inspect, export and verify the hash-chained audit log.", no_args_is_help=True
+)
 app.add_typer(cases_app, name="cases")
+app.add_typer(audit_app, name="audit")
 app.add_typer(quarantine_app, name="quarantine")
 
 out = Console(soft_wrap=False)
 err = Console(stderr=True)
 
-DbOption = Annotated[
-    Path, typer.Option("--db", help="SQLite store (created if missing).", show_default=True)
-]
+DbOption = Annotated[Path, typer.Option("--db", help="The SQLite store to read.")]
+NewDbOption = Annotated[Path, typer.Option("--db", help="The SQLite store (created if missing).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of tables.")]
 ConfigOption = Annotated[
     Path | None,
@@ -53,8 +59,18 @@ ConfigOption = Annotated[
 ]
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _safe(value: object) -> str:
+    """Untrusted text for the terminal: control characters (escape sequences, newlines) become
+    spaces or are dropped, and rich markup is escaped."""
+    text = _CONTROL.sub(lambda m: " " if m.group() in "\t\n\r" else "", str(value))
+    return escape(text)
+
+
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}")
+    err.print(f"[bold red]error:[/] {_safe(message)}")
     return typer.Exit(code)
 
 
@@ -62,7 +78,10 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 def _open_store(db: Path, must_exist: bool = False) -> Iterator[Store]:
     if must_exist and not db.exists():
         raise _fail(f"no store at {db}: run 'tierzero triage PATH' first, or pass --db")
-    store = Store(db)
+    try:
+        store = Store(db)
+    except (sqlite3.Error, OSError) as exc:
+        raise _fail(f"cannot open the store {db}: {exc}") from None
     try:
         yield store
     finally:
@@ -71,7 +90,9 @@ def _open_store(db: Path, must_exist: bool = False) -> Iterator[Store]:
 
 @app.command("triage")
 def triage_command(
-    paths: Annotated[list[Path], typer.Argument(help="Alert files or folders to read.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Alert files or folders to read.", metavar="PATH...")
+    ],
     source: Annotated[
         str,
         typer.Option(
@@ -85,7 +106,7 @@ def triage_command(
             help="Field mapping (YAML) for CSV / JSON-lines files without NAME.mapping.yaml."
         ),
     ] = None,
-    db: DbOption = DEFAULT_DB,
+    db: NewDbOption = DEFAULT_DB,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -178,7 +199,9 @@ def _report_json(
         "cases": counts["cases"],
         "cases_analysed": len(touched),
         "by_source": dict(report.counts.by_source),
+        "already_stored": report.counts.normalized - report.new_alerts,
         "joins": dict(report.joins),
+        "merged_cases": report.merged_cases,
         "seconds": {k: round(v, 3) for k, v in report.seconds.items()},
         "case_summaries": [_case_json(r, store) for r in rows if r.id in touched],
     }
@@ -197,10 +220,21 @@ def _print_report(
         f"Read {report.files} files: {c.alerts_in} records in = {c.normalized} normalized "
         f"+ {c.quarantined} quarantined." + (f" ({sources})" if sources else "")
     )
+    if report.files == 0:
+        err.print(
+            "[yellow]warning:[/] no alert files found (.json, .jsonl, .ndjson, or .csv "
+            "with a NAME.mapping.yaml beside it)"
+        )
+    already = c.normalized - report.new_alerts
+    if already:
+        out.print(
+            f"{already} of the normalized alerts were already stored (same source and id) "
+            "and were not added again."
+        )
     joins = report.joins
     out.print(
         f"{report.new_alerts} new alerts -> {joins['new_case']} new cases, "
-        f"{joins['joined']} joined, {joins['merged']} merged cases, "
+        f"{joins['joined']} joined, {report.merged_cases} cases merged, "
         f"{joins['duplicate']} duplicates collapsed."
     )
     touched = {s.case_id for s in report.cases_analysed}
@@ -233,7 +267,7 @@ def _print_report(
         table.add_column(header, no_wrap=True, min_width=width)
     table.add_column("Title", overflow="fold", min_width=20)
     for values in rows_out:
-        styled = [*values[: len(headers)], escape(values[6])]
+        styled = [*values[: len(headers)], _safe(values[6])]
         styled[1] = f"[{_PRIORITY_STYLE.get(values[1], '')}]{values[1]}[/]"
         styled[2] = f"[{_STATUS_STYLE.get(values[2], '')}]{values[2]}[/]"
         table.add_row(*styled)
@@ -263,7 +297,7 @@ def cases_list(db: DbOption = DEFAULT_DB, as_json: JsonOption = False) -> None:
                 f"{r.confidence:.2f}" if r.confidence is not None else "",
                 str(r.alert_count),
                 r.last_seen.strftime("%Y-%m-%d %H:%M"),
-                escape(r.title or ""),
+                _safe(r.title or ""),
             )
         out.print(table)
 
@@ -299,12 +333,18 @@ def _print_case(row: CaseRow, doc: dict[str, Any]) -> None:
     if row.merged_into:
         out.print(f"{row.id} was merged into {row.merged_into}.")
         return
-    out.rule(f"{row.id}: {escape(row.title or '')}")
+    if not state or row.confidence is None:
+        out.print(
+            f"{row.id} has {row.alert_count} alerts and has not been analysed yet: run "
+            "'tierzero triage' again to analyse it."
+        )
+        return
+    out.rule(f"{row.id}: {_safe(row.title or '')}")
     triage_info = state.get("triage") or {}
     analysis = state.get("analysis") or {}
     out.print(
         f"[bold]{row.status}[/]  priority {row.priority} (score {triage_info.get('score')}: "
-        f"{escape(', '.join(triage_info.get('score_parts', [])))})"
+        f"{_safe(', '.join(triage_info.get('score_parts', [])))})"
         f"  queue {triage_info.get('queue')}  SLA due {triage_info.get('sla_due')}"
     )
     out.print(
@@ -312,40 +352,41 @@ def _print_case(row: CaseRow, doc: dict[str, Any]) -> None:
         f"by {analysis.get('analyst')}"
     )
     for line in analysis.get("rationale", []):
-        out.print(f"  - {escape(line)}")
+        out.print(f"  - {_safe(line)}")
     if analysis.get("techniques"):
         out.print(
             f"ATT&CK: {', '.join(analysis['techniques'])} "
-            f"({', '.join(analysis.get('tactics', []))})"
+            f"({_safe(', '.join(analysis.get('tactics', [])))})"
         )
     out.print("\n[bold]Evidence[/]")
     for item in state.get("evidence", []):
-        out.print(f"  {item['id']:>4} [{item['kind']}] {escape(item['summary'])}")
+        out.print(f"  {item['id']:>4} {_safe('[' + item['kind'] + ']')} {_safe(item['summary'])}")
     out.print("\n[bold]Timeline[/] (and why each alert joined)")
     joins = {j["alert_id"]: j for j in doc["joins"]}
     for alert in doc["alerts"]:
         join = joins.get(alert["id"], {})
+        info = alert["finding_info"]
         out.print(
             f"  {alert['time'][:19]}Z  {alert['provenance']['source']:<11} "
-            f"{escape(alert['finding_info']['title'])}  [dim]({alert['finding_info']['uid']})[/]"
+            f"{_safe(info['title'])}  [dim]({_safe(info['uid'])})[/]"
         )
         if join:
-            out.print(f"      [dim]{escape(join['explanation'])}[/]")
+            out.print(f"      [dim]{_safe(join['explanation'])}[/]")
     recommendations = state.get("recommendations", [])
     if recommendations:
         out.print("\n[bold]Recommended actions[/] (recommendations only: nothing was executed)")
         for rec in recommendations:
-            out.print(f"  {rec['action']} {escape(rec['target'])}  [dim]({rec['playbook']})[/]")
-    out.print(f"\n[bold]Next step:[/] {escape(state.get('next_step') or '')}")
+            out.print(f"  {rec['action']} {_safe(rec['target'])}  [dim]({rec['playbook']})[/]")
+    out.print(f"\n[bold]Next step:[/] {_safe(state.get('next_step') or '')}")
     if state.get("escalation_path") and row.status == "escalated":
-        out.print(f"[bold]Escalation path:[/] {escape(state['escalation_path'])}")
+        out.print(f"[bold]Escalation path:[/] {_safe(state['escalation_path'])}")
 
 
 @quarantine_app.command("list")
 def quarantine_list(
     db: DbOption = DEFAULT_DB,
     as_json: JsonOption = False,
-    limit: Annotated[int, typer.Option(help="Show at most this many.")] = 200,
+    limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 200,
 ) -> None:
     """Records that could not be normalized, with file, position and reason."""
     with _open_store(db, must_exist=True) as store:
@@ -357,8 +398,123 @@ def quarantine_list(
         for column in ("File", "Record", "Source", "Reason"):
             table.add_column(column, overflow="fold")
         for r in records:
-            table.add_row(escape(r.source_file), str(r.record_no), r.source, escape(r.reason))
+            table.add_row(_safe(r.source_file), str(r.record_no), _safe(r.source), _safe(r.reason))
         out.print(table)
+
+
+@audit_app.command("show")
+def audit_show(
+    case_id: Annotated[str, typer.Argument(help="Case id, e.g. C-1.")],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """The decision trace of one case as a readable timeline."""
+    with _open_store(db, must_exist=True) as store:
+        records = list(store.audit_records(case_id))
+        if not records:
+            raise _fail(f"no audit records for case {case_id!r}")
+        table = Table(title=f"Audit trail of {case_id}: {len(records)} records", box=None)
+        for column in ("time (UTC)", "seq", "kind", "actor"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("what", overflow="fold")
+        for record in records:
+            table.add_row(
+                record["ts"][:19],
+                str(record["seq"]),
+                record["kind"],
+                record["actor"],
+                _safe(_audit_summary(record)),
+            )
+        out.print(table)
+
+
+def _audit_summary(record: dict[str, Any]) -> str:
+    """One line per record: what happened, in words."""
+    p = record["payload"]
+    kind = record["kind"]
+    if kind == "correlation":
+        return f"{p['source']} {p['source_alert_id']}: {p['explanation']}"
+    if kind == "tool_call":
+        if p.get("phase") == "request":
+            args = ", ".join(f"{k}={v}" for k, v in p.get("arguments", {}).items())
+            return f"{p['tool']}({args})"
+        return (
+            f"{p['tool']} -> {'nothing' if p.get('empty') else 'result ' + p['result_sha256'][:12]}"
+        )
+    if kind == "priority":
+        closing = f", auto-close '{p['auto_close_rule']}'" if p.get("auto_close_rule") else ""
+        return f"{p['priority']} (score {p['score']}), queue {p['queue']}{closing}"
+    if kind == "verdict":
+        return (
+            f"{p['verdict']} at {p['confidence']:.2f} -> {p['status']} via "
+            f"{' > '.join(p['route'])}; evidence {', '.join(p['evidence'][:8])}"
+        )
+    return canonical_text(p)
+
+
+def canonical_text(payload: dict[str, Any]) -> str:
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+@audit_app.command("export")
+def audit_export(
+    case: Annotated[str | None, typer.Option("--case", help="Only this case's chain.")] = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Write audit records as JSON lines on stdout (redirect to a file)."""
+    with _open_store(db, must_exist=True) as store:
+        for record in store.audit_records(case):
+            sys.stdout.write(canonical(record) + "\n")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    db: DbOption = DEFAULT_DB,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", help="Verify an export (JSON lines) instead of a store."),
+    ] = None,
+) -> None:
+    """Check the chain: exit 0 when intact, 1 naming the first altered, removed, inserted or
+    reordered record."""
+    if file is not None:
+        records, problem = _read_export(file)
+        if problem:
+            raise _fail(problem)
+        one_case = len({r.get("case_id") for r in records}) == 1 and records[0].get("case_id")
+        result = verify(records, whole=not one_case)
+        source = f"{file} ({'case ' + str(records[0]['case_id']) if one_case else 'whole log'})"
+    else:
+        with _open_store(db, must_exist=True) as store:
+            result = verify(store.audit_records())
+        source = str(db)
+    if not result.ok:
+        raise _fail(
+            f"audit chain broken at record seq {result.bad_seq} (line {result.bad_line}) "
+            f"of {source}: {result.reason}"
+        )
+    out.print(f"audit chain intact: {result.checked} records verified in {source}")
+
+
+def _read_export(path: Path) -> tuple[list[dict[str, Any]], str | None]:
+    records: list[dict[str, Any]] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], f"cannot read {path}: {exc}"
+    for line_no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            return [], f"{path}:{line_no}: not a JSON record ({exc.msg}): the export was altered"
+        if not isinstance(record, dict):
+            return [], f"{path}:{line_no}: not a JSON object: the export was altered"
+        records.append(record)
+    if not records:
+        return [], f"{path}: no audit records"
+    return records, None
 
 
 def main() -> None:

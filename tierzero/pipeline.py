@@ -13,15 +13,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from tierzero.agents.context import RunContext
 from tierzero.agents.graph import checkpointer, compile_graph, run_case
-from tierzero.agents.state import CaseState
+from tierzero.agents.state import Analysis, CaseState
 from tierzero.correlate.engine import Correlator
 from tierzero.ingest.alert import Alert
 from tierzero.ingest.quarantine import QuarantinedRecord
 from tierzero.ingest.reader import IngestCounts, IngestOptions, discover, read_file
 from tierzero.settings import Settings
+from tierzero.store.audit import AuditKind
 from tierzero.store.sqlite import Store
 
 Progress = Callable[[str, int, int | None], None]  # (stage, done, total or None)
@@ -40,6 +42,7 @@ class TriageReport:
     files: int = 0
     new_alerts: int = 0
     joins: Counter[str] = field(default_factory=Counter)
+    merged_cases: int = 0
     cases_analysed: list[CaseState] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -105,6 +108,7 @@ def correlate(
         for alert in store.unassigned_alerts():
             join = correlator.add(alert)
             report.joins[join.kind] += 1
+            report.merged_cases += len(join.merged_case_ids)
             batch.append((join, alert))
             if len(batch) >= BATCH:
                 store.record_joins(batch, now)
@@ -136,19 +140,78 @@ def analyse(
         hours=settings.organization.hours(),
         internal_domains=settings.correlation.internal_domains,
     )
+    if case_ids:
+        store.audit("policy", "system", settings.versions(), None, now)
     saver = checkpointer(str(store.path))
     try:
         app = compile_graph(saver, settings.triage.close_confidence)
         for index, case_id in enumerate(case_ids, start=1):
             revision = store.next_revision(case_id)
-            state = run_case(app, case_id, revision, ctx)
-            store.save_analysis(case_id, summarize(state, store), revision, now)
+            try:
+                state = run_case(app, case_id, revision, ctx)
+            except Exception as exc:  # one bad case must not stop the queue: it goes to people
+                ctx.forget(case_id)
+                state = failed_analysis(case_id, exc)
+            store.save_analysis(
+                case_id, summarize(state, store), revision, now, audit_trail(state, revision)
+            )
             report.cases_analysed.append(state)
             progress("analyse", index, len(case_ids))
     finally:
         saver.conn.close()
     report.seconds["analyse"] = time.perf_counter() - started
     return report
+
+
+def failed_analysis(case_id: str, exc: Exception) -> CaseState:
+    """A case the graph could not finish: escalated to a person with the reason, never closed."""
+    reason = f"analysis failed ({type(exc).__name__}: {str(exc)[:300]}); a person must look"
+    return CaseState(
+        case_id=case_id,
+        analysis=Analysis(
+            analyst="pipeline",
+            verdict="needs_review",
+            confidence=0.0,
+            rationale=(reason,),
+            evidence=(),
+        ),
+        status="escalated",
+        next_step="Review the case by hand; the automated analysis did not complete.",
+        escalation_path="SOC tier 2 on-call analyst",
+        visited=("failed",),
+    )
+
+
+def audit_trail(state: CaseState, revision: int) -> list[tuple[AuditKind, str, dict[str, Any]]]:
+    """The audit records of one analysis: its priority and its verdict (with the path taken)."""
+    records: list[tuple[AuditKind, str, dict[str, Any]]] = []
+    if state.triage is not None:
+        records.append(
+            (
+                "priority",
+                "triage",
+                {
+                    "revision": revision,
+                    **state.triage.model_dump(mode="json"),
+                },
+            )
+        )
+    if state.analysis is not None:
+        records.append(
+            (
+                "verdict",
+                state.analysis.analyst,
+                {
+                    "revision": revision,
+                    "status": state.status,
+                    "route": list(state.visited),
+                    **state.analysis.model_dump(mode="json", exclude={"outcomes"}),
+                    "playbook_paths": {o.playbook: list(o.path) for o in state.analysis.outcomes},
+                    "recommendations": [r.model_dump(mode="json") for r in state.recommendations],
+                },
+            )
+        )
+    return records
 
 
 def summarize(state: CaseState, store: Store) -> dict[str, object]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
@@ -13,8 +14,9 @@ from tierzero.agents.context import BusinessHours
 from tierzero.agents.facts import fact_names
 from tierzero.agents.playbooks import Playbook, load_playbooks
 from tierzero.agents.triage import TriageConfig
-from tierzero.config import config_dir, load_model
+from tierzero.config import ConfigError, config_dir, load_model
 from tierzero.correlate.engine import CorrelationConfig
+from tierzero.correlate.entities import normalize_key
 from tierzero.tools.actions import CATALOG
 from tierzero.tools.inventory import Inventory
 
@@ -51,6 +53,15 @@ class Settings:
     triage: TriageConfig
     playbooks: tuple[Playbook, ...]
     inventory: Inventory
+    fingerprint: str
+
+    def versions(self) -> dict[str, object]:
+        """What the audit records as the configuration in force."""
+        return {
+            "config_sha256": self.fingerprint,
+            "config_folder": str(self.folder),
+            "playbooks": {p.id: p.version for p in self.playbooks},
+        }
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Settings:
@@ -58,8 +69,18 @@ class Settings:
         root = config_dir(folder)
         organization = load_model(root / "organization.yaml", Organization)
         domains = tuple(d.lower() for d in organization.internal_domains)
-        correlation = load_model(root / "correlation.yaml", CorrelationConfig).model_copy(
-            update={"internal_domains": domains}
+        correlation = load_model(root / "correlation.yaml", CorrelationConfig)
+        ignored = set()
+        for entry in correlation.ignore_entities:
+            key = normalize_key(entry, domains)
+            if key is None:
+                raise ConfigError(
+                    f"{root / 'correlation.yaml'}: ignore_entities entry {entry!r} is not a join "
+                    "key (host:, ip:, user:, email:, hash:, domain:, cloud:)"
+                )
+            ignored.add(key)
+        correlation = correlation.model_copy(
+            update={"internal_domains": domains, "ignore_entities": frozenset(ignored)}
         )
         return cls(
             folder=root,
@@ -68,4 +89,14 @@ class Settings:
             triage=load_model(root / "triage.yaml", TriageConfig),
             playbooks=load_playbooks(root / "playbooks", fact_names(), set(CATALOG)),
             inventory=Inventory.load(root / "inventory", domains),
+            fingerprint=fingerprint(root),
         )
+
+
+def fingerprint(folder: Path) -> str:
+    """SHA-256 over every configuration file's path and bytes: any change changes it."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()

@@ -8,6 +8,7 @@ or the inventory, never free text.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -23,7 +24,7 @@ from tierzero.agents.state import (
     Recommendation,
     Verdict,
 )
-from tierzero.correlate.entities import is_external_ip, user_key
+from tierzero.correlate.entities import host_key, is_external_ip, user_key
 from tierzero.ingest.alert import EntityKind
 from tierzero.tools.actions import CATALOG
 
@@ -132,40 +133,45 @@ def recommend_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, 
     }
 
 
+_HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*$")
+_SENDER_FIELDS = ("email.from", "email.smtp_from")
+
+
 def resolve_targets(
     ref: ActionRef, alerts: tuple[Any, ...], enrichment: Enrichment | None, ctx: RunContext
 ) -> list[str]:
-    """Entities of the case an action may target, from normalized fields or the inventory."""
+    """Entities of the case an action may target, from normalized fields or the inventory.
+
+    One target per entity (``LT-FIN-042`` and ``lt-fin-042.corp`` are one host, named as the
+    inventory names it), and only values that are well-formed for their kind.
+    """
     enrichment = enrichment or Enrichment()
     scanners = {k.lower() for k in enrichment.scanners}
-    found: list[str] = []
+    found: dict[str, str] = {}  # normalized key -> target as named
     if ref.target == "affected_host":
-        found = [
-            o.value
-            for a in alerts
-            for o in a.observables
-            if o.kind is EntityKind.HOST
-            and o.name.startswith("device.")
-            and o.value.lower() not in scanners
-        ]
+        for alert in alerts:
+            for o in alert.observables:
+                if not (o.kind is EntityKind.HOST and o.name.startswith("device.")):
+                    continue
+                if o.value.lower() in scanners or not _HOSTNAME.match(o.value):
+                    continue
+                asset = ctx.inventory.asset(o.value)
+                found.setdefault(host_key(o.value), asset.hostname if asset else o.value)
     elif ref.target == "user":
         # Only accounts the inventory knows: the target is the inventory's name for them.
-        found = list(enrichment.identities)
+        found = {name: name for name in sorted(enrichment.identities)}
     elif ref.target in ("intel_hash", "intel_ip", "intel_domain"):
         kind = {"intel_hash": "hash", "intel_ip": "ip", "intel_domain": "domain"}[ref.target]
-        found = [h.value for h in enrichment.intel if h.kind == kind]
+        found = {h.value.lower(): h.value for h in enrichment.intel if h.kind == kind}
     elif ref.target == "sender":
-        found = [
-            v
-            for a in alerts
-            for v in a.values(EntityKind.EMAIL)
-            if "@" in user_key(v, ctx.internal_domains)
-        ]
+        for alert in alerts:
+            for o in alert.observables:
+                key = user_key(o.value, ctx.internal_domains)
+                if o.kind is EntityKind.EMAIL and o.name in _SENDER_FIELDS and "@" in key:
+                    found.setdefault(key, o.value)
     elif ref.target == "external_ip":
-        found = [
-            v
-            for a in alerts
-            for v in a.values(EntityKind.IP)
-            if is_external_ip(v) and v not in scanners
-        ]
-    return list(dict.fromkeys(found))[:MAX_TARGETS_PER_ACTION]
+        for alert in alerts:
+            for value in alert.values(EntityKind.IP):
+                if is_external_ip(value) and value not in scanners:
+                    found.setdefault(value, value)
+    return list(found.values())[:MAX_TARGETS_PER_ACTION]

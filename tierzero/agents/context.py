@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import TYPE_CHECKING
 
+from tierzero.guardrails.mediator import Mediator
 from tierzero.ingest.alert import Alert
 from tierzero.tools.inventory import Inventory
 from tierzero.tools.registry import ToolContext
@@ -58,6 +59,7 @@ class RunContext:
     now: datetime
     hours: BusinessHours = field(default_factory=BusinessHours)
     internal_domains: tuple[str, ...] = ()
+    max_tool_calls: int = 200
     _files: dict[str, CaseFile] = field(default_factory=dict, repr=False)
 
     def case_file(self, case_id: str) -> CaseFile:
@@ -70,6 +72,16 @@ class RunContext:
                 tuple(self.store.joins_of_case(case_id)),
             )
         return self._files[case_id]
+
+    def mediator(self, case_id: str, actor: str) -> Mediator:
+        """The audited, budgeted door to the tools for one case."""
+        return Mediator(
+            sink=self.store,
+            tools=self.tools(case_id),
+            actor=actor,
+            now=self.now,
+            max_calls=self.max_tool_calls,
+        )
 
     def tools(self, case_id: str) -> ToolContext:
         return ToolContext(

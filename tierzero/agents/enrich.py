@@ -9,19 +9,29 @@ from langgraph.runtime import Runtime
 from tierzero.agents.context import CaseFile, RunContext
 from tierzero.agents.state import CaseState, Enrichment, Evidence, IntelHit, WindowHit
 from tierzero.correlate.entities import host_key
+from tierzero.guardrails.mediator import Mediator
 from tierzero.ingest.alert import EntityKind
 from tierzero.tools.inventory import Asset, Identity, Scanner
-from tierzero.tools.registry import REGISTRY, ToolContext
+from tierzero.tools.registry import ToolArgumentError
 
 # Observable kinds worth a threat-intelligence lookup, and the indicator type they match.
 _INTEL_KINDS = (EntityKind.IP, EntityKind.DOMAIN, EntityKind.URL, EntityKind.HASH, EntityKind.EMAIL)
+
+
+# What a lookup that could not be made counts as.
+_NOTHING_FOUND: dict[str, Any] = {
+    "maintenance_windows": [],
+    "threat_intel": [],
+    "detection_history": 0,
+}
 
 
 def enrich_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Enrich the case and number the evidence every later conclusion must cite."""
     ctx = runtime.context
     case = ctx.case_file(state.case_id)
-    enrichment = enrich_case(case, ctx.tools(state.case_id), ctx.triage.history_lookback_days)
+    mediator = ctx.mediator(state.case_id, actor="enrich")
+    enrichment = enrich_case(case, mediator, ctx.triage.history_lookback_days)
     return {
         "enrichment": enrichment,
         "evidence": build_evidence(case, enrichment),
@@ -29,14 +39,16 @@ def enrich_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any
     }
 
 
-def enrich_case(case: CaseFile, tools: ToolContext, lookback_days: int = 7) -> Enrichment:
-    """Call the lookup tools for each distinct host, user, indicator and detection."""
-    calls = 0
+def enrich_case(case: CaseFile, mediator: Mediator, lookback_days: int = 7) -> Enrichment:
+    """Call the lookup tools (through the mediator) for each distinct entity and detection."""
 
     def call(name: str, **arguments: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        return REGISTRY.call(name, tools, arguments)
+        # A value no tool accepts (a 300-character "hostname") is looked up as nothing; the
+        # mediator has audited the rejected call, and the alert itself still stands.
+        try:
+            return mediator.call(name, arguments)
+        except ToolArgumentError:
+            return _NOTHING_FOUND.get(name)
 
     assets: dict[str, Asset] = {}
     identities: dict[str, Identity] = {}
@@ -89,7 +101,7 @@ def enrich_case(case: CaseFile, tools: ToolContext, lookback_days: int = 7) -> E
                 seen_intel.add(value.lower())
                 for indicator in call("threat_intel", indicator=value, at=alert.time):
                     intel.append(IntelHit(value=value, kind=kind.value, indicator=indicator))
-        for host in {host_key(h) for h in alert.values(EntityKind.HOST)} or {""}:
+        for host in sorted({host_key(h) for h in alert.values(EntityKind.HOST)}) or [""]:
             key = f"{alert.detection_id} @ {host or 'no host'}"
             if key not in history and start is not None:
                 history[key] = call(
@@ -108,7 +120,7 @@ def enrich_case(case: CaseFile, tools: ToolContext, lookback_days: int = 7) -> E
         intel=tuple(intel),
         unknown_hosts=tuple(unknown_hosts),
         unknown_users=tuple(unknown_users),
-        tool_calls=calls,
+        tool_calls=mediator.calls,
     )
 
 
@@ -163,9 +175,9 @@ def build_evidence(case: CaseFile, enrichment: Enrichment) -> tuple[Evidence, ..
     for key, earlier in enrichment.history.items():
         add(
             "history",
-            f"{key}: fired in {earlier} earlier case(s) in the lookback"
+            f"{key}: fired in {earlier} distinct earlier hour(s) within the lookback"
             if earlier
-            else f"{key}: not seen in any earlier case in the lookback (novel)",
+            else f"{key}: never fired before within the lookback (novel)",
         )
     for window_hit in {(w.host, w.window.id): w for w in enrichment.windows}.values():
         add(

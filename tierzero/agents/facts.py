@@ -134,14 +134,16 @@ def compute_facts(
 
     history_ids = of_kind.get("history", [])
     counts = list(enrichment.history.values())
-    facts.set("min_prior_cases", min(counts, default=0), history_ids)
+    facts.set("min_prior_hours", min(counts, default=0), history_ids)
     facts.set("novel_detections", sum(1 for n in counts if n == 0), history_ids)
 
+    # A scanner must be the *source* of the activity: a scanner address anywhere else (say,
+    # as a destination an attacker chose) proves nothing about the alert.
     scanner_addresses = {k.lower() for k in enrichment.scanners}
     from_scanner = [
         a
         for a in alerts
-        if {v.lower() for v in a.values(EntityKind.IP) + a.values(EntityKind.HOST)}
+        if {o.value.lower() for o in a.observables if o.name.startswith("src_endpoint.")}
         & scanner_addresses
     ]
     facts.set("scanner_involved", bool(from_scanner), of_kind.get("scanner", []))
@@ -150,13 +152,21 @@ def compute_facts(
         bool(alerts) and len(from_scanner) == len(alerts),
         of_kind.get("scanner", []),
     )
-    in_window = {w.alert_id for w in enrichment.windows}
+    # An alert is inside a change window only if every host it names is in one.
+    window_hosts: dict[str, set[str]] = {}
+    for hit in enrichment.windows:
+        window_hosts.setdefault(hit.alert_id, set()).add(host_key(hit.host))
+
+    def in_window(alert: Any) -> bool:
+        hosts = {host_key(h) for h in alert.values(EntityKind.HOST)}
+        return bool(hosts) and hosts <= window_hosts.get(alert.id, set())
+
     facts.set(
         "all_in_window",
-        bool(alerts) and all(a.id in in_window for a in alerts),
+        bool(alerts) and all(in_window(a) for a in alerts),
         of_kind.get("window", []),
     )
-    facts.set("window_involved", bool(in_window), of_kind.get("window", []))
+    facts.set("window_involved", bool(window_hosts), of_kind.get("window", []))
     return facts
 
 

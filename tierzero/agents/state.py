@@ -58,7 +58,7 @@ class Enrichment(_Model):
     unknown_users: tuple[str, ...] = ()
     history: dict[str, int] = Field(
         default_factory=dict,
-        description="'detection @ host' -> earlier cases it fired in within the lookback",
+        description="'detection @ host' -> distinct earlier hours it fired in (lookback)",
     )
     tool_calls: int = 0
 

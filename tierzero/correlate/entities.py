@@ -8,9 +8,11 @@ Keys are ``kind:value`` strings so they are cheap to hash and readable in explan
 from __future__ import annotations
 
 import ipaddress
+import unicodedata
 from collections.abc import Iterable
 
 from tierzero.ingest.alert import Alert, EntityKind
+from tierzero.ingest.base import is_ip
 
 # Kinds that identify something an attacker cannot cheaply make collide with unrelated activity.
 JOIN_KINDS: tuple[EntityKind, ...] = (
@@ -46,15 +48,15 @@ _PLACEHOLDERS = frozenset(
 
 def host_key(value: str) -> str:
     """Lower-case short host name; IPs stay whole (``10.0.0.1`` is not ``10``)."""
-    lowered = value.strip().lower().rstrip(".")
-    if _is_ip(lowered):
+    lowered = unicodedata.normalize("NFKC", value).strip().casefold().rstrip(".")
+    if is_ip(lowered):
         return lowered
     return lowered.split(".", 1)[0]
 
 
 def user_key(value: str, internal_domains: Iterable[str] = ()) -> str:
     """Lower-case account name without a Windows domain or an internal UPN suffix."""
-    lowered = value.strip().lower()
+    lowered = unicodedata.normalize("NFKC", value).strip().casefold()
     if "\\" in lowered:
         lowered = lowered.rsplit("\\", 1)[1]
     if "@" in lowered:
@@ -62,14 +64,6 @@ def user_key(value: str, internal_domains: Iterable[str] = ()) -> str:
         if domain in internal_domains:
             return name
     return lowered
-
-
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
 
 
 _INTERNAL_NETS = tuple(
@@ -115,25 +109,55 @@ def _joinable_ip(value: str) -> bool:
 
 
 def entity_key(kind: EntityKind, value: str, internal_domains: Iterable[str] = ()) -> str | None:
-    """The join key for one observable, or None when it must not be joined on."""
+    """The join key for one observable, or None when it must not be joined on.
+
+    Placeholders are checked after normalization, so ``CORP\\SYSTEM`` or
+    ``localhost.localdomain`` cannot become a key that glues unrelated alerts together.
+    """
     raw = value.strip()
-    if not raw or raw.lower() in _PLACEHOLDERS:
+    if not raw:
         return None
+    if kind is EntityKind.HOST and is_ip(raw):
+        kind = EntityKind.IP  # an address in a host field is an address
+    key: str
     if kind is EntityKind.HOST:
-        return f"host:{host_key(raw)}"
-    if kind is EntityKind.IP:
-        return f"ip:{raw.lower()}" if _is_ip(raw) and _joinable_ip(raw) else None
-    if kind in (EntityKind.USER, EntityKind.EMAIL):
+        prefix, key = "host", host_key(raw)
+    elif kind is EntityKind.IP:
+        if not (is_ip(raw) and _joinable_ip(raw)):
+            return None
+        prefix, key = "ip", str(ipaddress.ip_address(raw))
+    elif kind in (EntityKind.USER, EntityKind.EMAIL):
         key = user_key(raw, internal_domains)
         # An internal mailbox is its owner's account; an outside address stays an address.
-        return f"user:{key}" if "@" not in key else f"email:{key}"
-    if kind is EntityKind.HASH:
-        return f"hash:{raw.lower()}"
-    if kind is EntityKind.DOMAIN:
-        return f"domain:{raw.lower().rstrip('.')}"
-    if kind is EntityKind.CLOUD_RESOURCE:
-        return f"cloud:{raw}"
-    return None
+        prefix = "email" if "@" in key else "user"
+    elif kind is EntityKind.HASH:
+        prefix, key = "hash", raw.lower()
+    elif kind is EntityKind.DOMAIN:
+        prefix, key = "domain", raw.lower().rstrip(".")
+    elif kind is EntityKind.CLOUD_RESOURCE:
+        prefix, key = "cloud", raw
+    else:
+        return None
+    if not key or key in _PLACEHOLDERS or key.split("@", 1)[0] in _PLACEHOLDERS:
+        return None
+    return f"{prefix}:{key}"
+
+
+def normalize_key(key: str, internal_domains: Iterable[str] = ()) -> str | None:
+    """Normalize a configured join key such as ``host:PROXY-01`` the way alerts' keys are."""
+    prefix, _, value = key.partition(":")
+    kinds = {
+        "host": EntityKind.HOST,
+        "ip": EntityKind.IP,
+        "user": EntityKind.USER,
+        "email": EntityKind.EMAIL,
+        "hash": EntityKind.HASH,
+        "domain": EntityKind.DOMAIN,
+        "cloud": EntityKind.CLOUD_RESOURCE,
+    }
+    if prefix not in kinds or not value:
+        return None
+    return entity_key(kinds[prefix], value, internal_domains)
 
 
 def alert_entities(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,9 +28,10 @@ class QuarantinedRecord(BaseModel):
 
     @property
     def key(self) -> str:
-        """Identity for idempotent re-runs: same file position and same bytes."""
+        """Identity for idempotent re-runs: same file (however it was named), position, bytes."""
+        where = Path(self.source_file).resolve()
         return hashlib.sha256(
-            f"{self.source_file}\x00{self.record_no}\x00{self.raw_sha256}".encode()
+            f"{where}\x00{self.record_no}\x00{self.raw_sha256}".encode()
         ).hexdigest()[:24]
 
 

@@ -71,11 +71,15 @@ def discover(paths: Iterable[Path], options: IngestOptions) -> list[InputFile]:
     or ``--mapping``.
     """
     found: list[InputFile] = []
+    seen: set[Path] = set()
     for path in paths:
         if not path.exists():
             raise InputError(f"no such file or folder: {path}")
         candidates = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for candidate in candidates:
+            if candidate.resolve() in seen:
+                continue  # the same file named twice is read once
+            seen.add(candidate.resolve())
             kind = ALERT_SUFFIXES.get(candidate.suffix.lower())
             if kind is None or candidate.name.endswith(MAPPING_SUFFIX):
                 if not path.is_dir():

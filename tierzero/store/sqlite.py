@@ -20,6 +20,7 @@ from typing import Any
 from tierzero.correlate.engine import Join, SeedCase
 from tierzero.ingest.alert import Alert
 from tierzero.ingest.quarantine import QuarantinedRecord
+from tierzero.store import audit as chain
 
 DEFAULT_DB = Path(".tierzero") / "tierzero.db"
 
@@ -136,6 +137,7 @@ class Store:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA busy_timeout=5000")
         self.conn.executescript(_SCHEMA)
+        self.conn.executescript(chain.SCHEMA)
 
     def close(self) -> None:
         self.conn.close()
@@ -297,6 +299,23 @@ class Store:
                     "UPDATE alerts SET case_id = ?, duplicate_of = ? WHERE id = ?",
                     (join.case_id, join.duplicate_of, join.alert_id),
                 )
+                chain.append(
+                    conn,
+                    kind="correlation",
+                    actor="correlator",
+                    case_id=join.case_id,
+                    ts=now,
+                    payload={
+                        "alert_id": join.alert_id,
+                        "source": alert.provenance.source,
+                        "source_alert_id": alert.source_alert_id,
+                        "join": join.kind,
+                        "via": list(join.via),
+                        "merged_case_ids": list(join.merged_case_ids),
+                        "duplicate_of": join.duplicate_of,
+                        "explanation": join.explanation,
+                    },
+                )
                 if join.kind != "duplicate":
                     hosts = [
                         k.removeprefix("host:") for k in join.entities if k.startswith("host:")
@@ -406,6 +425,25 @@ class Store:
             for r in rows
         ]
 
+    # -- audit -------------------------------------------------------------------------------
+
+    def audit(
+        self,
+        kind: chain.AuditKind,
+        actor: str,
+        payload: dict[str, Any],
+        case_id: str | None,
+        now: datetime,
+    ) -> dict[str, Any]:
+        """Append one audit record in its own transaction (for events with no state change)."""
+        with self.transaction() as conn:
+            return chain.append(
+                conn, kind=kind, actor=actor, payload=payload, case_id=case_id, ts=now
+            )
+
+    def audit_records(self, case_id: str | None = None) -> Iterator[dict[str, Any]]:
+        return chain.records(self.conn, case_id)
+
     # -- cases -------------------------------------------------------------------------------
 
     def dirty_case_ids(self) -> list[str]:
@@ -420,10 +458,20 @@ class Store:
         return (row["revision"] if row else 0) + 1
 
     def save_analysis(
-        self, case_id: str, analysis: dict[str, Any], revision: int, now: datetime
+        self,
+        case_id: str,
+        analysis: dict[str, Any],
+        revision: int,
+        now: datetime,
+        audit_records: Iterable[tuple[chain.AuditKind, str, dict[str, Any]]] = (),
     ) -> None:
-        """Store the graph's result for a case and clear its dirty flag, atomically."""
+        """Store the graph's result and its audit records, and clear the dirty flag, atomically.
+
+        ``audit_records`` are ``(kind, actor, payload)``; if any cannot be written, nothing is.
+        """
         with self.transaction() as conn:
+            for kind, actor, payload in audit_records:
+                chain.append(conn, kind=kind, actor=actor, payload=payload, case_id=case_id, ts=now)
             conn.execute(
                 "UPDATE cases SET status = ?, verdict = ?, priority = ?, confidence = ?, title = ?,"
                 " analysis = ?, dirty = 0, revision = ?, updated_at = ? WHERE id = ?",
@@ -458,11 +506,14 @@ class Store:
         ).fetchone()
         return row[0] if row else None
 
-    def earlier_cases(self, detection_id: str, host: str, since: datetime, before: datetime) -> int:
-        """Distinct cases in [since, before) where the detection fired on the host ('' = none)."""
+    def active_hours(self, detection_id: str, host: str, since: datetime, before: datetime) -> int:
+        """Distinct clock hours in [since, before) in which the detection fired on the host.
+
+        Hours, not cases: the baseline must not depend on how correlation cut the cases.
+        """
         row = self.conn.execute(
-            "SELECT COUNT(DISTINCT case_id) FROM sightings WHERE detection_id = ? AND host = ?"
-            " AND time_us >= ? AND time_us < ?",
+            "SELECT COUNT(DISTINCT time_us / 3600000000) FROM sightings WHERE detection_id = ?"
+            " AND host = ? AND time_us >= ? AND time_us < ?",
             (detection_id, host, _us(since), _us(before)),
         ).fetchone()
         return int(row[0])

@@ -64,8 +64,8 @@ def detection_history(
     before: When,
     lookback_days: Annotated[int, Field(ge=1, le=90, description="How far back to look")] = 7,
 ) -> int:
-    """How many earlier cases this detection fired in on this host (the baseline)."""
+    """In how many distinct earlier hours this detection fired on this host (the baseline)."""
     if ctx.history is None:
         return 0
     since = before - timedelta(days=lookback_days)
-    return ctx.history.earlier_cases(detection_id, host, since, before)
+    return ctx.history.active_hours(detection_id, host, since, before)

@@ -24,7 +24,7 @@ ActionClass = Literal["read", "contain", "disrupt"]
 class AlertHistory(Protocol):
     """Past alerts, as the store keeps them (read-only)."""
 
-    def earlier_cases(
+    def active_hours(
         self, detection_id: str, host: str, since: datetime, before: datetime
     ) -> int: ...
 
@@ -114,18 +114,27 @@ class ToolRegistry:
     def names(self, action_class: ActionClass | None = None) -> list[str]:
         return sorted(n for n, t in self._tools.items() if action_class in (None, t.action_class))
 
-    def call(self, name: str, ctx: ToolContext, arguments: Mapping[str, Any]) -> Any:
-        """Validate ``arguments`` against the tool's schema, then run it."""
+    def validate(self, name: str, arguments: Mapping[str, Any]) -> tuple[ToolSpec, BaseModel]:
+        """The tool and its parsed arguments; unknown names and bad arguments raise."""
         spec = self.get(name)
         try:
-            parsed = spec.arguments.model_validate(dict(arguments))
+            return spec, spec.arguments.model_validate(dict(arguments))
         except ValidationError as exc:
             problems = [
                 f"{'.'.join(str(p) for p in e['loc']) or '(arguments)'}: {e['msg']}"
                 for e in exc.errors()
             ]
             raise ToolArgumentError(name, problems) from exc
+
+    @staticmethod
+    def run(spec: ToolSpec, ctx: ToolContext, parsed: BaseModel) -> Any:
+        """Run a tool on arguments that :meth:`validate` returned."""
         return spec.func(ctx, **{k: getattr(parsed, k) for k in type(parsed).model_fields})
+
+    def call(self, name: str, ctx: ToolContext, arguments: Mapping[str, Any]) -> Any:
+        """Validate, then run, with no mediation (tests and tools calling tools only)."""
+        spec, parsed = self.validate(name, arguments)
+        return self.run(spec, ctx, parsed)
 
 
 REGISTRY = ToolRegistry()

@@ -51,10 +51,20 @@ from tierzero.ingest.base import (
 
 _DETECTION_TYPES = {"detectionsummaryevent", "eppdetectionsummaryevent"}
 # Legacy Severity is 1-5; EPP Severity is 1-100 (30 = Low, 70 = High in Falcon's own events).
-_LEGACY_SCALE = ((5, Severity.CRITICAL), (4, Severity.HIGH), (3, Severity.MEDIUM),
-                 (2, Severity.LOW), (1, Severity.INFORMATIONAL))
-_EPP_SCALE = ((80, Severity.CRITICAL), (60, Severity.HIGH), (40, Severity.MEDIUM),
-              (20, Severity.LOW), (1, Severity.INFORMATIONAL))
+_LEGACY_SCALE = (
+    (5, Severity.CRITICAL),
+    (4, Severity.HIGH),
+    (3, Severity.MEDIUM),
+    (2, Severity.LOW),
+    (1, Severity.INFORMATIONAL),
+)
+_EPP_SCALE = (
+    (80, Severity.CRITICAL),
+    (60, Severity.HIGH),
+    (40, Severity.MEDIUM),
+    (20, Severity.LOW),
+    (1, Severity.INFORMATIONAL),
+)
 _HASH_LENGTHS = {"SHA256String": 64, "SHA1String": 40, "MD5String": 32}
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _TACTIC_ID = re.compile(r"^TA\d{4}$")
@@ -155,11 +165,15 @@ class CrowdStrikeAdapter:
             observables=obs,
             original_time=stamp,
             message=field("PatternDispositionDescription"),
-            device=Device(hostname=hostname, ip=local_ip if local_ip and is_ip(local_ip) else None,
-                          uid=field("SensorId", "AgentId", "AgentIdString"),
-                          os=field("PlatformName")),
+            device=Device(
+                hostname=hostname,
+                ip=local_ip if local_ip and is_ip(local_ip) else None,
+                uid=field("SensorId", "AgentId", "AgentIdString"),
+                os=field("PlatformName"),
+            ),
             actor=UserInfo(name=user, domain=field("MachineDomain", "LogonDomain"))
-            if user else None,
+            if user
+            else None,
             process=process,
             file=image if image.name or image.path else None,
             src_endpoint=src,
@@ -191,24 +205,54 @@ def _process_tree(
     hashes = {key: _hash(event.get(key), key, size) for key, size in _HASH_LENGTHS.items()}
     file_name = _field(event, "FileName")
     file_path = _full_path(_field(event, "FilePath"), file_name)
-    image = FileInfo(name=file_name, path=file_path, sha256=hashes["SHA256String"],
-                     sha1=hashes["SHA1String"], md5=hashes["MD5String"])
-    grand_image = _field(event, "GrandparentImageFilePath", "GrandParentImageFilePath",
-                         "GrandparentImageFileName", "GrandParentImageFileName")
-    grandparent = _process(_basename(grand_image), None,
-                           _field(event, "GrandparentCommandLine", "GrandParentCommandLine"),
-                           grand_image, None)
+    image = FileInfo(
+        name=file_name,
+        path=file_path,
+        sha256=hashes["SHA256String"],
+        sha1=hashes["SHA1String"],
+        md5=hashes["MD5String"],
+    )
+    grand_image = _field(
+        event,
+        "GrandparentImageFilePath",
+        "GrandParentImageFilePath",
+        "GrandparentImageFileName",
+        "GrandParentImageFileName",
+    )
+    grandparent = _process(
+        _basename(grand_image),
+        None,
+        _field(event, "GrandparentCommandLine", "GrandParentCommandLine"),
+        grand_image,
+        None,
+    )
     parent_image = _field(event, "ParentImageFilePath", "ParentImageFileName")
-    parent = _process(_basename(_field(event, "ParentImageFileName") or parent_image),
-                      _pid(event.get("ParentProcessId")), _field(event, "ParentCommandLine"),
-                      parent_image, grandparent)
-    process = _process(file_name, _pid(event.get("ProcessId")), _field(event, "CommandLine"),
-                       file_path, parent, file=image, user=user)
+    parent = _process(
+        _basename(_field(event, "ParentImageFileName") or parent_image),
+        _pid(event.get("ParentProcessId")),
+        _field(event, "ParentCommandLine"),
+        parent_image,
+        grandparent,
+    )
+    process = _process(
+        file_name,
+        _pid(event.get("ProcessId")),
+        _field(event, "CommandLine"),
+        file_path,
+        parent,
+        file=image,
+        user=user,
+    )
     return process, image
 
 
-def _observables(hostname: str | None, local_ip: str | None, user: str | None,
-                 process: ProcessInfo | None, image: FileInfo) -> Observables:
+def _observables(
+    hostname: str | None,
+    local_ip: str | None,
+    user: str | None,
+    process: ProcessInfo | None,
+    image: FileInfo,
+) -> Observables:
     obs = Observables()
     obs.add(EntityKind.HOST, hostname, "device.hostname")
     obs.add(EntityKind.IP, local_ip, "device.ip")
@@ -225,8 +269,11 @@ def _observables(hostname: str | None, local_ip: str | None, user: str | None,
         obs.add(EntityKind.PROCESS, parent.name, "process.parent_process.name")
         obs.add(EntityKind.COMMAND_LINE, parent.cmd_line, "process.parent_process.cmd_line")
         if parent.parent_process:
-            obs.add(EntityKind.PROCESS, parent.parent_process.name,
-                    "process.parent_process.parent_process.name")
+            obs.add(
+                EntityKind.PROCESS,
+                parent.parent_process.name,
+                "process.parent_process.parent_process.name",
+            )
     return obs
 
 
@@ -270,15 +317,22 @@ def _pid(value: Any) -> int | None:
     return None
 
 
-def _process(name: str | None, pid: int | None, cmd_line: str | None, path: str | None,
-             parent: ProcessInfo | None, file: FileInfo | None = None,
-             user: str | None = None) -> ProcessInfo | None:
+def _process(
+    name: str | None,
+    pid: int | None,
+    cmd_line: str | None,
+    path: str | None,
+    parent: ProcessInfo | None,
+    file: FileInfo | None = None,
+    user: str | None = None,
+) -> ProcessInfo | None:
     if not (name or pid or cmd_line or path):
         return None
     if file is None and (name or path):
         file = FileInfo(name=name, path=path)
-    return ProcessInfo(name=name, pid=pid, cmd_line=cmd_line, file=file, user=user,
-                       parent_process=parent)
+    return ProcessInfo(
+        name=name, pid=pid, cmd_line=cmd_line, file=file, user=user, parent_process=parent
+    )
 
 
 def _add_ioc(obs: Observables, ioc_type: str | None, ioc_value: str | None) -> None:
@@ -306,8 +360,9 @@ def _network(accesses: Any, obs: Observables) -> tuple[Endpoint | None, Endpoint
         obs.add(EntityKind.IP, remote, "dst_endpoint.ip" if outbound else "src_endpoint.ip")
         if outbound and dst is None and remote and is_ip(remote):
             dst = Endpoint(ip=remote, port=_port(access.get("RemotePort")))
-            src = Endpoint(ip=local if local and is_ip(local) else None,
-                           port=_port(access.get("LocalPort")))
+            src = Endpoint(
+                ip=local if local and is_ip(local) else None, port=_port(access.get("LocalPort"))
+            )
     return src, dst
 
 
@@ -324,8 +379,14 @@ def _attacks(event: Mapping[str, Any], tactic: str | None, tech: str | None) -> 
     mitre = event.get("MitreAttack")
     for item in mitre[:_MAX_NETWORK_ACCESSES] if isinstance(mitre, list) else []:
         if isinstance(item, Mapping):
-            rows.append((item.get("TechniqueID") or item.get("TechniqueId"), item.get("Technique"),
-                         item.get("Tactic"), item.get("TacticID") or item.get("TacticId")))
+            rows.append(
+                (
+                    item.get("TechniqueID") or item.get("TechniqueId"),
+                    item.get("Technique"),
+                    item.get("Tactic"),
+                    item.get("TacticID") or item.get("TacticId"),
+                )
+            )
     out: dict[str, Attack] = {}
     for uid, name, tactic_name, tactic_uid in rows:
         attack = technique(uid, name, tactic_name)

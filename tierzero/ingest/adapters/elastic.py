@@ -40,8 +40,12 @@ from tierzero.ingest.base import (
     text,
 )
 
-_RISK_SCALE = ((74, Severity.CRITICAL), (48, Severity.HIGH), (22, Severity.MEDIUM),
-               (0, Severity.LOW))
+_RISK_SCALE = (
+    (74, Severity.CRITICAL),
+    (48, Severity.HIGH),
+    (22, Severity.MEDIUM),
+    (0, Severity.LOW),
+)
 
 
 def field(record: Any, path: str) -> Any:
@@ -179,8 +183,9 @@ def _process(record: Mapping[str, Any], obs: Observables) -> ProcessInfo | None:
     return _one_process(record, "process", parent)
 
 
-def _one_process(record: Mapping[str, Any], ecs: str,
-                 parent: ProcessInfo | None) -> ProcessInfo | None:
+def _one_process(
+    record: Mapping[str, Any], ecs: str, parent: ProcessInfo | None
+) -> ProcessInfo | None:
     name, cmd = _text(record, f"{ecs}.name"), _text(record, f"{ecs}.command_line")
     executable = _text(record, f"{ecs}.executable")
     hashes = {algo: _text(record, f"{ecs}.hash.{algo}") for algo in ("sha256", "sha1", "md5")}
@@ -209,8 +214,9 @@ def _file(record: Mapping[str, Any], obs: Observables) -> FileInfo | None:
     return FileInfo(name=name, path=path, **hashes)
 
 
-def _endpoints(record: Mapping[str, Any],
-               obs: Observables) -> tuple[Endpoint | None, Endpoint | None]:
+def _endpoints(
+    record: Mapping[str, Any], obs: Observables
+) -> tuple[Endpoint | None, Endpoint | None]:
     src_ip, country = _text(record, "source.ip"), _text(record, "source.geo.country_iso_code")
     dst_ip, domain = _text(record, "destination.ip"), _text(record, "destination.domain")
     obs.add(EntityKind.IP, src_ip, "src_endpoint.ip")

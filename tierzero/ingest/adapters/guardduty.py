@@ -43,8 +43,12 @@ from tierzero.ingest.base import (
     text,
 )
 
-_SCALE = ((9.0, Severity.CRITICAL), (7.0, Severity.HIGH), (4.0, Severity.MEDIUM),
-          (1.0, Severity.LOW))
+_SCALE = (
+    (9.0, Severity.CRITICAL),
+    (7.0, Severity.HIGH),
+    (4.0, Severity.MEDIUM),
+    (1.0, Severity.LOW),
+)
 # Threat purpose -> ATT&CK tactic. Purposes with no single matching tactic (UnauthorizedAccess,
 # Backdoor, Behavior, CryptoCurrency, Trojan, PenTest, Policy, AttackSequence) are not mapped.
 _TACTICS: dict[str, tuple[str, str]] = {
@@ -145,8 +149,11 @@ class GuardDutyAdapter:
         obs = Observables()
         user_name = _text(finding, "Resource.AccessKeyDetails.UserName")
         obs.add(EntityKind.USER, user_name, "actor.user.name")
-        obs.add(EntityKind.CLOUD_RESOURCE, _text(finding, "Resource.AccessKeyDetails.AccessKeyId"),
-                "actor.user.credential_uid")
+        obs.add(
+            EntityKind.CLOUD_RESOURCE,
+            _text(finding, "Resource.AccessKeyDetails.AccessKeyId"),
+            "actor.user.credential_uid",
+        )
         for bucket in _list(finding, "Resource.S3BucketDetails"):
             obs.add(EntityKind.CLOUD_RESOURCE, _text(bucket, "Name"), "resources.name")
         device = _instance(finding, obs)
@@ -179,7 +186,8 @@ class GuardDutyAdapter:
             finding_analytic=Analytic(uid=finding_type, name=finding_type),
             finding_attacks=_attacks(finding_type),
             finding_first_seen_time=parse_time(first_seen, "Service.EventFirstSeen")
-            if first_seen else None,
+            if first_seen
+            else None,
             finding_last_seen_time=time if time_path == last_seen else None,
         )
 
@@ -236,8 +244,7 @@ def _instance(finding: Mapping[str, Any], obs: Observables) -> Device | None:
             private_ip, hostname = ip, _text(nic, "PrivateDnsName")
     if not instance_id and not private_ip:
         return None
-    return Device(hostname=hostname, ip=private_ip, uid=instance_id,
-                  os=_text(details, "Platform"))
+    return Device(hostname=hostname, ip=private_ip, uid=instance_id, os=_text(details, "Platform"))
 
 
 def _remote(details: Any, obs: Observables, side: str) -> Endpoint | None:
@@ -255,8 +262,11 @@ def _remote(details: Any, obs: Observables, side: str) -> Endpoint | None:
 
 def _port(details: Any) -> int | None:
     port = _get(details, "Port")
-    return port if isinstance(port, int) and not isinstance(port, bool) and 0 <= port <= 65535 \
+    return (
+        port
+        if isinstance(port, int) and not isinstance(port, bool) and 0 <= port <= 65535
         else None
+    )
 
 
 def _action(
@@ -296,8 +306,10 @@ def _action(
         if src is None and remote is not None:
             src = remote
             probed_ip = _text(probe, "LocalIpDetails.IpAddressV4") or local_ip
-            dst = Endpoint(ip=probed_ip if probed_ip and is_ip(probed_ip) else None,
-                           port=_port(_get(probe, "LocalPortDetails")))
+            dst = Endpoint(
+                ip=probed_ip if probed_ip and is_ip(probed_ip) else None,
+                port=_port(_get(probe, "LocalPortDetails")),
+            )
 
     obs.add(EntityKind.DOMAIN, _text(action, "DnsRequestAction.Domain"), "query.hostname")
     kubernetes = _object(action, "KubernetesApiCallAction")

@@ -73,8 +73,10 @@ _SEVERITY_IDS = frozenset(int(s) for s in Severity)
 _HASH_ALGORITHMS = {1: "md5", 2: "sha1", 3: "sha256"}
 _HEX_LENGTH = {"md5": 32, "sha1": 40, "sha256": 64}
 _TYPE_ID_KIND = {type_id: kind for kind, type_id in OCSF_OBSERVABLE_TYPE_ID.items()}
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)+"
-                     r"[A-Za-z][A-Za-z0-9-]{0,62}\.?$")
+_DOMAIN = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)+"
+    r"[A-Za-z][A-Za-z0-9-]{0,62}\.?$"
+)
 _TACTIC_UID = re.compile(r"^TA\d{4}$")
 _MAX_PROCESS_DEPTH = 4
 _T = TypeVar("_T")
@@ -91,8 +93,10 @@ class OcsfAdapter:
     def matches(self, record: Mapping[str, Any]) -> bool:
         # Any OCSF event matches, so that other OCSF classes are rejected with a clear reason
         # rather than reported as an unknown format.
-        return "class_uid" in record and "metadata" in record and (
-            "type_uid" in record or "category_uid" in record
+        return (
+            "class_uid" in record
+            and "metadata" in record
+            and ("type_uid" in record or "category_uid" in record)
         )
 
     def parse(self, record: Mapping[str, Any], context: ParseContext) -> Alert:
@@ -107,22 +111,27 @@ class OcsfAdapter:
             raise RecordRejected("missing required field 'finding_info.uid'")
         product = _product(record)
         analytic = _analytic(info)
-        title = text(info.get("title"), "finding_info.title") or analytic.name or text(
-            record.get("message"), "message")
+        title = (
+            text(info.get("title"), "finding_info.title")
+            or analytic.name
+            or text(record.get("message"), "message")
+        )
         if not title:
             raise RecordRejected("missing 'finding_info.title' (and no analytic name or message)")
 
         obs = Observables()
         evidences = _list(record.get("evidences"), "evidences")
         scopes: list[tuple[str, Mapping[str, Any]]] = [("", record)]
-        scopes += [(f"evidences[{i}].", _need_obj(e, f"evidences[{i}]")) for i, e in
-                   enumerate(evidences)]
+        scopes += [
+            (f"evidences[{i}].", _need_obj(e, f"evidences[{i}]")) for i, e in enumerate(evidences)
+        ]
         device = _first(scopes, "device", lambda v, p: _device(v, p, obs))
         actor = _first(scopes, "actor", lambda v, p: _actor(v, p, obs))
         user = _first(scopes, "user", lambda v, p: _user(v, p, obs, "user"))
         process = _first(scopes, "process", lambda v, p: _process(v, p, obs, "process"))
-        actor_process = _first(scopes, "actor.process",
-                               lambda v, p: _process(v, p, obs, "actor.process"))
+        actor_process = _first(
+            scopes, "actor.process", lambda v, p: _process(v, p, obs, "actor.process")
+        )
         file = _first(scopes, "file", lambda v, p: _file(v, p, obs, "file"))
         src = _first(scopes, "src_endpoint", lambda v, p: _endpoint(v, p, obs, "src_endpoint"))
         dst = _first(scopes, "dst_endpoint", lambda v, p: _endpoint(v, p, obs, "dst_endpoint"))
@@ -131,8 +140,11 @@ class OcsfAdapter:
             _email(scope.get("email"), f"{prefix}email", obs)
             query = _obj(scope.get("query"), f"{prefix}query")
             if query is not None:
-                obs.add(EntityKind.DOMAIN, text(query.get("hostname"), f"{prefix}query.hostname"),
-                        "query.hostname")
+                obs.add(
+                    EntityKind.DOMAIN,
+                    text(query.get("hostname"), f"{prefix}query.hostname"),
+                    "query.hostname",
+                )
         _record_observables(record.get("observables"), obs)
         cloud = _cloud(record.get("cloud"))
 
@@ -145,7 +157,8 @@ class OcsfAdapter:
             severity=severity,
             observables=obs,
             original_time=text(get(record, "metadata.original_time"), "metadata.original_time")
-            or text(record.get("time_dt"), "time_dt") or str(record["time"]),
+            or text(record.get("time_dt"), "time_dt")
+            or str(record["time"]),
             activity_id=activity_id,
             message=text(record.get("message"), "message"),
             device=device,
@@ -161,10 +174,12 @@ class OcsfAdapter:
             finding_attacks=_attacks(info.get("attacks"), "finding_info.attacks")
             + _attacks(record.get("attacks"), "attacks"),
             finding_src_url=text(info.get("src_url"), "finding_info.src_url"),
-            finding_first_seen_time=_optional_ms(info.get("first_seen_time"),
-                                                 "finding_info.first_seen_time"),
-            finding_last_seen_time=_optional_ms(info.get("last_seen_time"),
-                                                "finding_info.last_seen_time"),
+            finding_first_seen_time=_optional_ms(
+                info.get("first_seen_time"), "finding_info.first_seen_time"
+            ),
+            finding_last_seen_time=_optional_ms(
+                info.get("last_seen_time"), "finding_info.last_seen_time"
+            ),
         )
         # Keep the tool that produced the finding, not "OCSF", as the alert's product.
         metadata = Metadata(product=product, original_time=alert.metadata.original_time)
@@ -239,7 +254,8 @@ def _product(record: Mapping[str, Any]) -> Product:
     if product is None:
         raise RecordRejected("missing required field 'metadata.product'")
     name = text(product.get("name"), "metadata.product.name") or text(
-        product.get("uid"), "metadata.product.uid")
+        product.get("uid"), "metadata.product.uid"
+    )
     if not name:
         raise RecordRejected("'metadata.product' needs a name or uid")
     vendor = text(product.get("vendor_name"), "metadata.product.vendor_name") or "unknown"
@@ -297,7 +313,8 @@ def _first(
 
 def _device(value: Mapping[str, Any], path: str, obs: Observables) -> Device | None:
     hostname = text(value.get("hostname"), f"{path}.hostname") or text(
-        value.get("name"), f"{path}.name")
+        value.get("name"), f"{path}.name"
+    )
     ip = _ip(text(value.get("ip"), f"{path}.ip"))
     uid = text(value.get("uid"), f"{path}.uid")
     os_obj = _obj(value.get("os"), f"{path}.os")
@@ -373,8 +390,9 @@ def _process(
     parent_obj = _obj(value.get("parent_process"), f"{path}.parent_process")
     parent = None
     if parent_obj is not None and depth < _MAX_PROCESS_DEPTH:
-        parent = _process(parent_obj, f"{path}.parent_process", obs, f"{name}.parent_process",
-                          depth + 1)
+        parent = _process(
+            parent_obj, f"{path}.parent_process", obs, f"{name}.parent_process", depth + 1
+        )
     info = ProcessInfo(
         name=process_name,
         pid=_pid(value.get("pid")),
@@ -392,8 +410,9 @@ def _endpoint(value: Mapping[str, Any], path: str, obs: Observables, name: str) 
     port = value.get("port")
     endpoint = Endpoint(
         ip=_ip(text(value.get("ip"), f"{path}.ip")),
-        port=port if isinstance(port, int) and not isinstance(port, bool)
-        and 0 <= port <= 65535 else None,
+        port=port
+        if isinstance(port, int) and not isinstance(port, bool) and 0 <= port <= 65535
+        else None,
         hostname=text(value.get("hostname"), f"{path}.hostname"),
         domain=text(value.get("domain"), f"{path}.domain"),
         country=country,
@@ -413,8 +432,7 @@ def _endpoint_name_kind(endpoint: Endpoint) -> EntityKind:
 def _url(value: Any, path: str, obs: Observables) -> None:
     url = _obj(value, path)
     if url is not None:
-        obs.add(EntityKind.URL, text(url.get("url_string"), f"{path}.url_string"),
-                "url.url_string")
+        obs.add(EntityKind.URL, text(url.get("url_string"), f"{path}.url_string"), "url.url_string")
         obs.add(EntityKind.DOMAIN, text(url.get("hostname"), f"{path}.hostname"), "url.hostname")
 
 
@@ -425,8 +443,9 @@ def _email(value: Any, path: str, obs: Observables) -> None:
     obs.add(EntityKind.EMAIL, text(email.get("from"), f"{path}.from"), "email.from")
     for address in _texts(email.get("to"), f"{path}.to"):
         obs.add(EntityKind.EMAIL, address, "email.to")
-    obs.add(EntityKind.EMAIL_SUBJECT, text(email.get("subject"), f"{path}.subject"),
-            "email.subject")
+    obs.add(
+        EntityKind.EMAIL_SUBJECT, text(email.get("subject"), f"{path}.subject"), "email.subject"
+    )
     for i, url in enumerate(_list(email.get("urls"), f"{path}.urls")):
         _url(url, f"{path}.urls[{i}]", obs)
 
@@ -461,23 +480,34 @@ def _attacks(value: Any, path: str) -> tuple[Attack, ...]:
         attack = _need_obj(item, f"{path}[{i}]")
         where = f"{path}[{i}]"
         tech = _obj(attack.get("sub_technique"), f"{where}.sub_technique") or _obj(
-            attack.get("technique"), f"{where}.technique")
+            attack.get("technique"), f"{where}.technique"
+        )
         technique_uid = technique_name = None
         if tech is not None:
-            checked = technique(text(tech.get("uid"), f"{where}.technique.uid"),
-                                text(tech.get("name"), f"{where}.technique.name"))
+            checked = technique(
+                text(tech.get("uid"), f"{where}.technique.uid"),
+                text(tech.get("name"), f"{where}.technique.name"),
+            )
             if checked is not None:
                 technique_uid, technique_name = checked.technique_uid, checked.technique_name
-        tactics = [_need_obj(t, f"{where}.tactics[{j}]")
-                   for j, t in enumerate(_list(attack.get("tactics"), f"{where}.tactics"))]
+        tactics = [
+            _need_obj(t, f"{where}.tactics[{j}]")
+            for j, t in enumerate(_list(attack.get("tactics"), f"{where}.tactics"))
+        ]
         tactic = _obj(attack.get("tactic"), f"{where}.tactic")
         if tactic is not None:
             tactics.insert(0, tactic)
         pairs = [_tactic(t, f"{where}.tactic") for t in tactics] or [(None, None)]
         for tactic_uid, tactic_name in pairs:
             if technique_uid or tactic_uid or tactic_name:
-                out.append(Attack(technique_uid=technique_uid, technique_name=technique_name,
-                                  tactic_uid=tactic_uid, tactic_name=tactic_name))
+                out.append(
+                    Attack(
+                        technique_uid=technique_uid,
+                        technique_name=technique_name,
+                        tactic_uid=tactic_uid,
+                        tactic_name=tactic_name,
+                    )
+                )
     return tuple(out)
 
 

@@ -54,7 +54,10 @@ _SEVERITY = {
 # eventType -> (technique id, name, tactic). Unconditional mappings only.
 _TECHNIQUES: dict[str, tuple[str, str, str]] = {
     "user.mfa.okta_verify.deny_push": (
-        "T1621", "Multi-Factor Authentication Request Generation", "credential-access"),
+        "T1621",
+        "Multi-Factor Authentication Request Generation",
+        "credential-access",
+    ),
     "user.account.lock": ("T1110", "Brute Force", "credential-access"),
 }
 # ThreatInsight (security.threat.detected) names the attack in outcome.reason.
@@ -79,8 +82,10 @@ class OktaAdapter:
             return True
         # An event hook delivery wraps LogEvents; claim it so parse() can say what it is.
         event_type = record.get("eventType")
-        return isinstance(event_type, str) and event_type.startswith("com.okta.") and (
-            "data" in record
+        return (
+            isinstance(event_type, str)
+            and event_type.startswith("com.okta.")
+            and ("data" in record)
         )
 
     def parse(self, record: Mapping[str, Any], context: ParseContext) -> Alert:
@@ -102,8 +107,9 @@ class OktaAdapter:
 
         threat_suspected = text(debug.get("threatSuspected"), "debugData.threatSuspected") == "true"
         risk = _risk_level(debug)
-        severity = _SEVERITY.get((text(get(record, "severity"), "severity") or "").upper(),
-                                 Severity.UNKNOWN)
+        severity = _SEVERITY.get(
+            (text(get(record, "severity"), "severity") or "").upper(), Severity.UNKNOWN
+        )
         if (threat_suspected or risk == "HIGH") and severity < Severity.HIGH:
             severity = Severity.HIGH
 
@@ -113,12 +119,16 @@ class OktaAdapter:
         actor = _actor(record, obs)
         _targets(record, obs)
         ip = text(get(record, "client.ipAddress"), "client.ipAddress")
-        country = text(get(record, "client.geographicalContext.country"),
-                       "client.geographicalContext.country")
+        country = text(
+            get(record, "client.geographicalContext.country"), "client.geographicalContext.country"
+        )
         obs.add(EntityKind.IP, ip, "src_endpoint.ip")
         obs.add(EntityKind.COUNTRY, country, "src_endpoint.location.country")
-        obs.add(EntityKind.USER_AGENT, get(record, "client.userAgent.rawUserAgent"),
-                "http_request.user_agent")
+        obs.add(
+            EntityKind.USER_AGENT,
+            get(record, "client.userAgent.rawUserAgent"),
+            "http_request.user_agent",
+        )
         for hop in _ip_chain(record):
             obs.add(EntityKind.IP, hop, "src_endpoint.intermediate_ips")
 
@@ -193,8 +203,12 @@ def _ip_chain(record: Mapping[str, Any]) -> list[str]:
         raise RecordRejected(
             f"field 'request.ipChain' should be a list, got {type(chain).__name__}"
         )
-    return [ip for hop in chain if isinstance(hop, Mapping)
-            if (ip := text(hop.get("ip"), "request.ipChain.ip"))]
+    return [
+        ip
+        for hop in chain
+        if isinstance(hop, Mapping)
+        if (ip := text(hop.get("ip"), "request.ipChain.ip"))
+    ]
 
 
 def _risk_level(debug: Mapping[str, Any]) -> str | None:
@@ -214,8 +228,9 @@ def _risk_level(debug: Mapping[str, Any]) -> str | None:
     return level.upper() if isinstance(level, str) else None
 
 
-def _attacks(event_type: str, result: str | None, reason: str | None,
-             flagged: bool) -> tuple[Attack, ...]:
+def _attacks(
+    event_type: str, result: str | None, reason: str | None, flagged: bool
+) -> tuple[Attack, ...]:
     rows: list[tuple[str, str, str]] = []
     if event_type in _TECHNIQUES:
         rows.append(_TECHNIQUES[event_type])

@@ -166,7 +166,9 @@ def _basename(path: str | None) -> str | None:
 
 
 def _device(
-    agent: Mapping[str, Any], system: Mapping[str, Any], record: Mapping[str, Any],
+    agent: Mapping[str, Any],
+    system: Mapping[str, Any],
+    record: Mapping[str, Any],
     obs: Observables,
 ) -> Device | None:
     """The agent is the host; agent 000 is the manager itself, so prefer the event's host."""
@@ -175,8 +177,9 @@ def _device(
     agent_ip = _field(agent, "ip", "agent")
     computer = _field(system, "computer", "data.win.system")
     logged_host = text(get(record, "predecoder.hostname"), "predecoder.hostname")
-    hostname = (computer or logged_host or agent_name) if agent_id == "000" else (
-        agent_name or computer)
+    hostname = (
+        (computer or logged_host or agent_name) if agent_id == "000" else (agent_name or computer)
+    )
     for name in (hostname, agent_name if agent_id != "000" else None, computer):
         obs.add(EntityKind.HOST, name, "device.hostname")
     ip = agent_ip if agent_ip and is_ip(agent_ip) and agent_id != "000" else None
@@ -199,12 +202,19 @@ def _actor(
     where = "data.win.eventdata"
     # (name, domain, sid, observable name); the first named one is the actor
     candidates = [
-        (_field(eventdata, "targetUserName", where), _field(eventdata, "targetDomainName", where),
-         _field(eventdata, "targetUserSid", where), "actor.user.name"),
+        (
+            _field(eventdata, "targetUserName", where),
+            _field(eventdata, "targetDomainName", where),
+            _field(eventdata, "targetUserSid", where),
+            "actor.user.name",
+        ),
         (_field(data, "srcuser", "data"), None, None, "actor.user.name"),
-        (_field(eventdata, "subjectUserName", where),
-         _field(eventdata, "subjectDomainName", where),
-         _field(eventdata, "subjectUserSid", where), "actor.user.name"),
+        (
+            _field(eventdata, "subjectUserName", where),
+            _field(eventdata, "subjectDomainName", where),
+            _field(eventdata, "subjectUserSid", where),
+            "actor.user.name",
+        ),
         (_field(data, "dstuser", "data"), None, None, "user.name"),
     ]
     for name, domain, _sid, path in candidates:
@@ -243,7 +253,8 @@ def _process(eventdata: Mapping[str, Any], obs: Observables) -> ProcessInfo | No
     if not (image or cmd_line):
         return None
     parent_image = _field(eventdata, "parentImage", where) or _field(
-        eventdata, "parentProcessName", where)
+        eventdata, "parentProcessName", where
+    )
     parent_cmd = _field(eventdata, "parentCommandLine", where)
     hashes = _hashes(_field(eventdata, "hashes", where))
     name, parent_name = _basename(image), _basename(parent_image)

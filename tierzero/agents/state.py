@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tierzero.tools.inventory import Asset, Identity, Indicator, MaintenanceWindow, Scanner
+from tierzero.tools.registry import ActionClass
 
 Verdict = Literal["true_positive", "benign_positive", "false_positive", "needs_review"]
 Priority = Literal["P1", "P2", "P3", "P4"]
@@ -104,7 +105,7 @@ class Recommendation(_Model):
     """A response action proposed for a human or (later) the guardrails to decide on."""
 
     action: str
-    action_class: Literal["read", "contain", "disrupt"]
+    action_class: ActionClass
     target_kind: str
     target: str
     reason: str

@@ -448,7 +448,8 @@ def _ocsf_device(device: Device | None) -> dict[str, Any] | None:
     )
 
 
-def alert_id(source: str, source_alert_id: str) -> str:
+def alert_id(source: str, source_alert_id: str, product: str | None = None) -> str:
     """Stable tierzero id: re-ingesting the same record yields the same id."""
-    digest = hashlib.sha256(f"{source}\x00{source_alert_id}".encode()).hexdigest()
+    seed = f"{source}\x00{source_alert_id}" + (f"\x00{product}" if product else "")
+    digest = hashlib.sha256(seed.encode()).hexdigest()
     return f"A-{digest[:16]}"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from tierzero.ingest.alert import Alert, Attack, EntityKind, Observable, Severity
+from tierzero.ingest.alert import Alert, Attack, EntityKind, Observable, Product, Severity
 
 # Caps keep one hostile record from bloating memory or the store; the raw record keeps it all.
 MAX_VALUE_CHARS = 8192
@@ -274,17 +274,20 @@ def build_alert(
     severity: Severity,
     observables: Observables,
     original_time: Any = None,
+    product: Product | None = None,
     **fields: Any,
 ) -> Alert:
     """Assemble an :class:`Alert` with id, provenance and metadata filled in.
 
     ``fields`` are further :class:`Alert` attributes (device, actor, process, ...) and the
     ``finding_info`` extras (``desc``, ``types``, ``analytic``, ``attacks``, ``src_url``,
-    ``first_seen_time``, ``last_seen_time``) given with a ``finding_`` prefix.
+    ``first_seen_time``, ``last_seen_time``) given with a ``finding_`` prefix. ``product``
+    names the tool that produced the alert when the format carries many (OCSF); the alert id
+    includes it, so two products' alert ``1001`` stay two alerts.
     """
     from pydantic import ValidationError
 
-    from tierzero.ingest.alert import FindingInfo, Metadata, Product, Provenance, alert_id
+    from tierzero.ingest.alert import FindingInfo, Metadata, Provenance, alert_id
 
     uid = text(source_alert_id, "source alert id")
     if not uid:
@@ -298,12 +301,12 @@ def build_alert(
     alert_fields = {k: v for k, v in fields.items() if not k.startswith("finding_")}
     try:
         return Alert(
-            id=alert_id(adapter.name, uid),
+            id=alert_id(adapter.name, uid, product.name if product else None),
             time=time,
             severity_id=severity,
             finding_info=FindingInfo(uid=uid, title=title_text, **finding_extra),
             metadata=Metadata(
-                product=Product(name=adapter.product, vendor_name=adapter.vendor),
+                product=product or Product(name=adapter.product, vendor_name=adapter.vendor),
                 original_time=text(original_time),
             ),
             observables=observables.as_tuple(),

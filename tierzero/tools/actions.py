@@ -8,11 +8,9 @@ the inventory, never free text.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from tierzero.ingest.alert import EntityKind
-
-ActionClass = Literal["read", "contain", "disrupt"]
+from tierzero.tools.registry import ActionClass
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from tests.conftest import NOW
 from tests.factories import T0, make_alert
 from tierzero.agents.graph import route_after_recommend, route_after_triage
 from tierzero.agents.state import Analysis, CaseState, TriageResult
-from tierzero.ingest.alert import Alert, Severity
+from tierzero.ingest.alert import Alert, EntityKind, Severity
 from tierzero.pipeline import analyse, correlate
 from tierzero.settings import Settings
 from tierzero.store.sqlite import Store
@@ -180,3 +180,45 @@ def test_every_step_is_checkpointed_in_the_store(tmp_path: Path, settings: Setti
     assert len(history) == 1 + len(state.visited) + 1
     assert last is not None
     assert last.checkpoint["channel_values"]["status"] == "escalated"
+
+
+def test_scanner_as_destination_does_not_close_a_crown_jewel_case(
+    tmp_path: Path, settings: Settings
+) -> None:
+    from tierzero.ingest.alert import Observable
+
+    alert = make_alert(
+        minutes=0, detection="db-exfil", hosts=("SRV-DB-01",), severity=Severity.HIGH
+    )
+    decoy = Observable(kind=EntityKind.IP, value="10.0.5.10", name="dst_endpoint.ip")
+    alert = alert.model_copy(update={"observables": (*alert.observables, decoy)})
+    (state,) = run(tmp_path, settings, [alert])
+    assert state.status != "auto_closed"
+    assert state.triage is not None and state.triage.auto_close_rule is None
+
+
+def test_hostile_entity_values_do_not_stop_the_analysis(tmp_path: Path, settings: Settings) -> None:
+    hostile = make_alert(minutes=0, detection="x", hosts=("h" * 300,), users=("u" * 400,))
+    normal = make_alert(minutes=0, detection="y", hosts=("LT-FIN-042",))
+    states = run(tmp_path, settings, [hostile, normal])
+    assert len(states) == 2 and all(s.analysis is not None for s in states)
+
+
+def test_one_target_per_host_named_as_the_inventory_names_it(
+    tmp_path: Path, settings: Settings
+) -> None:
+    bad = "5f4dcc3b5aa765d61d8327deb882cf99e4c8b1f3a1d2e3f40516273849aabbcc"
+    alerts = [
+        make_alert(
+            minutes=i,
+            detection=f"m{i}",
+            hosts=(name,),
+            hashes=(bad,),
+            severity=Severity.HIGH,
+            techniques=("T1204",),
+        )
+        for i, name in enumerate(("LT-FIN-042", "lt-fin-042.northwind.example", "evil host [red]"))
+    ]
+    (state,) = run(tmp_path, settings, alerts)
+    isolate = [r.target for r in state.recommendations if r.action == "isolate_host"]
+    assert isolate == ["LT-FIN-042"]

@@ -24,8 +24,13 @@ def config_copy(tmp_path: Path) -> Path:
 def test_bundled_config_loads() -> None:
     settings = Settings.load()
     ids = {p.id for p in settings.playbooks}
-    assert {"credential_abuse", "malware_execution", "lateral_movement", "data_exfiltration",
-            "phishing"} <= ids
+    assert {
+        "credential_abuse",
+        "malware_execution",
+        "lateral_movement",
+        "data_exfiltration",
+        "phishing",
+    } <= ids
     assert settings.correlation.internal_domains == ("northwind.example", "corp.northwind.example")
 
 
@@ -92,7 +97,9 @@ def test_stix_bundle_indicators_and_validity(tmp_path: Path) -> None:
     assert inventory.intel("10.0.5.10", when) == []  # expired in 2024
     assert inventory.intel("10.0.5.10", datetime(2024, 3, 1, tzinfo=UTC))
     broken = tmp_path / "bad.stix.json"
-    broken.write_text('{"type": "bundle", "objects": [{"type": "indicator", "id": "indicator--1",'
-                      ' "pattern": "[ipv4-addr:value = ", "pattern_type": "stix"}]}')
+    broken.write_text(
+        '{"type": "bundle", "objects": [{"type": "indicator", "id": "indicator--1",'
+        ' "pattern": "[ipv4-addr:value = ", "pattern_type": "stix"}]}'
+    )
     with pytest.raises(ConfigError, match="bad pattern"):
         load_stix_bundle(broken)

@@ -163,3 +163,34 @@ def test_repeats_do_not_fill_a_case() -> None:
         assert c.add(make_alert(minutes=minute, detection="a", hosts=("WS-7",))).kind == "duplicate"
     second = c.add(make_alert(minutes=4, detection="b", hosts=("WS-7",)))
     assert second.kind == "joined" and second.case_id == "C-1"
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        (EntityKind.USER, "CORP\\SYSTEM"),
+        (EntityKind.USER, "root@northwind.example"),
+        (EntityKind.USER, "NORTHWIND\\"),
+        (EntityKind.HOST, "localhost.localdomain"),
+        (EntityKind.HOST, ".evil"),
+        (EntityKind.HOST, "."),
+    ],
+)
+def test_placeholders_are_checked_after_normalization(kind: EntityKind, value: str) -> None:
+    assert entity_key(kind, value, ("northwind.example",)) is None
+
+
+def test_address_in_a_host_field_is_an_address() -> None:
+    assert entity_key(EntityKind.HOST, "10.0.0.53") == "ip:10.0.0.53"
+
+
+def test_fullwidth_host_name_is_the_same_host() -> None:
+    assert entity_key(EntityKind.HOST, "ＬＴ-ＦＩＮ-042") == "host:lt-fin-042"
+
+
+def test_configured_ignore_keys_are_normalized() -> None:
+    from tierzero.correlate.entities import normalize_key
+
+    assert normalize_key("host:PROXY-01.corp.example") == "host:proxy-01"
+    assert normalize_key("user:CORP\\Svc-Scan") == "user:svc-scan"
+    assert normalize_key("nonsense") is None

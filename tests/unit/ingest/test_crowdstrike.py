@@ -83,13 +83,21 @@ def test_times_titles_and_severities(alerts: list[Alert]) -> None:
         "Suspicious Activity: Command and Control via Web Protocols",
     ]
     assert [a.severity_id for a in alerts] == [
-        Severity.LOW, Severity.LOW, Severity.HIGH, Severity.CRITICAL, Severity.HIGH,
+        Severity.LOW,
+        Severity.LOW,
+        Severity.HIGH,
+        Severity.CRITICAL,
+        Severity.HIGH,
     ]
 
 
 def test_techniques_and_analytics(alerts: list[Alert]) -> None:
     assert [a.techniques for a in alerts] == [
-        ("T1543.003",), ("T1489",), ("T1059.001",), (), ("T1071.001",),
+        ("T1543.003",),
+        ("T1489",),
+        ("T1059.001",),
+        (),
+        ("T1071.001",),
     ]
     powershell = alerts[2].finding_info.attacks
     assert len(powershell) == 1  # TechniqueId and MitreAttack name the same technique once
@@ -100,7 +108,11 @@ def test_techniques_and_analytics(alerts: list[Alert]) -> None:
     # Falcon's own "Machine Learning / Sensor-based ML" is not ATT&CK and is not mapped.
     assert alerts[3].finding_info.attacks == ()
     assert [a.finding_info.analytic.uid for a in alerts] == [
-        "10125", "10188", "10341", "5702", "10467",
+        "10125",
+        "10188",
+        "10341",
+        "5702",
+        "10467",
     ]
     assert alerts[3].finding_info.analytic.name == "Known Malware"
     assert alerts[3].detection_id == "crowdstrike:5702"
@@ -111,7 +123,10 @@ def test_powershell_detection_process_tree(alerts: list[Alert]) -> None:
     alert = alerts[2]
     assert alert.device is not None
     assert (alert.device.hostname, alert.device.ip, alert.device.uid) == (
-        "LT-FIN-042", "10.20.4.42", LT_AID)
+        "LT-FIN-042",
+        "10.20.4.42",
+        LT_AID,
+    )
     assert alert.actor is not None
     assert (alert.actor.name, alert.actor.domain) == ("alice.martin", "NORTHWIND")
     process = alert.process
@@ -122,7 +137,8 @@ def test_powershell_detection_process_tree(alerts: list[Alert]) -> None:
     assert process.cmd_line.startswith("powershell.exe -nop -w hidden -enc SQBFAFgA")
     # Legacy events put the folder in FilePath and the name in FileName.
     assert process.file.path == (
-        "\\Device\\HarddiskVolume3\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe")
+        "\\Device\\HarddiskVolume3\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"
+    )
     assert process.file.sha1 is None  # Falcon's all-zero SHA1 filler is dropped
     assert process.file.md5 == "7353f60b1739074eb17c5f4dddefe239"
     parent = process.parent_process
@@ -135,7 +151,8 @@ def test_powershell_detection_process_tree(alerts: list[Alert]) -> None:
     assert parent.parent_process.name == "explorer.exe"
     assert alert.finding_info.src_url == (
         f"https://falcon.eu-1.crowdstrike.com/activity/detections/detail/"
-        f"ldt:{LT_AID}:381145002261?_cid={CID}")
+        f"ldt:{LT_AID}:381145002261?_cid={CID}"
+    )
     assert alert.message == "Detection, standard detection."
     assert alert.finding_info.desc is not None and "encoded" in alert.finding_info.desc
 
@@ -165,7 +182,8 @@ def test_epp_malware_detection(alerts: list[Alert]) -> None:
     assert alert.file.name == "invsvc.exe"
     assert alert.file.sha256 == MALWARE
     assert alert.file.path == (
-        "\\Device\\HarddiskVolume3\\Users\\alice.martin\\AppData\\Roaming\\invsvc\\invsvc.exe")
+        "\\Device\\HarddiskVolume3\\Users\\alice.martin\\AppData\\Roaming\\invsvc\\invsvc.exe"
+    )
     assert alert.values(EntityKind.HASH) == (MALWARE,)
     assert alert.values(EntityKind.FILE) == ("invsvc.exe",)
     assert alert.process is not None and alert.process.parent_process is not None
@@ -173,7 +191,8 @@ def test_epp_malware_detection(alerts: list[Alert]) -> None:
     assert alert.process.parent_process.name == "powershell.exe"
     assert alert.process.parent_process.file is not None
     assert alert.process.parent_process.file.path == (
-        "\\Device\\HarddiskVolume3\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe")
+        "\\Device\\HarddiskVolume3\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"
+    )
     assert alert.process.parent_process.parent_process is not None
     assert alert.process.parent_process.parent_process.name == "wscript.exe"
     assert alert.message is not None and alert.message.startswith("Detection, process would")
@@ -206,37 +225,76 @@ def test_auto_detection_picks_crowdstrike_for_the_example_file() -> None:
     auto = list(read([CS_FILE], now=NOW))
     forced = list(read([CS_FILE], IngestOptions(source="crowdstrike"), now=NOW))
     assert [a.id for a in auto if isinstance(a, Alert)] == [
-        a.id for a in forced if isinstance(a, Alert)]
+        a.id for a in forced if isinstance(a, Alert)
+    ]
     assert all(isinstance(a, Alert) and a.provenance.source == "crowdstrike" for a in auto)
 
 
 OTHER_FORMATS: dict[str, dict[str, Any]] = {
-    "ocsf": {"class_uid": 2004, "category_uid": 2, "time": 1794819734000, "severity_id": 4,
-             "metadata": {"version": "1.3.0", "product": {"name": "X", "vendor_name": "Y"}},
-             "finding_info": {"uid": "f-1", "title": "t"}},
-    "sentinel": {"TimeGenerated": "2026-11-16T09:40:00Z", "SystemAlertId": "a-1",
-                 "AlertName": "Atypical travel", "AlertSeverity": "Medium",
-                 "ProviderName": "IPC", "Entities": "[]", "ExtendedProperties": "{}"},
-    "defender": {"id": "da-1", "providerAlertId": "p-1", "title": "t", "severity": "high",
-                 "createdDateTime": "2026-11-16T09:02:00Z",
-                 "serviceSource": "microsoftDefenderForEndpoint",
-                 "detectionSource": "antivirus", "evidence": []},
-    "guardduty": {"SchemaVersion": "2.0", "AccountId": "111122223333", "Id": "x",
-                  "Arn": "arn:aws:guardduty:eu-central-1:111122223333:detector/d/finding/x",
-                  "Type": "Recon:EC2/PortProbeUnprotectedPort", "Severity": 2,
-                  "Service": {"ServiceName": "guardduty"}},
-    "okta": {"uuid": "u-1", "published": "2026-11-16T09:40:02.418Z",
-             "eventType": "user.session.start", "severity": "INFO",
-             "actor": {"alternateId": "alice.martin@northwind.example"}},
-    "elastic": {"@timestamp": "2026-11-16T09:02:00Z", "kibana.alert.uuid": "k-1",
-                "kibana.alert.rule.name": "r", "event": {"kind": "signal"},
-                "host": {"name": "LT-FIN-042"}},
-    "wazuh": {"timestamp": "2026-11-16T10:15:00.000+0000", "id": "1.2",
-              "rule": {"id": "60106", "level": 10, "description": "d"},
-              "agent": {"id": "003", "name": "SRV-FS-01"}, "manager": {"name": "wazuh"}},
-    "suricata": {"timestamp": "2026-11-16T09:04:00.000000+0000", "event_type": "alert",
-                 "src_ip": "10.20.4.42", "dest_ip": "198.51.100.77",
-                 "alert": {"signature": "s", "signature_id": 1}},
+    "ocsf": {
+        "class_uid": 2004,
+        "category_uid": 2,
+        "time": 1794819734000,
+        "severity_id": 4,
+        "metadata": {"version": "1.3.0", "product": {"name": "X", "vendor_name": "Y"}},
+        "finding_info": {"uid": "f-1", "title": "t"},
+    },
+    "sentinel": {
+        "TimeGenerated": "2026-11-16T09:40:00Z",
+        "SystemAlertId": "a-1",
+        "AlertName": "Atypical travel",
+        "AlertSeverity": "Medium",
+        "ProviderName": "IPC",
+        "Entities": "[]",
+        "ExtendedProperties": "{}",
+    },
+    "defender": {
+        "id": "da-1",
+        "providerAlertId": "p-1",
+        "title": "t",
+        "severity": "high",
+        "createdDateTime": "2026-11-16T09:02:00Z",
+        "serviceSource": "microsoftDefenderForEndpoint",
+        "detectionSource": "antivirus",
+        "evidence": [],
+    },
+    "guardduty": {
+        "SchemaVersion": "2.0",
+        "AccountId": "111122223333",
+        "Id": "x",
+        "Arn": "arn:aws:guardduty:eu-central-1:111122223333:detector/d/finding/x",
+        "Type": "Recon:EC2/PortProbeUnprotectedPort",
+        "Severity": 2,
+        "Service": {"ServiceName": "guardduty"},
+    },
+    "okta": {
+        "uuid": "u-1",
+        "published": "2026-11-16T09:40:02.418Z",
+        "eventType": "user.session.start",
+        "severity": "INFO",
+        "actor": {"alternateId": "alice.martin@northwind.example"},
+    },
+    "elastic": {
+        "@timestamp": "2026-11-16T09:02:00Z",
+        "kibana.alert.uuid": "k-1",
+        "kibana.alert.rule.name": "r",
+        "event": {"kind": "signal"},
+        "host": {"name": "LT-FIN-042"},
+    },
+    "wazuh": {
+        "timestamp": "2026-11-16T10:15:00.000+0000",
+        "id": "1.2",
+        "rule": {"id": "60106", "level": 10, "description": "d"},
+        "agent": {"id": "003", "name": "SRV-FS-01"},
+        "manager": {"name": "wazuh"},
+    },
+    "suricata": {
+        "timestamp": "2026-11-16T09:04:00.000000+0000",
+        "event_type": "alert",
+        "src_ip": "10.20.4.42",
+        "dest_ip": "198.51.100.77",
+        "alert": {"signature": "s", "signature_id": 1},
+    },
 }
 
 
@@ -293,22 +351,37 @@ def test_upper_case_epp_event_type_and_composite_id() -> None:
 def test_inbound_network_access_is_a_source() -> None:
     record = _legacy()
     record["event"]["NetworkAccesses"] = [
-        {"RemoteAddress": "192.0.2.9", "RemotePort": 5985, "LocalAddress": "10.20.4.42",
-         "LocalPort": 49700, "ConnectionDirection": 1},
+        {
+            "RemoteAddress": "192.0.2.9",
+            "RemotePort": 5985,
+            "LocalAddress": "10.20.4.42",
+            "LocalPort": 49700,
+            "ConnectionDirection": 1,
+        },
         "not an object",
         {"RemoteAddress": "not-an-ip", "ConnectionDirection": 0},
     ]
     alert = _parse(record)
     assert [(o.value, o.name) for o in alert.observables if o.kind is EntityKind.IP] == [
-        ("10.20.4.42", "device.ip"), ("192.0.2.9", "src_endpoint.ip")]
+        ("10.20.4.42", "device.ip"),
+        ("192.0.2.9", "src_endpoint.ip"),
+    ]
     assert alert.dst_endpoint is None
 
 
 def test_hashes_are_kept_without_a_process_and_placeholder_users_are_dropped() -> None:
     record = _legacy()
-    for key in ("FileName", "FilePath", "CommandLine", "ProcessId", "ParentImageFileName",
-                "ParentCommandLine", "ParentProcessId", "GrandparentImageFileName",
-                "GrandparentCommandLine"):
+    for key in (
+        "FileName",
+        "FilePath",
+        "CommandLine",
+        "ProcessId",
+        "ParentImageFileName",
+        "ParentCommandLine",
+        "ParentProcessId",
+        "GrandparentImageFileName",
+        "GrandparentCommandLine",
+    ):
         del record["event"][key]
     record["event"]["UserName"] = "N/A"
     alert = _parse(record)
@@ -337,6 +410,7 @@ def _without(path: str) -> Any:
         for part in parents:
             target = target[part]
         del target[last]
+
     return change
 
 
@@ -347,6 +421,7 @@ def _set(path: str, value: Any) -> Any:
         for part in parents:
             target = target[part]
         target[last] = value
+
     return change
 
 
@@ -354,21 +429,33 @@ MALFORMED = [
     (_without("event.DetectId"), "missing required field 'event.DetectId'"),
     (_without("metadata.eventCreationTime"), "missing required field 'metadata.eventCreationTime'"),
     (_without("metadata.eventType"), "missing required field 'metadata.eventType'"),
-    (_set("metadata.eventType", "AuthActivityAuditEvent"),
-     "eventType 'AuthActivityAuditEvent' is not a detection"),
-    (_set("metadata.eventType", ["DetectionSummaryEvent"]),
-     "field 'metadata.eventType' should be text, got list"),
-    (_set("metadata.eventCreationTime", ["1794819734000"]),
-     "field 'metadata.eventCreationTime' should be epoch milliseconds, got list"),
-    (_set("metadata.eventCreationTime", "yesterday"),
-     "field 'metadata.eventCreationTime' is not a valid time"),
+    (
+        _set("metadata.eventType", "AuthActivityAuditEvent"),
+        "eventType 'AuthActivityAuditEvent' is not a detection",
+    ),
+    (
+        _set("metadata.eventType", ["DetectionSummaryEvent"]),
+        "field 'metadata.eventType' should be text, got list",
+    ),
+    (
+        _set("metadata.eventCreationTime", ["1794819734000"]),
+        "field 'metadata.eventCreationTime' should be epoch milliseconds, got list",
+    ),
+    (
+        _set("metadata.eventCreationTime", "yesterday"),
+        "field 'metadata.eventCreationTime' is not a valid time",
+    ),
     (_set("metadata", "DetectionSummaryEvent"), "field 'metadata' should be an object"),
     (_set("event", ["x"]), "field 'event' should be an object"),
     (_set("event.DetectId", {"id": 1}), "field 'event.DetectId' should be text, got dict"),
-    (_set("event.CommandLine", ["powershell.exe"]),
-     "field 'event.CommandLine' should be text, got list"),
-    (_set("event.ComputerName", {"name": "LT-FIN-042"}),
-     "field 'event.ComputerName' should be text, got dict"),
+    (
+        _set("event.CommandLine", ["powershell.exe"]),
+        "field 'event.CommandLine' should be text, got list",
+    ),
+    (
+        _set("event.ComputerName", {"name": "LT-FIN-042"}),
+        "field 'event.ComputerName' should be text, got dict",
+    ),
 ]
 
 
@@ -398,11 +485,21 @@ def test_empty_object_is_rejected_and_not_claimed() -> None:
 
 
 def test_non_detection_stream_events_are_claimed_then_rejected(tmp_path: Path) -> None:
-    audit = {"metadata": {"customerIDString": CID, "offset": 70509,
-                          "eventType": "AuthActivityAuditEvent",
-                          "eventCreationTime": 1794819734000, "version": "1.0"},
-             "event": {"UserId": "analyst@northwind.example", "OperationName": "saml2Assert",
-                       "Success": True, "UTCTimestamp": 1794819734}}
+    audit = {
+        "metadata": {
+            "customerIDString": CID,
+            "offset": 70509,
+            "eventType": "AuthActivityAuditEvent",
+            "eventCreationTime": 1794819734000,
+            "version": "1.0",
+        },
+        "event": {
+            "UserId": "analyst@northwind.example",
+            "OperationName": "saml2Assert",
+            "Success": True,
+            "UTCTimestamp": 1794819734,
+        },
+    }
     path = tmp_path / "falcon.jsonl"
     path.write_text(json.dumps(audit) + "\n")
     (result,) = list(read([path], now=NOW))
@@ -410,7 +507,8 @@ def test_non_detection_stream_events_are_claimed_then_rejected(tmp_path: Path) -
     assert result.source == "crowdstrike"
     assert result.reason == (
         "CrowdStrike eventType 'AuthActivityAuditEvent' is not a detection "
-        "(only DetectionSummaryEvent and EppDetectionSummaryEvent are alerts)")
+        "(only DetectionSummaryEvent and EppDetectionSummaryEvent are alerts)"
+    )
 
 
 def test_malformed_records_go_to_quarantine_through_the_reader(tmp_path: Path) -> None:
@@ -429,8 +527,21 @@ def test_malformed_records_go_to_quarantine_through_the_reader(tmp_path: Path) -
     ]
 
 
-HOSTILE_VALUES: list[Any] = [None, "", 0, -1, True, 1e308, float("nan"), [], {}, ["a"],
-                             {"a": {"b": [1]}}, "x" * 10000, "\u0000\ud800"]
+HOSTILE_VALUES: list[Any] = [
+    None,
+    "",
+    0,
+    -1,
+    True,
+    1e308,
+    float("nan"),
+    [],
+    {},
+    ["a"],
+    {"a": {"b": [1]}},
+    "x" * 10000,
+    "\u0000\ud800",
+]
 
 
 def _leaf_paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
@@ -466,16 +577,40 @@ def test_hostile_values_anywhere_only_ever_raise_record_rejected(index: int) -> 
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                 max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=20,
 )
-EVENT_KEYS = st.sampled_from([
-    "DetectId", "CompositeId", "ComputerName", "Hostname", "UserName", "DetectName", "Name",
-    "Severity", "SeverityName", "Tactic", "TacticId", "Technique", "TechniqueId", "FileName",
-    "FilePath", "CommandLine", "SHA256String", "MD5String", "ParentImageFileName",
-    "ProcessId", "NetworkAccesses", "MitreAttack", "IOCType", "IOCValue", "LocalIP",
-])
+EVENT_KEYS = st.sampled_from(
+    [
+        "DetectId",
+        "CompositeId",
+        "ComputerName",
+        "Hostname",
+        "UserName",
+        "DetectName",
+        "Name",
+        "Severity",
+        "SeverityName",
+        "Tactic",
+        "TacticId",
+        "Technique",
+        "TechniqueId",
+        "FileName",
+        "FilePath",
+        "CommandLine",
+        "SHA256String",
+        "MD5String",
+        "ParentImageFileName",
+        "ProcessId",
+        "NetworkAccesses",
+        "MitreAttack",
+        "IOCType",
+        "IOCValue",
+        "LocalIP",
+    ]
+)
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
@@ -487,8 +622,10 @@ EVENT_KEYS = st.sampled_from([
 def test_random_records_only_ever_raise_record_rejected(
     event_type: Any, stamp: Any, event: Any
 ) -> None:
-    record = {"metadata": {"customerIDString": CID, "eventType": event_type,
-                           "eventCreationTime": stamp}, "event": event}
+    record = {
+        "metadata": {"customerIDString": CID, "eventType": event_type, "eventCreationTime": stamp},
+        "event": event,
+    }
     try:
         _parse(record)
     except RecordRejected:

@@ -58,7 +58,10 @@ def test_every_example_record_becomes_an_alert(alerts: list[Alert]) -> None:
         "Interactive Logon to a Server",
     ]
     assert [a.severity_id for a in alerts] == [
-        Severity.HIGH, Severity.CRITICAL, Severity.HIGH, Severity.LOW,
+        Severity.HIGH,
+        Severity.CRITICAL,
+        Severity.HIGH,
+        Severity.LOW,
     ]
 
 
@@ -69,8 +72,9 @@ def test_times_are_alert_time_with_original_event_time_as_first_seen(alerts: lis
         datetime(2026, 11, 16, 9, 5, 12, 630000, tzinfo=UTC),
         datetime(2026, 11, 16, 11, 21, 3, 207000, tzinfo=UTC),
     ]
-    assert alerts[0].finding_info.first_seen_time == datetime(2026, 11, 16, 9, 2, 17, 806000,
-                                                              tzinfo=UTC)
+    assert alerts[0].finding_info.first_seen_time == datetime(
+        2026, 11, 16, 9, 2, 17, 806000, tzinfo=UTC
+    )
     assert alerts[3].finding_info.first_seen_time == datetime(2026, 11, 16, 11, 20, 14, tzinfo=UTC)
     assert alerts[0].metadata.original_time == "2026-11-16T09:02:41.512Z"
 
@@ -83,7 +87,10 @@ def test_analytic_and_attack(alerts: list[Alert]) -> None:
         "elastic:4c7e9b2a-5d1f-4e3a-b6c8-7a9d0e1f2b3c",
     ]
     assert [a.techniques for a in alerts] == [
-        ("T1059", "T1059.001", "T1059.007"), (), ("T1071", "T1071.001"), ("T1078",),
+        ("T1059", "T1059.001", "T1059.007"),
+        (),
+        ("T1071", "T1071.001"),
+        ("T1078",),
     ]
     assert alerts[0].tactics == ("Execution",)
     assert {a.tactic_uid for a in alerts[2].finding_info.attacks} == {"TA0011"}
@@ -102,7 +109,8 @@ def test_process_tree_on_the_laptop(alerts: list[Alert]) -> None:
     assert process is not None and process.parent_process is not None
     assert (process.name, process.pid) == ("powershell.exe", 7344)
     assert process.cmd_line is not None and process.cmd_line.startswith(
-        "powershell.exe -nop -w hidden -enc ")
+        "powershell.exe -nop -w hidden -enc "
+    )
     assert process.parent_process.name == "wscript.exe"
     assert process.parent_process.cmd_line is not None
     assert "INV-88213.js" in process.parent_process.cmd_line
@@ -183,12 +191,25 @@ def test_nested_form_gives_the_same_alert() -> None:
 
 def test_search_response_is_unwrapped(tmp_path: Path) -> None:
     records = _example_records()
-    response = {"took": 3, "timed_out": False, "hits": {"total": {"value": 2}, "hits": [
-        {"_index": ".internal.alerts-security.alerts-default-000001", "_id": UIDS[0],
-         "_source": records[0]},
-        {"_index": ".internal.alerts-security.alerts-default-000001", "_id": UIDS[3],
-         "_source": records[3]},
-    ]}}
+    response = {
+        "took": 3,
+        "timed_out": False,
+        "hits": {
+            "total": {"value": 2},
+            "hits": [
+                {
+                    "_index": ".internal.alerts-security.alerts-default-000001",
+                    "_id": UIDS[0],
+                    "_source": records[0],
+                },
+                {
+                    "_index": ".internal.alerts-security.alerts-default-000001",
+                    "_id": UIDS[3],
+                    "_source": records[3],
+                },
+            ],
+        },
+    }
     path = tmp_path / "search.json"
     path.write_text(json.dumps(response))
     out = list(read([path], now=NOW))
@@ -199,8 +220,13 @@ def test_search_response_is_unwrapped(tmp_path: Path) -> None:
 def test_risk_score_is_used_when_severity_is_absent() -> None:
     record = _example_records()[3]
     del record["kibana.alert.severity"]
-    for score, expected in ((21, Severity.LOW), (22, Severity.MEDIUM), (47, Severity.MEDIUM),
-                            (73, Severity.HIGH), (74, Severity.CRITICAL)):
+    for score, expected in (
+        (21, Severity.LOW),
+        (22, Severity.MEDIUM),
+        (47, Severity.MEDIUM),
+        (73, Severity.HIGH),
+        (74, Severity.CRITICAL),
+    ):
         record["kibana.alert.risk_score"] = score
         assert _parse(record).severity_id is expected
     record["kibana.alert.risk_score"] = "high"
@@ -213,24 +239,65 @@ def test_auto_detection_picks_elastic_for_the_example_file() -> None:
 
 
 OTHER_FORMATS: dict[str, dict[str, Any]] = {
-    "ocsf": {"class_uid": 2004, "time": 1763283720000, "severity_id": 4,
-             "finding_info": {"uid": "f-1", "title": "x"}, "metadata": {"product": {"name": "p"}}},
-    "sentinel": {"SystemAlertId": "a-1", "AlertName": "Atypical travel", "Type": "SecurityAlert",
-                 "TimeGenerated": "2026-11-16T09:45:00Z", "Entities": "[]"},
-    "defender": {"id": "da-1", "title": "x", "severity": "high", "detectorId": "d",
-                 "createdDateTime": "2026-11-16T09:00:00Z", "evidence": []},
-    "crowdstrike": {"metadata": {"eventType": "DetectionSummaryEvent", "offset": 1},
-                    "event": {"DetectId": "ldt:1", "ComputerName": "LT-FIN-042"}},
-    "guardduty": {"Id": "g-1", "Type": "Recon:EC2/PortProbeUnprotectedPort", "Severity": 2,
-                  "SchemaVersion": "2.0", "AccountId": "111122223333"},
-    "okta": {"uuid": "u-1", "published": "2026-11-16T09:40:00Z", "eventType": "user.session.start",
-             "actor": {"type": "User", "alternateId": "alice.martin@northwind.example"}},
-    "wazuh": {"timestamp": "2026-11-16T10:15:00.000+0000", "rule": {"level": 10, "id": "1"},
-              "agent": {"id": "001", "name": "SRV-FS-01"}, "manager": {"name": "m"}, "id": "1.2"},
-    "suricata": {"timestamp": "2026-11-16T09:04:00+0000", "event_type": "alert",
-                 "src_ip": "10.20.4.42", "dest_ip": "198.51.100.77", "alert": {"signature": "x"}},
-    "ecs event": {"@timestamp": "2026-11-16T09:02:00Z", "event": {"kind": "event"},
-                  "host": {"name": "LT-FIN-042"}, "process": {"name": "powershell.exe"}},
+    "ocsf": {
+        "class_uid": 2004,
+        "time": 1763283720000,
+        "severity_id": 4,
+        "finding_info": {"uid": "f-1", "title": "x"},
+        "metadata": {"product": {"name": "p"}},
+    },
+    "sentinel": {
+        "SystemAlertId": "a-1",
+        "AlertName": "Atypical travel",
+        "Type": "SecurityAlert",
+        "TimeGenerated": "2026-11-16T09:45:00Z",
+        "Entities": "[]",
+    },
+    "defender": {
+        "id": "da-1",
+        "title": "x",
+        "severity": "high",
+        "detectorId": "d",
+        "createdDateTime": "2026-11-16T09:00:00Z",
+        "evidence": [],
+    },
+    "crowdstrike": {
+        "metadata": {"eventType": "DetectionSummaryEvent", "offset": 1},
+        "event": {"DetectId": "ldt:1", "ComputerName": "LT-FIN-042"},
+    },
+    "guardduty": {
+        "Id": "g-1",
+        "Type": "Recon:EC2/PortProbeUnprotectedPort",
+        "Severity": 2,
+        "SchemaVersion": "2.0",
+        "AccountId": "111122223333",
+    },
+    "okta": {
+        "uuid": "u-1",
+        "published": "2026-11-16T09:40:00Z",
+        "eventType": "user.session.start",
+        "actor": {"type": "User", "alternateId": "alice.martin@northwind.example"},
+    },
+    "wazuh": {
+        "timestamp": "2026-11-16T10:15:00.000+0000",
+        "rule": {"level": 10, "id": "1"},
+        "agent": {"id": "001", "name": "SRV-FS-01"},
+        "manager": {"name": "m"},
+        "id": "1.2",
+    },
+    "suricata": {
+        "timestamp": "2026-11-16T09:04:00+0000",
+        "event_type": "alert",
+        "src_ip": "10.20.4.42",
+        "dest_ip": "198.51.100.77",
+        "alert": {"signature": "x"},
+    },
+    "ecs event": {
+        "@timestamp": "2026-11-16T09:02:00Z",
+        "event": {"kind": "event"},
+        "host": {"name": "LT-FIN-042"},
+        "process": {"name": "powershell.exe"},
+    },
 }
 
 
@@ -258,26 +325,40 @@ def _file_records(path: Path) -> list[Any]:
     ("change", "reason"),
     [
         (lambda r: r.pop("kibana.alert.uuid"), "missing required field 'kibana.alert.uuid'"),
-        (lambda r: r.pop("kibana.alert.rule.name"),
-         "missing required field 'kibana.alert.rule.name'"),
+        (
+            lambda r: r.pop("kibana.alert.rule.name"),
+            "missing required field 'kibana.alert.rule.name'",
+        ),
         (lambda r: r.pop("@timestamp"), "missing required field '@timestamp'"),
-        (lambda r: r.update({"kibana.alert.uuid": ["a"]}),
-         "field 'kibana.alert.uuid' should be text, got list"),
-        (lambda r: r.update({"kibana.alert.rule.name": {"n": 1}}),
-         "field 'kibana.alert.rule.name' should be text, got dict"),
+        (
+            lambda r: r.update({"kibana.alert.uuid": ["a"]}),
+            "field 'kibana.alert.uuid' should be text, got list",
+        ),
+        (
+            lambda r: r.update({"kibana.alert.rule.name": {"n": 1}}),
+            "field 'kibana.alert.rule.name' should be text, got dict",
+        ),
         (lambda r: r.update({"@timestamp": "soon"}), "field '@timestamp' is not a valid time"),
         (lambda r: r.update({"@timestamp": [1]}), "field '@timestamp' is not a time"),
-        (lambda r: r.update({"kibana.alert.original_time": "x"}),
-         "field 'kibana.alert.original_time' is not a valid time"),
-        (lambda r: r.update({"kibana.alert.rule.threat": {"tactic": {}}}),
-         "field 'kibana.alert.rule.threat' should be a list"),
-        (lambda r: r.update({"kibana.alert.reason": ["x"]}),
-         "field 'kibana.alert.reason' should be text, got list"),
+        (
+            lambda r: r.update({"kibana.alert.original_time": "x"}),
+            "field 'kibana.alert.original_time' is not a valid time",
+        ),
+        (
+            lambda r: r.update({"kibana.alert.rule.threat": {"tactic": {}}}),
+            "field 'kibana.alert.rule.threat' should be a list",
+        ),
+        (
+            lambda r: r.update({"kibana.alert.reason": ["x"]}),
+            "field 'kibana.alert.reason' should be text, got list",
+        ),
         (lambda r: r["host"].update(name=["LT-FIN-042"]), "field 'host.name' should be text"),
         (lambda r: r["host"].update(ip=[["10.20.4.42"]]), "field 'host.ip[0]' should be text"),
         (lambda r: r["process"].update(command_line={"a": 1}), "'process.cmd_line' should be text"),
-        (lambda r: r.update({"event.kind": "event"}),
-         "not an Elastic Security alert: event.kind is 'event', not 'signal'"),
+        (
+            lambda r: r.update({"event.kind": "event"}),
+            "not an Elastic Security alert: event.kind is 'event', not 'signal'",
+        ),
     ],
 )
 def test_malformed_records_are_rejected_with_a_reason(change: Any, reason: str) -> None:
@@ -308,14 +389,32 @@ def test_malformed_records_go_to_quarantine_through_the_reader(tmp_path: Path) -
 
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=20,
 )
-_KEYS = ["@timestamp", "kibana.alert.uuid", "kibana.alert.rule.name", "kibana.alert.severity",
-         "kibana.alert.risk_score", "kibana.alert.rule.threat", "kibana.alert.original_time",
-         "kibana.alert.rule.rule_id", "kibana", "event.kind", "event", "host", "user", "process",
-         "file", "source", "destination", "url", "dns"]
+_KEYS = [
+    "@timestamp",
+    "kibana.alert.uuid",
+    "kibana.alert.rule.name",
+    "kibana.alert.severity",
+    "kibana.alert.risk_score",
+    "kibana.alert.rule.threat",
+    "kibana.alert.original_time",
+    "kibana.alert.rule.rule_id",
+    "kibana",
+    "event.kind",
+    "event",
+    "host",
+    "user",
+    "process",
+    "file",
+    "source",
+    "destination",
+    "url",
+    "dns",
+]
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)

@@ -52,10 +52,17 @@ def _camel(value: Any) -> Any:
 
 
 def _event(detail: Any, detail_type: str = "GuardDuty Finding") -> dict[str, Any]:
-    return {"version": "0", "id": "0c7d3e2a-5b1f-4e8a-9c6d-2f1e0a9b8c7d",
-            "detail-type": detail_type, "source": "aws.guardduty", "account": ACCOUNT,
-            "time": "2026-11-16T10:50:03Z", "region": "eu-central-1", "resources": [],
-            "detail": detail}
+    return {
+        "version": "0",
+        "id": "0c7d3e2a-5b1f-4e8a-9c6d-2f1e0a9b8c7d",
+        "detail-type": detail_type,
+        "source": "aws.guardduty",
+        "account": ACCOUNT,
+        "time": "2026-11-16T10:50:03Z",
+        "region": "eu-central-1",
+        "resources": [],
+        "detail": detail,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +126,10 @@ def test_exfiltration_by_alices_access_key(alerts: list[Alert]) -> None:
     alert = alerts[2]
     assert alert.cloud is not None
     assert (alert.cloud.provider, alert.cloud.account_uid, alert.cloud.region) == (
-        "AWS", ACCOUNT, "eu-central-1")
+        "AWS",
+        ACCOUNT,
+        "eu-central-1",
+    )
     assert alert.actor is not None
     assert (alert.actor.name, alert.actor.uid) == ("alice.martin", "AIDA3NWLEXAMPLEALICE")
     assert alert.src_endpoint is not None
@@ -150,14 +160,19 @@ def test_port_probe_on_the_public_instance(alerts: list[Alert]) -> None:
     assert alert.message == "PORT_PROBE"
     assert alert.values(EntityKind.CLOUD_RESOURCE) == ("i-0a7c3e91d24b5f608",)
     assert alert.values(EntityKind.IP) == (
-        "172.31.20.14", "203.0.113.80", "192.0.2.200", "192.0.2.201")
+        "172.31.20.14",
+        "203.0.113.80",
+        "192.0.2.200",
+        "192.0.2.201",
+    )
 
 
 def test_auto_detection_picks_guardduty_for_the_example_file() -> None:
     auto = list(read([GD_FILE], now=NOW))
     forced = list(read([GD_FILE], IngestOptions(source="guardduty"), now=NOW))
     assert [a.id for a in auto if isinstance(a, Alert)] == [
-        a.id for a in forced if isinstance(a, Alert)]
+        a.id for a in forced if isinstance(a, Alert)
+    ]
     assert len(auto) == 3
     assert all(isinstance(a, Alert) and a.provenance.source == "guardduty" for a in auto)
 
@@ -190,11 +205,21 @@ def test_eventbridge_account_and_region_fill_gaps() -> None:
     assert (alert.cloud.account_uid, alert.cloud.region) == (ACCOUNT, "eu-central-1")
 
 
-@pytest.mark.parametrize(("score", "severity"), [
-    (0.5, Severity.INFORMATIONAL), (1.0, Severity.LOW), (3.9, Severity.LOW),
-    (4.0, Severity.MEDIUM), (6.9, Severity.MEDIUM), (7.0, Severity.HIGH), (8.9, Severity.HIGH),
-    (9.0, Severity.CRITICAL), (10, Severity.CRITICAL), ("5.0", Severity.MEDIUM),
-])
+@pytest.mark.parametrize(
+    ("score", "severity"),
+    [
+        (0.5, Severity.INFORMATIONAL),
+        (1.0, Severity.LOW),
+        (3.9, Severity.LOW),
+        (4.0, Severity.MEDIUM),
+        (6.9, Severity.MEDIUM),
+        (7.0, Severity.HIGH),
+        (8.9, Severity.HIGH),
+        (9.0, Severity.CRITICAL),
+        (10, Severity.CRITICAL),
+        ("5.0", Severity.MEDIUM),
+    ],
+)
 def test_severity_levels_follow_the_aws_ranges(score: Any, severity: Severity) -> None:
     record = _exfil()
     record["Severity"] = score
@@ -207,15 +232,18 @@ def test_missing_severity_is_unknown() -> None:
     assert _parse(record).severity_id is Severity.UNKNOWN
 
 
-@pytest.mark.parametrize(("finding_type", "tactic"), [
-    ("CredentialAccess:IAMUser/AnomalousBehavior", ("TA0006", "Credential Access")),
-    ("Stealth:IAMUser/CloudTrailLoggingDisabled", ("TA0005", "Defense Evasion")),
-    ("Persistence:IAMUser/AnomalousBehavior", ("TA0003", "Persistence")),
-    ("Impact:S3/MaliciousIPCaller", ("TA0040", "Impact")),
-    ("UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS", None),
-    ("Backdoor:EC2/C&CActivity.B", None),
-    ("NoColonHere", None),
-])
+@pytest.mark.parametrize(
+    ("finding_type", "tactic"),
+    [
+        ("CredentialAccess:IAMUser/AnomalousBehavior", ("TA0006", "Credential Access")),
+        ("Stealth:IAMUser/CloudTrailLoggingDisabled", ("TA0005", "Defense Evasion")),
+        ("Persistence:IAMUser/AnomalousBehavior", ("TA0003", "Persistence")),
+        ("Impact:S3/MaliciousIPCaller", ("TA0040", "Impact")),
+        ("UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS", None),
+        ("Backdoor:EC2/C&CActivity.B", None),
+        ("NoColonHere", None),
+    ],
+)
 def test_threat_purposes(finding_type: str, tactic: tuple[str, str] | None) -> None:
     record = _exfil()
     record["Type"] = finding_type
@@ -238,10 +266,16 @@ def test_updated_at_is_the_time_without_event_last_seen() -> None:
 def test_network_connection_directions() -> None:
     record = copy.deepcopy(_example_findings()[0])
     remote = {"IpAddressV4": "198.51.100.77", "Country": {"CountryName": "Unknown Land"}}
-    record["Service"]["Action"] = {"ActionType": "NETWORK_CONNECTION", "NetworkConnectionAction": {
-        "ConnectionDirection": "OUTBOUND", "Protocol": "TCP", "RemoteIpDetails": remote,
-        "RemotePortDetails": {"Port": 443, "PortName": "HTTPS"},
-        "LocalPortDetails": {"Port": 50444, "PortName": "Unknown"}}}
+    record["Service"]["Action"] = {
+        "ActionType": "NETWORK_CONNECTION",
+        "NetworkConnectionAction": {
+            "ConnectionDirection": "OUTBOUND",
+            "Protocol": "TCP",
+            "RemoteIpDetails": remote,
+            "RemotePortDetails": {"Port": 443, "PortName": "HTTPS"},
+            "LocalPortDetails": {"Port": 50444, "PortName": "Unknown"},
+        },
+    }
     outbound = _parse(record)
     assert outbound.dst_endpoint is not None and outbound.src_endpoint is not None
     assert (outbound.dst_endpoint.ip, outbound.dst_endpoint.port) == ("198.51.100.77", 443)
@@ -259,48 +293,106 @@ def test_network_connection_directions() -> None:
 def test_dns_request_domain() -> None:
     record = copy.deepcopy(_example_findings()[0])
     record["Type"] = "Backdoor:EC2/C&CActivity.B!DNS"
-    record["Service"]["Action"] = {"ActionType": "DNS_REQUEST", "DnsRequestAction": {
-        "Domain": "cdn-update-check.example", "Protocol": "UDP", "Blocked": False}}
+    record["Service"]["Action"] = {
+        "ActionType": "DNS_REQUEST",
+        "DnsRequestAction": {
+            "Domain": "cdn-update-check.example",
+            "Protocol": "UDP",
+            "Blocked": False,
+        },
+    }
     assert _parse(record).values(EntityKind.DOMAIN) == ("cdn-update-check.example",)
 
 
 def test_sample_findings_are_rejected() -> None:
     record = _exfil()
-    record["Service"]["AdditionalInfo"] = {"Value": "{\"sample\":true}", "Type": "default",
-                                           "Sample": True}
+    record["Service"]["AdditionalInfo"] = {
+        "Value": '{"sample":true}',
+        "Type": "default",
+        "Sample": True,
+    }
     with pytest.raises(RecordRejected, match="sample finding"):
         _parse(record)
 
 
 OTHER_FORMATS: dict[str, dict[str, Any]] = {
-    "ocsf": {"class_uid": 2004, "category_uid": 2, "time": 1794819734000, "severity_id": 4,
-             "type_uid": 200401,
-             "metadata": {"version": "1.3.0", "product": {"name": "X", "vendor_name": "Y"}},
-             "finding_info": {"uid": "f-1", "title": "t"}},
-    "sentinel": {"TimeGenerated": "2026-11-16T09:40:00Z", "SystemAlertId": "a-1",
-                 "AlertName": "Atypical travel", "AlertSeverity": "Medium", "AlertType": "x",
-                 "ProviderName": "IPC", "Entities": "[]", "ExtendedProperties": "{}"},
-    "defender": {"id": "da-1", "providerAlertId": "p-1", "title": "t", "severity": "high",
-                 "createdDateTime": "2026-11-16T09:02:00Z", "category": "Execution",
-                 "serviceSource": "microsoftDefenderForEndpoint", "evidence": []},
-    "crowdstrike": {"metadata": {"customerIDString": "c", "offset": 1,
-                                 "eventType": "DetectionSummaryEvent",
-                                 "eventCreationTime": 1794819734000, "version": "1.0"},
-                    "event": {"DetectId": "ldt:a:1", "ComputerName": "LT-FIN-042"}},
-    "okta": {"uuid": "u-1", "published": "2026-11-16T09:40:02.418Z",
-             "eventType": "user.session.start", "severity": "INFO", "version": "0"},
-    "elastic": {"@timestamp": "2026-11-16T09:02:00Z", "kibana.alert.uuid": "k-1",
-                "kibana.alert.rule.name": "r", "event": {"kind": "signal"}},
-    "wazuh": {"timestamp": "2026-11-16T10:15:00.000+0000", "id": "1.2",
-              "rule": {"id": "60106", "level": 10, "description": "d"},
-              "agent": {"id": "003", "name": "SRV-FS-01"}},
-    "suricata": {"timestamp": "2026-11-16T09:04:00.000000+0000", "event_type": "alert",
-                 "src_ip": "10.20.4.42", "dest_ip": "198.51.100.77",
-                 "alert": {"signature": "s", "signature_id": 1}},
-    "security_hub_asff": {"SchemaVersion": "2018-10-08", "Id": "x", "ProductArn": "p",
-                          "Types": ["TTPs/Discovery"], "Severity": {"Label": "LOW"}},
-    "other_eventbridge": {"detail-type": "EC2 Instance State-change Notification",
-                          "source": "aws.ec2", "detail": {}},
+    "ocsf": {
+        "class_uid": 2004,
+        "category_uid": 2,
+        "time": 1794819734000,
+        "severity_id": 4,
+        "type_uid": 200401,
+        "metadata": {"version": "1.3.0", "product": {"name": "X", "vendor_name": "Y"}},
+        "finding_info": {"uid": "f-1", "title": "t"},
+    },
+    "sentinel": {
+        "TimeGenerated": "2026-11-16T09:40:00Z",
+        "SystemAlertId": "a-1",
+        "AlertName": "Atypical travel",
+        "AlertSeverity": "Medium",
+        "AlertType": "x",
+        "ProviderName": "IPC",
+        "Entities": "[]",
+        "ExtendedProperties": "{}",
+    },
+    "defender": {
+        "id": "da-1",
+        "providerAlertId": "p-1",
+        "title": "t",
+        "severity": "high",
+        "createdDateTime": "2026-11-16T09:02:00Z",
+        "category": "Execution",
+        "serviceSource": "microsoftDefenderForEndpoint",
+        "evidence": [],
+    },
+    "crowdstrike": {
+        "metadata": {
+            "customerIDString": "c",
+            "offset": 1,
+            "eventType": "DetectionSummaryEvent",
+            "eventCreationTime": 1794819734000,
+            "version": "1.0",
+        },
+        "event": {"DetectId": "ldt:a:1", "ComputerName": "LT-FIN-042"},
+    },
+    "okta": {
+        "uuid": "u-1",
+        "published": "2026-11-16T09:40:02.418Z",
+        "eventType": "user.session.start",
+        "severity": "INFO",
+        "version": "0",
+    },
+    "elastic": {
+        "@timestamp": "2026-11-16T09:02:00Z",
+        "kibana.alert.uuid": "k-1",
+        "kibana.alert.rule.name": "r",
+        "event": {"kind": "signal"},
+    },
+    "wazuh": {
+        "timestamp": "2026-11-16T10:15:00.000+0000",
+        "id": "1.2",
+        "rule": {"id": "60106", "level": 10, "description": "d"},
+        "agent": {"id": "003", "name": "SRV-FS-01"},
+    },
+    "suricata": {
+        "timestamp": "2026-11-16T09:04:00.000000+0000",
+        "event_type": "alert",
+        "src_ip": "10.20.4.42",
+        "dest_ip": "198.51.100.77",
+        "alert": {"signature": "s", "signature_id": 1},
+    },
+    "security_hub_asff": {
+        "SchemaVersion": "2018-10-08",
+        "Id": "x",
+        "ProductArn": "p",
+        "Types": ["TTPs/Discovery"],
+        "Severity": {"Label": "LOW"},
+    },
+    "other_eventbridge": {
+        "detail-type": "EC2 Instance State-change Notification",
+        "source": "aws.ec2",
+        "detail": {},
+    },
 }
 
 
@@ -338,6 +430,7 @@ def _delete(*path: str) -> Any:
         for part in path[:-1]:
             target = target[part]
         del target[path[-1]]
+
     return change
 
 
@@ -347,6 +440,7 @@ def _set(value: Any, *path: str) -> Any:
         for part in path[:-1]:
             target = target[part]
         target[path[-1]] = value
+
     return change
 
 
@@ -363,17 +457,27 @@ MALFORMED = [
     (_set([8.0], "Severity"), "field 'Severity' should be a number, got list"),
     (_set(True, "Severity"), "field 'Severity' should be a number, got bool"),
     (_set("high", "Severity"), "severity 'high' is not a number"),
-    (_set("last tuesday", "Service", "EventLastSeen"),
-     "field 'Service.EventLastSeen' is not a valid time"),
-    (_set("2026-11-16T10:44:27", "Service", "EventLastSeen"),
-     "field 'Service.EventLastSeen' has no time zone"),
+    (
+        _set("last tuesday", "Service", "EventLastSeen"),
+        "field 'Service.EventLastSeen' is not a valid time",
+    ),
+    (
+        _set("2026-11-16T10:44:27", "Service", "EventLastSeen"),
+        "field 'Service.EventLastSeen' has no time zone",
+    ),
     (_set(["x"], "Resource"), "field 'Resource' should be an object, got list"),
-    (_set("AWS_API_CALL", "Service", "Action"),
-     "field 'Service.Action' should be an object, got str"),
-    (_set({"Name": BUCKET}, "Resource", "S3BucketDetails"),
-     "field 'Resource.S3BucketDetails' should be a list, got dict"),
-    (_set(["alice.martin"], "Resource", "AccessKeyDetails", "UserName"),
-     "field 'Resource.AccessKeyDetails.UserName' should be text, got list"),
+    (
+        _set("AWS_API_CALL", "Service", "Action"),
+        "field 'Service.Action' should be an object, got str",
+    ),
+    (
+        _set({"Name": BUCKET}, "Resource", "S3BucketDetails"),
+        "field 'Resource.S3BucketDetails' should be a list, got dict",
+    ),
+    (
+        _set(["alice.martin"], "Resource", "AccessKeyDetails", "UserName"),
+        "field 'Resource.AccessKeyDetails.UserName' should be text, got list",
+    ),
     (_set(["t"], "Title"), "field 'Title' should be text, got list"),
 ]
 
@@ -392,14 +496,19 @@ def test_empty_object_is_rejected() -> None:
         _parse({})
 
 
-@pytest.mark.parametrize(("event", "reason"), [
-    (_event({}, "GuardDuty Malware Protection Object Scan Result"),
-     "EventBridge detail-type 'GuardDuty Malware Protection Object Scan Result' is not a "
-     "GuardDuty finding"),
-    (_event(["finding"]), "EventBridge event has no finding object in 'detail'"),
-    (_event({}), "EventBridge event has no finding object in 'detail'"),
-    (_event({"id": "x"}), "missing required field 'Type'"),
-])
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        (
+            _event({}, "GuardDuty Malware Protection Object Scan Result"),
+            "EventBridge detail-type 'GuardDuty Malware Protection Object Scan Result' is not a "
+            "GuardDuty finding",
+        ),
+        (_event(["finding"]), "EventBridge event has no finding object in 'detail'"),
+        (_event({}), "EventBridge event has no finding object in 'detail'"),
+        (_event({"id": "x"}), "missing required field 'Type'"),
+    ],
+)
 def test_bad_eventbridge_events_are_rejected(event: dict[str, Any], reason: str) -> None:
     assert ADAPTER.matches(event)
     with pytest.raises(RecordRejected) as caught:
@@ -416,15 +525,29 @@ def test_malformed_findings_go_to_quarantine_through_the_reader(tmp_path: Path) 
     path.write_text(json.dumps({"Findings": [_exfil(), no_id, bad_resource]}))
     out = list(read([path], IngestOptions(source="guardduty"), now=NOW))
     assert isinstance(out[0], Alert)
-    assert [(q.source, q.record_no, q.reason) for q in out[1:]
-            if isinstance(q, QuarantinedRecord)] == [
+    assert [
+        (q.source, q.record_no, q.reason) for q in out[1:] if isinstance(q, QuarantinedRecord)
+    ] == [
         ("guardduty", 2, "missing required field 'Id'"),
         ("guardduty", 3, "field 'Resource' should be an object, got str"),
     ]
 
 
-HOSTILE_VALUES: list[Any] = [None, "", 0, -1, True, 1e308, float("nan"), [], {}, ["a"],
-                             {"a": {"b": [1]}}, "x" * 10000, "\u0000\ud800"]
+HOSTILE_VALUES: list[Any] = [
+    None,
+    "",
+    0,
+    -1,
+    True,
+    1e308,
+    float("nan"),
+    [],
+    {},
+    ["a"],
+    {"a": {"b": [1]}},
+    "x" * 10000,
+    "\u0000\ud800",
+]
 
 
 def _leaf_paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
@@ -460,12 +583,29 @@ def test_hostile_values_anywhere_only_ever_raise_record_rejected(index: int) -> 
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                 max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=20,
 )
-KEYS = st.sampled_from(["Id", "Type", "Severity", "Title", "Resource", "Service", "UpdatedAt",
-                        "AccountId", "Region", "detail-type", "detail", "id", "type", "service"])
+KEYS = st.sampled_from(
+    [
+        "Id",
+        "Type",
+        "Severity",
+        "Title",
+        "Resource",
+        "Service",
+        "UpdatedAt",
+        "AccountId",
+        "Region",
+        "detail-type",
+        "detail",
+        "id",
+        "type",
+        "service",
+    ]
+)
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)

@@ -39,21 +39,40 @@ fields:
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
 JSON_VALUES = st.recursive(
     SCALARS,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=20,
 )
 # Objects with keys that alert formats look for, so some records get past detection.
-KEYS = st.sampled_from([
-    "timestamp", "rule", "agent", "manager", "id", "event_type", "src_ip", "alert", "class_uid",
-    "metadata", "type_uid", "finding_info", "time", "severity_id", "data", "level",
-]) | st.text(max_size=10)
+KEYS = st.sampled_from(
+    [
+        "timestamp",
+        "rule",
+        "agent",
+        "manager",
+        "id",
+        "event_type",
+        "src_ip",
+        "alert",
+        "class_uid",
+        "metadata",
+        "type_uid",
+        "finding_info",
+        "time",
+        "severity_id",
+        "data",
+        "level",
+    ]
+) | st.text(max_size=10)
 RECORDS = st.dictionaries(KEYS, JSON_VALUES, max_size=8)
 # An envelope name or "hits" at the top of a .json document changes what a record is.
 PLAIN_OBJECTS = st.dictionaries(
-    st.text(max_size=10).filter(lambda k: k not in ("value", "Findings", "resources", "events",
-                                                    "alerts", "hits")),
-    JSON_VALUES, max_size=4,
+    st.text(max_size=10).filter(
+        lambda k: k not in ("value", "Findings", "resources", "events", "alerts", "hits")
+    ),
+    JSON_VALUES,
+    max_size=4,
 )
 
 

@@ -51,8 +51,10 @@ def _adapter(tmp_path: Path, time_format: str) -> MappedAdapter:
         (BASIC_MAPPING + "colour: blue\n", "'colour'"),
         (BASIC_MAPPING.replace("  title: name\n", ""), "'fields.title'"),
         (BASIC_MAPPING.replace("name: test-feed", "name: Test Feed!"), "'name'"),
-        (BASIC_MAPPING.replace("  host: host", "  host: {column: host, map: [a, b]}"),
-         "'fields.host.map'"),
+        (
+            BASIC_MAPPING.replace("  host: host", "  host: {column: host, map: [a, b]}"),
+            "'fields.host.map'",
+        ),
     ],
 )
 def test_mapping_errors_name_the_key(tmp_path: Path, body: str, key: str) -> None:
@@ -85,7 +87,9 @@ def test_missing_mapping_file_is_refused(tmp_path: Path) -> None:
 def test_the_proxy_mapping_loads() -> None:
     adapter = MappedAdapter.from_file(EXAMPLES / "proxy_export.mapping.yaml")
     assert (adapter.name, adapter.vendor, adapter.product) == (
-        "proxy", "Northwind IT", "Web proxy CSV export",
+        "proxy",
+        "Northwind IT",
+        "Web proxy CSV export",
     )
     assert adapter.matches({"timestamp": "1"}) is False
 
@@ -101,11 +105,17 @@ def test_the_proxy_mapping_loads() -> None:
         ("epoch_ms", "1794825910250", datetime(2026, 11, 16, 10, 45, 10, 250000, tzinfo=UTC)),
         ("iso8601", "2026-11-16T10:45:10Z", datetime(2026, 11, 16, 10, 45, 10, tzinfo=UTC)),
         ("iso8601", "2026-11-16T11:45:10+01:00", datetime(2026, 11, 16, 10, 45, 10, tzinfo=UTC)),
-        ("'%d/%b/%Y:%H:%M:%S %z'", "16/Nov/2026:11:45:10 +0100",
-         datetime(2026, 11, 16, 10, 45, 10, tzinfo=UTC)),
+        (
+            "'%d/%b/%Y:%H:%M:%S %z'",
+            "16/Nov/2026:11:45:10 +0100",
+            datetime(2026, 11, 16, 10, 45, 10, tzinfo=UTC),
+        ),
         # a strptime format without a zone is read as UTC: the mapping author chose it
-        ("'%Y-%m-%d %H:%M:%S'", "2026-11-16 10:45:10", datetime(2026, 11, 16, 10, 45, 10,
-                                                                  tzinfo=UTC)),
+        (
+            "'%Y-%m-%d %H:%M:%S'",
+            "2026-11-16 10:45:10",
+            datetime(2026, 11, 16, 10, 45, 10, tzinfo=UTC),
+        ),
     ],
 )
 def test_time_formats(tmp_path: Path, time_format: str, value: str, expected: datetime) -> None:
@@ -168,7 +178,10 @@ def test_csv_rows_with_missing_or_extra_columns_are_quarantined_by_line(tmp_path
     )
     out = list(read([csv_path], now=NOW))
     assert [type(o).__name__ for o in out] == [
-        "Alert", "QuarantinedRecord", "QuarantinedRecord", "Alert",
+        "Alert",
+        "QuarantinedRecord",
+        "QuarantinedRecord",
+        "Alert",
     ]
     ok, short, long_row, partial = out
     assert isinstance(ok, Alert) and isinstance(partial, Alert)
@@ -176,15 +189,20 @@ def test_csv_rows_with_missing_or_extra_columns_are_quarantined_by_line(tmp_path
     assert partial.device is None
     assert isinstance(short, QuarantinedRecord) and isinstance(long_row, QuarantinedRecord)
     assert (short.record_no, short.source, short.reason) == (
-        3, "test-feed", "missing required field 'name'",
+        3,
+        "test-feed",
+        "missing required field 'name'",
     )
     assert short.raw == "1794825911"
     assert (long_row.record_no, long_row.reason) == (4, "row has 4 fields, the header has 3")
 
 
 def test_jsonl_with_an_explicit_mapping(tmp_path: Path) -> None:
-    mapping = _mapping(tmp_path, BASIC_MAPPING.replace("FORMAT", "iso8601")
-                       .replace("host: host", "host: device.name"), "elsewhere.yaml")
+    mapping = _mapping(
+        tmp_path,
+        BASIC_MAPPING.replace("FORMAT", "iso8601").replace("host: host", "host: device.name"),
+        "elsewhere.yaml",
+    )
     path = tmp_path / "feed.jsonl"
     path.write_text(
         json.dumps({"when": "2026-11-16T10:45:10Z", "name": "Rule", "device": {"name": "H1"}})
@@ -209,7 +227,9 @@ def proxy_alerts() -> list[Alert]:
 
 def test_proxy_example_rows(proxy_alerts: list[Alert]) -> None:
     assert [a.source_alert_id for a in proxy_alerts] == [
-        "PX-20261115-0031907", "PX-20261116-0008811", "PX-20261116-0012274",
+        "PX-20261115-0031907",
+        "PX-20261116-0008811",
+        "PX-20261116-0012274",
     ]
     assert [a.provenance.record_no for a in proxy_alerts] == [2, 3, 4]
     assert {a.provenance.source for a in proxy_alerts} == {"proxy"}
@@ -220,7 +240,9 @@ def test_proxy_example_rows(proxy_alerts: list[Alert]) -> None:
     ]
     # info -> informational, warning -> medium, alert -> high (the mapping's value map)
     assert [a.severity_id for a in proxy_alerts] == [
-        Severity.INFORMATIONAL, Severity.MEDIUM, Severity.HIGH,
+        Severity.INFORMATIONAL,
+        Severity.MEDIUM,
+        Severity.HIGH,
     ]
     assert proxy_alerts[2].detection_id == "proxy:Large upload to uncategorized destination"
 

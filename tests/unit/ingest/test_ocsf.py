@@ -27,24 +27,62 @@ LURE = "https://northwlnd-billing.example/inv/INV-88213.zip"
 
 # Minimal records with the distinctive keys of the other formats tierzero reads.
 OTHER_FORMATS: dict[str, dict[str, Any]] = {
-    "sentinel": {"TimeGenerated": "2026-11-16T08:56:47Z", "AlertName": "x", "SystemAlertId": "1",
-                 "ProviderName": "OATP", "Entities": "[]", "AlertSeverity": "High"},
-    "defender": {"@odata.type": "#microsoft.graph.security.alert", "id": "fa1", "title": "x",
-                 "serviceSource": "microsoftDefenderForEndpoint", "evidence": [],
-                 "createdDateTime": "2026-11-16T09:02:00Z"},
-    "crowdstrike": {"metadata": {"eventType": "DetectionSummaryEvent", "offset": 1},
-                    "event": {"DetectId": "ldt:1", "ComputerName": "LT-FIN-042"}},
-    "guardduty": {"SchemaVersion": "2.0", "Id": "a2c6", "Severity": 2.0, "Resource": {},
-                  "Type": "Recon:EC2/PortProbeUnprotectedPort", "Service": {}},
-    "okta": {"uuid": "b1f3", "eventType": "user.session.start", "published": "2026-11-16T09:40:02Z",
-             "actor": {"alternateId": "alice.martin@northwind.example"}, "outcome": {},
-             "severity": "INFO"},
-    "elastic": {"@timestamp": "2026-11-16T09:02:41Z", "kibana.alert.uuid": "3e9b",
-                "kibana.alert.rule.name": "x", "event.kind": "signal"},
-    "wazuh": {"timestamp": "2026-11-16T10:15:02.514+0000", "rule": {"level": 6, "id": "92652"},
-              "agent": {"name": "SRV-FS-01"}, "manager": {"name": "m"}, "id": "1.2"},
-    "suricata": {"timestamp": "2026-11-16T09:04:12.345678+0000", "event_type": "alert",
-                 "src_ip": "10.20.4.42", "dest_ip": "198.51.100.77", "alert": {}},
+    "sentinel": {
+        "TimeGenerated": "2026-11-16T08:56:47Z",
+        "AlertName": "x",
+        "SystemAlertId": "1",
+        "ProviderName": "OATP",
+        "Entities": "[]",
+        "AlertSeverity": "High",
+    },
+    "defender": {
+        "@odata.type": "#microsoft.graph.security.alert",
+        "id": "fa1",
+        "title": "x",
+        "serviceSource": "microsoftDefenderForEndpoint",
+        "evidence": [],
+        "createdDateTime": "2026-11-16T09:02:00Z",
+    },
+    "crowdstrike": {
+        "metadata": {"eventType": "DetectionSummaryEvent", "offset": 1},
+        "event": {"DetectId": "ldt:1", "ComputerName": "LT-FIN-042"},
+    },
+    "guardduty": {
+        "SchemaVersion": "2.0",
+        "Id": "a2c6",
+        "Severity": 2.0,
+        "Resource": {},
+        "Type": "Recon:EC2/PortProbeUnprotectedPort",
+        "Service": {},
+    },
+    "okta": {
+        "uuid": "b1f3",
+        "eventType": "user.session.start",
+        "published": "2026-11-16T09:40:02Z",
+        "actor": {"alternateId": "alice.martin@northwind.example"},
+        "outcome": {},
+        "severity": "INFO",
+    },
+    "elastic": {
+        "@timestamp": "2026-11-16T09:02:41Z",
+        "kibana.alert.uuid": "3e9b",
+        "kibana.alert.rule.name": "x",
+        "event.kind": "signal",
+    },
+    "wazuh": {
+        "timestamp": "2026-11-16T10:15:02.514+0000",
+        "rule": {"level": 6, "id": "92652"},
+        "agent": {"name": "SRV-FS-01"},
+        "manager": {"name": "m"},
+        "id": "1.2",
+    },
+    "suricata": {
+        "timestamp": "2026-11-16T09:04:12.345678+0000",
+        "event_type": "alert",
+        "src_ip": "10.20.4.42",
+        "dest_ip": "198.51.100.77",
+        "alert": {},
+    },
 }
 
 
@@ -89,7 +127,9 @@ def test_every_example_finding_becomes_an_alert(alerts: list[Alert]) -> None:
     assert {a.provenance.source for a in alerts} == {"ocsf"}
     assert [a.provenance.record_no for a in alerts] == [1, 2, 3]
     assert [a.source_alert_id for a in alerts] == [
-        "HMG-20261116-000417", "HMG-20261116-000452", "HMG-20261116-000455",
+        "HMG-20261116-000417",
+        "HMG-20261116-000452",
+        "HMG-20261116-000455",
     ]
     assert all(a.flags == () for a in alerts)
 
@@ -103,8 +143,9 @@ def test_times_severities_and_activity(alerts: list[Alert]) -> None:
     assert alerts[0].metadata.original_time == "2026-11-16T08:55:31.204Z"
     assert [a.severity_id for a in alerts] == [Severity.HIGH, Severity.HIGH, Severity.CRITICAL]
     assert [a.activity_id for a in alerts] == [1, 1, 1]
-    assert alerts[0].finding_info.first_seen_time == datetime(2026, 11, 16, 8, 55, 29, 870000,
-                                                              tzinfo=UTC)
+    assert alerts[0].finding_info.first_seen_time == datetime(
+        2026, 11, 16, 8, 55, 29, 870000, tzinfo=UTC
+    )
 
 
 def test_the_producing_tool_is_kept_as_the_product(alerts: list[Alert]) -> None:
@@ -131,13 +172,15 @@ def test_titles_analytics_and_attacks(alerts: list[Alert]) -> None:
 def test_phishing_mail_entities(alerts: list[Alert]) -> None:
     mail = alerts[0]
     assert mail.values(EntityKind.EMAIL) == (
-        "alice.martin@northwind.example", "invoices@northwlnd-billing.example",
+        "alice.martin@northwind.example",
+        "invoices@northwlnd-billing.example",
     )
     assert mail.values(EntityKind.EMAIL_SUBJECT) == ("Overdue invoice INV-88213",)
     assert mail.values(EntityKind.IP) == ("203.0.113.45",)
     assert mail.values(EntityKind.URL) == (LURE,)
     assert mail.values(EntityKind.DOMAIN) == (
-        "mail.northwlnd-billing.example", "northwlnd-billing.example",
+        "mail.northwlnd-billing.example",
+        "northwlnd-billing.example",
     )
     assert mail.values(EntityKind.HOST) == ()
     assert mail.src_endpoint is not None and mail.src_endpoint.ip == "203.0.113.45"
@@ -148,7 +191,9 @@ def test_click_names_the_laptop_and_the_user(alerts: list[Alert]) -> None:
     click = alerts[1]
     assert click.device is not None
     assert (click.device.hostname, click.device.ip, click.device.os) == (
-        "LT-FIN-042", "10.20.4.42", "Windows 11 Enterprise",
+        "LT-FIN-042",
+        "10.20.4.42",
+        "Windows 11 Enterprise",
     )
     assert click.actor is not None and click.actor.name == "alice.martin@northwind.example"
     assert click.values(EntityKind.HOST) == ("LT-FIN-042",)
@@ -200,11 +245,15 @@ def test_minimal_record_parses() -> None:
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        ({"type_uid": 200402},
-         "type_uid 200402 is inconsistent: class_uid 2004 and activity_id 1 give 200401"),
+        (
+            {"type_uid": 200402},
+            "type_uid 200402 is inconsistent: class_uid 2004 and activity_id 1 give 200401",
+        ),
         ({"activity_id": 2}, "type_uid 200401 is inconsistent"),
-        ({"activity_id": 7, "type_uid": 200407},
-         "activity_id 7 is not a Detection Finding activity"),
+        (
+            {"activity_id": 7, "type_uid": 200407},
+            "activity_id 7 is not a Detection Finding activity",
+        ),
         ({"category_uid": 4}, "OCSF category_uid 4 is not Findings (2)"),
         ({"severity_id": 7}, "severity_id 7 is not an OCSF severity (0-6 or 99)"),
         ({"severity_id": "High"}, "field 'severity_id' should be an integer"),
@@ -215,13 +264,17 @@ def test_minimal_record_parses() -> None:
         ({"time": 1e30}, "field 'time' is not a valid time"),
         ({"finding_info": ["F-1"]}, "field 'finding_info' should be an object, got list"),
         ({"finding_info": {"title": "t"}}, "missing required field 'finding_info.uid'"),
-        ({"finding_info": {"uid": ["F-1"], "title": "t"}},
-         "field 'finding_info.uid' should be text"),
+        (
+            {"finding_info": {"uid": ["F-1"], "title": "t"}},
+            "field 'finding_info.uid' should be text",
+        ),
         ({"finding_info": {"uid": "F-1"}}, "missing 'finding_info.title'"),
         ({"metadata": {"product": {"name": "Tool"}}}, "missing required field 'metadata.version'"),
         ({"metadata": {"version": "1.3.0"}}, "missing required field 'metadata.product'"),
-        ({"metadata": {"version": "1.3.0", "product": {}}},
-         "'metadata.product' needs a name or uid"),
+        (
+            {"metadata": {"version": "1.3.0", "product": {}}},
+            "'metadata.product' needs a name or uid",
+        ),
         ({"metadata": "1.3.0"}, "field 'metadata' should be an object, got str"),
     ],
 )
@@ -258,8 +311,10 @@ def test_each_required_attribute_is_required(missing: str, expected: str) -> Non
         ({"device": {"hostname": ["LT-FIN-042"]}}, "field 'device.hostname' should be text"),
         ({"observables": [7]}, "field 'observables[0]' should be an object, got int"),
         ({"actor": {"user": "alice"}}, "field 'actor.user' should be an object, got str"),
-        ({"evidences": [{"process": {"file": {"hashes": {"value": "x"}}}}]},
-         "field 'evidences[0].process.file.hashes' should be a list, got dict"),
+        (
+            {"evidences": [{"process": {"file": {"hashes": {"value": "x"}}}}]},
+            "field 'evidences[0].process.file.hashes' should be a list, got dict",
+        ),
     ],
 )
 def test_wrong_types_are_rejected(overrides: dict[str, Any], expected: str) -> None:
@@ -278,26 +333,43 @@ def test_older_tactics_list_and_process_tree() -> None:
     sha256 = "5f4dcc3b5aa765d61d8327deb882cf99e4c8b1f3a1d2e3f40516273849aabbcc"
     record = _minimal(
         finding_info={
-            "uid": "F-2", "title": "Encoded PowerShell",
+            "uid": "F-2",
+            "title": "Encoded PowerShell",
             "analytic": {"uid": "R-9", "name": "Script host spawns PowerShell"},
-            "attacks": [{"technique": {"uid": "t1059.001", "name": "PowerShell"},
-                         "tactics": [{"uid": "TA0002", "name": "Execution"},
-                                     {"name": "defense-evasion"}]},
-                        {"technique": {"uid": "not-a-technique"}}],
+            "attacks": [
+                {
+                    "technique": {"uid": "t1059.001", "name": "PowerShell"},
+                    "tactics": [
+                        {"uid": "TA0002", "name": "Execution"},
+                        {"name": "defense-evasion"},
+                    ],
+                },
+                {"technique": {"uid": "not-a-technique"}},
+            ],
         },
-        evidences=[{
-            "device": {"hostname": "LT-FIN-042", "ip": "10.20.4.42"},
-            "actor": {"user": {"name": "NORTHWIND\\alice.martin", "uid": "S-1-5-21-1"}},
-            "process": {
-                "name": "powershell.exe", "pid": 4412,
-                "cmd_line": "powershell.exe -nop -w hidden -enc AA==",
-                "file": {"name": "powershell.exe",
-                         "hashes": [{"algorithm_id": 3, "value": sha256.upper()},
-                                    {"algorithm_id": [3], "value": "x"}]},
-                "parent_process": {"name": "wscript.exe", "pid": 4100,
-                                   "cmd_line": "wscript.exe INV-88213.js"},
-            },
-        }],
+        evidences=[
+            {
+                "device": {"hostname": "LT-FIN-042", "ip": "10.20.4.42"},
+                "actor": {"user": {"name": "NORTHWIND\\alice.martin", "uid": "S-1-5-21-1"}},
+                "process": {
+                    "name": "powershell.exe",
+                    "pid": 4412,
+                    "cmd_line": "powershell.exe -nop -w hidden -enc AA==",
+                    "file": {
+                        "name": "powershell.exe",
+                        "hashes": [
+                            {"algorithm_id": 3, "value": sha256.upper()},
+                            {"algorithm_id": [3], "value": "x"},
+                        ],
+                    },
+                    "parent_process": {
+                        "name": "wscript.exe",
+                        "pid": 4100,
+                        "cmd_line": "wscript.exe INV-88213.js",
+                    },
+                },
+            }
+        ],
     )
     alert = ADAPTER.parse(record, CONTEXT)
     assert [(a.technique_uid, a.tactic_uid, a.tactic_name) for a in alert.finding_info.attacks] == [
@@ -316,24 +388,28 @@ def test_older_tactics_list_and_process_tree() -> None:
 
 
 def test_record_observables_map_by_type_id() -> None:
-    record = _minimal(observables=[
-        {"name": "device.hostname", "type_id": 1, "value": "LT-FIN-042"},
-        {"name": "dst_endpoint.hostname", "type_id": 1, "value": "cdn-update-check.example"},
-        {"name": "dst_endpoint.domain", "type_id": 99, "value": "northwlnd-billing.example"},
-        {"name": "whatever", "type_id": 99, "value": "not a domain"},
-        {"name": "whatever", "type_id": 99, "value": "other.example"},
-        {"name": "url.hostname", "type_id": 99, "value": "lure.example"},
-        {"name": "src_endpoint.ip", "type_id": 2, "value": "198.51.100.23"},
-        {"name": "src_endpoint.ip", "type_id": 2, "value": "not-an-ip"},
-        {"name": "mac", "type_id": 3, "value": "00:11:22:33:44:55"},
-        {"name": "file.hashes.value", "type_id": 8, "value": "ab" * 32},
-        {"name": "bad", "type_id": "8", "value": "cd" * 32},
-        {"name": "location.country", "type_id": 14, "value": "RO"},
-    ])
+    record = _minimal(
+        observables=[
+            {"name": "device.hostname", "type_id": 1, "value": "LT-FIN-042"},
+            {"name": "dst_endpoint.hostname", "type_id": 1, "value": "cdn-update-check.example"},
+            {"name": "dst_endpoint.domain", "type_id": 99, "value": "northwlnd-billing.example"},
+            {"name": "whatever", "type_id": 99, "value": "not a domain"},
+            {"name": "whatever", "type_id": 99, "value": "other.example"},
+            {"name": "url.hostname", "type_id": 99, "value": "lure.example"},
+            {"name": "src_endpoint.ip", "type_id": 2, "value": "198.51.100.23"},
+            {"name": "src_endpoint.ip", "type_id": 2, "value": "not-an-ip"},
+            {"name": "mac", "type_id": 3, "value": "00:11:22:33:44:55"},
+            {"name": "file.hashes.value", "type_id": 8, "value": "ab" * 32},
+            {"name": "bad", "type_id": "8", "value": "cd" * 32},
+            {"name": "location.country", "type_id": 14, "value": "RO"},
+        ]
+    )
     alert = ADAPTER.parse(record, CONTEXT)
     assert alert.values(EntityKind.HOST) == ("LT-FIN-042",)
     assert alert.values(EntityKind.DOMAIN) == (
-        "cdn-update-check.example", "northwlnd-billing.example", "lure.example",
+        "cdn-update-check.example",
+        "northwlnd-billing.example",
+        "lure.example",
     )
     assert alert.values(EntityKind.IP) == ("198.51.100.23",)
     assert alert.values(EntityKind.HASH) == ("ab" * 32,)
@@ -342,19 +418,24 @@ def test_record_observables_map_by_type_id() -> None:
 
 def test_endpoint_country_and_cloud() -> None:
     record = _minimal(
-        evidences=[{"src_endpoint": {"ip": "198.51.100.23", "port": 443,
-                                     "location": {"country": "RO"}}}],
+        evidences=[
+            {"src_endpoint": {"ip": "198.51.100.23", "port": 443, "location": {"country": "RO"}}}
+        ],
         cloud={"provider": "AWS", "region": "eu-central-1", "account": {"uid": "111122223333"}},
     )
     alert = ADAPTER.parse(record, CONTEXT)
     assert alert.src_endpoint is not None
     assert (alert.src_endpoint.ip, alert.src_endpoint.port, alert.src_endpoint.country) == (
-        "198.51.100.23", 443, "RO",
+        "198.51.100.23",
+        443,
+        "RO",
     )
     assert alert.values(EntityKind.COUNTRY) == ("RO",)
     assert alert.cloud is not None
     assert (alert.cloud.provider, alert.cloud.account_uid, alert.cloud.region) == (
-        "AWS", "111122223333", "eu-central-1",
+        "AWS",
+        "111122223333",
+        "eu-central-1",
     )
 
 
@@ -383,15 +464,27 @@ def test_non_alert_record_in_a_file_is_quarantined(tmp_path: Path) -> None:
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=10,
 )
 PATHS = [
-    ("time",), ("severity_id",), ("finding_info",), ("finding_info", "uid"),
-    ("finding_info", "attacks"), ("finding_info", "analytic"), ("metadata",),
-    ("metadata", "product"), ("evidences",), ("device",), ("actor",), ("observables",),
-    ("cloud",), ("finding_info", "first_seen_time"), ("message",),
+    ("time",),
+    ("severity_id",),
+    ("finding_info",),
+    ("finding_info", "uid"),
+    ("finding_info", "attacks"),
+    ("finding_info", "analytic"),
+    ("metadata",),
+    ("metadata", "product"),
+    ("evidences",),
+    ("device",),
+    ("actor",),
+    ("observables",),
+    ("cloud",),
+    ("finding_info", "first_seen_time"),
+    ("message",),
 ]
 
 
@@ -417,8 +510,15 @@ def test_own_export_reads_back() -> None:
     again = ADAPTER.parse(original.to_ocsf(), CONTEXT)
     assert again.source_alert_id == original.source_alert_id
     assert (again.time, again.severity_id, again.techniques) == (
-        original.time, original.severity_id, original.techniques,
+        original.time,
+        original.severity_id,
+        original.techniques,
     )
-    for kind in (EntityKind.HOST, EntityKind.IP, EntityKind.USER, EntityKind.DOMAIN,
-                 EntityKind.URL):
+    for kind in (
+        EntityKind.HOST,
+        EntityKind.IP,
+        EntityKind.USER,
+        EntityKind.DOMAIN,
+        EntityKind.URL,
+    ):
         assert set(again.values(kind)) == set(original.values(kind)), kind

@@ -39,8 +39,10 @@ def _corpora() -> Path:
 
 def _example_files() -> list[Path]:
     return sorted(
-        p for p in EXAMPLES.iterdir()
-        if p.suffix.lower() in ALERT_SUFFIXES and not p.name.endswith(MAPPING_SUFFIX)
+        p
+        for p in EXAMPLES.iterdir()
+        if p.suffix.lower() in ALERT_SUFFIXES
+        and not p.name.endswith(MAPPING_SUFFIX)
         and p.name != BROKEN_ON_PURPOSE
     )
 
@@ -144,9 +146,7 @@ EVIDENCE_OBJECTS = {
 }
 
 
-def _object_problems(
-    value: Any, object_name: str, schema: dict[str, Any], path: str
-) -> list[str]:
+def _object_problems(value: Any, object_name: str, schema: dict[str, Any], path: str) -> list[str]:
     """Required attributes, known attribute names and enum ids of one OCSF object, recursively."""
     spec = schema["objects"].get(object_name)
     if spec is None:

@@ -75,7 +75,11 @@ def test_times_titles_and_severities(alerts: list[Alert]) -> None:
     ]
     # INFO -> low, WARN -> medium; the last two are INFO raised to high by risk level=HIGH.
     assert [a.severity_id for a in alerts] == [
-        Severity.LOW, Severity.MEDIUM, Severity.MEDIUM, Severity.HIGH, Severity.HIGH,
+        Severity.LOW,
+        Severity.MEDIUM,
+        Severity.MEDIUM,
+        Severity.HIGH,
+        Severity.HIGH,
     ]
 
 
@@ -128,26 +132,65 @@ def test_api_json_array_is_read(tmp_path: Path) -> None:
     out = list(read([path], now=NOW))
     assert [type(o) for o in out] == [Alert, Alert]
     assert [o.source_alert_id for o in out if isinstance(o, Alert)] == [
-        "b1f3c2a0-c59b-11f1-9a41-3f5e2b7d8c01", "c7a8d911-c59b-11f1-9a41-3f5e2b7d8c02"]
+        "b1f3c2a0-c59b-11f1-9a41-3f5e2b7d8c01",
+        "c7a8d911-c59b-11f1-9a41-3f5e2b7d8c02",
+    ]
 
 
 OTHER_FORMATS: dict[str, dict[str, Any]] = {
-    "ocsf": {"class_uid": 2004, "time": 1763283720000, "severity_id": 4,
-             "finding_info": {"uid": "f-1", "title": "x"}, "metadata": {"product": {"name": "p"}}},
-    "sentinel": {"SystemAlertId": "a-1", "AlertName": "Atypical travel", "Type": "SecurityAlert",
-                 "TimeGenerated": "2026-11-16T09:45:00Z", "Entities": "[]"},
-    "defender": {"id": "da-1", "title": "x", "severity": "high", "detectorId": "d",
-                 "createdDateTime": "2026-11-16T09:00:00Z", "evidence": []},
-    "crowdstrike": {"metadata": {"eventType": "DetectionSummaryEvent", "offset": 1},
-                    "event": {"DetectId": "ldt:1", "ComputerName": "LT-FIN-042"}},
-    "guardduty": {"Id": "g-1", "Type": "Recon:EC2/PortProbeUnprotectedPort", "Severity": 2,
-                  "SchemaVersion": "2.0", "AccountId": "111122223333"},
-    "elastic": {"@timestamp": "2026-11-16T09:02:41Z", "kibana.alert.uuid": "e-1",
-                "kibana.alert.rule.name": "x", "event": {"kind": "signal"}},
-    "wazuh": {"timestamp": "2026-11-16T10:15:00.000+0000", "rule": {"level": 10, "id": "1"},
-              "agent": {"id": "001", "name": "SRV-FS-01"}, "manager": {"name": "m"}, "id": "1.2"},
-    "suricata": {"timestamp": "2026-11-16T09:04:00+0000", "event_type": "alert",
-                 "src_ip": "10.20.4.42", "dest_ip": "198.51.100.77", "alert": {"signature": "x"}},
+    "ocsf": {
+        "class_uid": 2004,
+        "time": 1763283720000,
+        "severity_id": 4,
+        "finding_info": {"uid": "f-1", "title": "x"},
+        "metadata": {"product": {"name": "p"}},
+    },
+    "sentinel": {
+        "SystemAlertId": "a-1",
+        "AlertName": "Atypical travel",
+        "Type": "SecurityAlert",
+        "TimeGenerated": "2026-11-16T09:45:00Z",
+        "Entities": "[]",
+    },
+    "defender": {
+        "id": "da-1",
+        "title": "x",
+        "severity": "high",
+        "detectorId": "d",
+        "createdDateTime": "2026-11-16T09:00:00Z",
+        "evidence": [],
+    },
+    "crowdstrike": {
+        "metadata": {"eventType": "DetectionSummaryEvent", "offset": 1},
+        "event": {"DetectId": "ldt:1", "ComputerName": "LT-FIN-042"},
+    },
+    "guardduty": {
+        "Id": "g-1",
+        "Type": "Recon:EC2/PortProbeUnprotectedPort",
+        "Severity": 2,
+        "SchemaVersion": "2.0",
+        "AccountId": "111122223333",
+    },
+    "elastic": {
+        "@timestamp": "2026-11-16T09:02:41Z",
+        "kibana.alert.uuid": "e-1",
+        "kibana.alert.rule.name": "x",
+        "event": {"kind": "signal"},
+    },
+    "wazuh": {
+        "timestamp": "2026-11-16T10:15:00.000+0000",
+        "rule": {"level": 10, "id": "1"},
+        "agent": {"id": "001", "name": "SRV-FS-01"},
+        "manager": {"name": "m"},
+        "id": "1.2",
+    },
+    "suricata": {
+        "timestamp": "2026-11-16T09:04:00+0000",
+        "event_type": "alert",
+        "src_ip": "10.20.4.42",
+        "dest_ip": "198.51.100.77",
+        "alert": {"signature": "x"},
+    },
 }
 
 
@@ -173,9 +216,12 @@ def _file_records(path: Path) -> list[Any]:
 
 def test_threat_suspected_raises_severity_and_password_spray_maps() -> None:
     record = copy.deepcopy(_example_records()[0])
-    record.update(eventType="security.threat.detected", severity="INFO",
-                  displayMessage="Request from suspicious actor",
-                  outcome={"result": "DENY", "reason": "Password Spray"})
+    record.update(
+        eventType="security.threat.detected",
+        severity="INFO",
+        displayMessage="Request from suspicious actor",
+        outcome={"result": "DENY", "reason": "Password Spray"},
+    )
     record["debugContext"]["debugData"] = {"threatSuspected": "true"}
     alert = _parse(record)
     assert alert.severity_id is Severity.HIGH
@@ -206,8 +252,12 @@ def test_ordinary_session_start_has_no_technique() -> None:
 
 def test_target_users_and_non_user_actor() -> None:
     record = copy.deepcopy(_example_records()[0])
-    record["actor"] = {"id": "0oa1", "type": "PublicClientApp", "alternateId": "svc-app",
-                       "displayName": "Some App"}
+    record["actor"] = {
+        "id": "0oa1",
+        "type": "PublicClientApp",
+        "alternateId": "svc-app",
+        "displayName": "Some App",
+    }
     record["target"] = [
         {"id": "00u2", "type": "User", "alternateId": "bob.nguyen@northwind.example"},
         {"id": "0oa9", "type": "AppInstance", "alternateId": "Salesforce"},
@@ -235,14 +285,22 @@ def test_target_users_and_non_user_actor() -> None:
         (lambda r: r.update(client=[1]), "field 'client' should be an object, got list"),
         (lambda r: r.update(target={"type": "User"}), "field 'target' should be a list, got dict"),
         (lambda r: r.update(target=["x"]), "field 'target[0]' should be an object"),
-        (lambda r: r["actor"].update(alternateId=["a"]),
-         "field 'actor.alternateId' should be text"),
-        (lambda r: r["client"].update(ipAddress={"v": 4}),
-         "field 'client.ipAddress' should be text"),
-        (lambda r: r["request"].update(ipChain="1.2.3.4"),
-         "field 'request.ipChain' should be a list"),
-        (lambda r: r["debugContext"].update(debugData=[1]),
-         "field 'debugContext.debugData' should be an object"),
+        (
+            lambda r: r["actor"].update(alternateId=["a"]),
+            "field 'actor.alternateId' should be text",
+        ),
+        (
+            lambda r: r["client"].update(ipAddress={"v": 4}),
+            "field 'client.ipAddress' should be text",
+        ),
+        (
+            lambda r: r["request"].update(ipChain="1.2.3.4"),
+            "field 'request.ipChain' should be a list",
+        ),
+        (
+            lambda r: r["debugContext"].update(debugData=[1]),
+            "field 'debugContext.debugData' should be an object",
+        ),
     ],
 )
 def test_malformed_records_are_rejected_with_a_reason(change: Any, reason: str) -> None:
@@ -259,8 +317,13 @@ def test_empty_object_is_rejected() -> None:
 
 
 def test_event_hook_delivery_is_recognized_and_rejected() -> None:
-    hook = {"eventType": "com.okta.event_hook", "eventTypeVersion": "1.0",
-            "cloudEventsVersion": "0.1", "eventId": "h-1", "data": {"events": _example_records()}}
+    hook = {
+        "eventType": "com.okta.event_hook",
+        "eventTypeVersion": "1.0",
+        "cloudEventsVersion": "0.1",
+        "eventId": "h-1",
+        "data": {"events": _example_records()},
+    }
     assert ADAPTER.matches(hook)
     with pytest.raises(RecordRejected, match="event hook delivery.*data.events"):
         _parse(hook)
@@ -281,12 +344,25 @@ def test_malformed_records_go_to_quarantine_through_the_reader(tmp_path: Path) -
 
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=20,
 )
-_KEYS = ["uuid", "published", "eventType", "severity", "displayMessage", "actor", "client",
-         "outcome", "target", "debugContext", "request", "securityContext"]
+_KEYS = [
+    "uuid",
+    "published",
+    "eventType",
+    "severity",
+    "displayMessage",
+    "actor",
+    "client",
+    "outcome",
+    "target",
+    "debugContext",
+    "request",
+    "securityContext",
+]
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)

@@ -27,11 +27,20 @@ WAZUH = {
     "data": {"srcip": "10.0.5.10", "url": "/etc/passwd"},
 }
 SURICATA = {
-    "timestamp": "2026-11-16T09:31:02.004417+0000", "flow_id": 1201994471822290,
-    "event_type": "alert", "src_ip": "10.0.5.10", "src_port": 52210, "dest_ip": "10.10.1.33",
-    "dest_port": 3306, "proto": "TCP",
-    "alert": {"signature_id": 2010937, "signature": "ET SCAN Suspicious inbound to mySQL port 3306",
-              "category": "Potentially Bad Traffic", "severity": 2},
+    "timestamp": "2026-11-16T09:31:02.004417+0000",
+    "flow_id": 1201994471822290,
+    "event_type": "alert",
+    "src_ip": "10.0.5.10",
+    "src_port": 52210,
+    "dest_ip": "10.10.1.33",
+    "dest_port": 3306,
+    "proto": "TCP",
+    "alert": {
+        "signature_id": 2010937,
+        "signature": "ET SCAN Suspicious inbound to mySQL port 3306",
+        "category": "Potentially Bad Traffic",
+        "severity": 2,
+    },
 }
 MAPPING = """\
 name: rows
@@ -110,13 +119,12 @@ def test_quarantine_keeps_the_raw_text_and_its_digest() -> None:
 def test_the_example_folder_reads_whole() -> None:
     out = list(read([EXAMPLES], now=NOW))
     counts = _tally(out)
-    files = Counter(Path(o.provenance.source_file if isinstance(o, Alert) else o.source_file).name
-                    for o in out)
+    files = Counter(
+        Path(o.provenance.source_file if isinstance(o, Alert) else o.source_file).name for o in out
+    )
     assert "README.md" not in files and "proxy_export.mapping.yaml" not in files
     assert files["proxy_export.csv"] == 3
-    assert {Path(q.source_file).name for q in out if isinstance(q, QuarantinedRecord)} == {
-        BAD.name
-    }
+    assert {Path(q.source_file).name for q in out if isinstance(q, QuarantinedRecord)} == {BAD.name}
     assert counts.quarantined == 7
     assert counts.alerts_in == len(out)
     assert {"ocsf", "wazuh", "suricata", "proxy"} <= set(counts.by_source)
@@ -126,7 +134,7 @@ def test_the_example_folder_reads_whole() -> None:
 
 
 def test_folder_read_ignores_readme_mappings_and_other_files(tmp_path: Path) -> None:
-    (tmp_path / "README.md").write_text("# notes\n{\"not\": \"an alert\"}\n", encoding="utf-8")
+    (tmp_path / "README.md").write_text('# notes\n{"not": "an alert"}\n', encoding="utf-8")
     (tmp_path / "notes.txt").write_text("hello\n", encoding="utf-8")
     (tmp_path / "rows.mapping.yaml").write_text(MAPPING, encoding="utf-8")
     (tmp_path / "rows.csv").write_text("when,name\n1794825910,Upload\n", encoding="utf-8")
@@ -216,8 +224,9 @@ def test_invalid_utf8_csv_row_is_quarantined(tmp_path: Path) -> None:
 
 def test_blank_lines_are_layout_and_positions_are_line_numbers(tmp_path: Path) -> None:
     path = tmp_path / "a.jsonl"
-    path.write_text("\n" + json.dumps(WAZUH) + "\n\n   \n" + json.dumps(SURICATA) + "\n\n",
-                    encoding="utf-8")
+    path.write_text(
+        "\n" + json.dumps(WAZUH) + "\n\n   \n" + json.dumps(SURICATA) + "\n\n", encoding="utf-8"
+    )
     out = list(read([path], now=NOW))
     assert [o.provenance.record_no for o in out if isinstance(o, Alert)] == [2, 5]
 
@@ -232,7 +241,8 @@ def test_envelopes_and_single_documents(tmp_path: Path) -> None:
         path.write_text(json.dumps(document), encoding="utf-8")
         out = list(read([path], now=NOW))
         assert [o.provenance.source for o in out if isinstance(o, Alert)] == [
-            "wazuh", "suricata"
+            "wazuh",
+            "suricata",
         ], name
     single = tmp_path / "one.json"
     single.write_text(json.dumps(WAZUH, indent=2), encoding="utf-8")

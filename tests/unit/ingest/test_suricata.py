@@ -28,22 +28,50 @@ LAPTOP = "10.20.4.42"
 SCANNER = "10.0.5.10"
 
 OTHER_FORMATS: dict[str, dict[str, Any]] = {
-    "ocsf": {"class_uid": 2004, "category_uid": 2, "type_uid": 200401, "time": 1794819331204,
-             "metadata": {"version": "1.3.0"}, "finding_info": {"uid": "F"}},
+    "ocsf": {
+        "class_uid": 2004,
+        "category_uid": 2,
+        "type_uid": 200401,
+        "time": 1794819331204,
+        "metadata": {"version": "1.3.0"},
+        "finding_info": {"uid": "F"},
+    },
     "sentinel": {"TimeGenerated": "2026-11-16T08:56:47Z", "AlertName": "x", "SystemAlertId": "1"},
-    "defender": {"@odata.type": "#microsoft.graph.security.alert", "id": "fa1",
-                 "createdDateTime": "2026-11-16T09:02:00Z"},
-    "crowdstrike": {"metadata": {"eventType": "DetectionSummaryEvent"},
-                    "event": {"DetectId": "1", "LocalIP": LAPTOP}},
-    "guardduty": {"SchemaVersion": "2.0", "Id": "a2c6", "Severity": 2.0,
-                  "Type": "Recon:EC2/PortProbeUnprotectedPort"},
-    "okta": {"uuid": "b1f3", "eventType": "user.session.start",
-             "published": "2026-11-16T09:40:02Z", "client": {"ipAddress": "198.51.100.23"}},
-    "elastic": {"@timestamp": "2026-11-16T09:02:41Z", "kibana.alert.uuid": "3e9b",
-                "source": {"ip": LAPTOP}, "event": {"kind": "signal"}},
-    "wazuh": {"timestamp": "2026-11-16T10:15:02.514+0000", "rule": {"level": 6, "id": "92652"},
-              "agent": {"name": "SRV-FS-01"}, "manager": {"name": "m"}, "id": "1.2",
-              "data": {"srcip": LAPTOP}},
+    "defender": {
+        "@odata.type": "#microsoft.graph.security.alert",
+        "id": "fa1",
+        "createdDateTime": "2026-11-16T09:02:00Z",
+    },
+    "crowdstrike": {
+        "metadata": {"eventType": "DetectionSummaryEvent"},
+        "event": {"DetectId": "1", "LocalIP": LAPTOP},
+    },
+    "guardduty": {
+        "SchemaVersion": "2.0",
+        "Id": "a2c6",
+        "Severity": 2.0,
+        "Type": "Recon:EC2/PortProbeUnprotectedPort",
+    },
+    "okta": {
+        "uuid": "b1f3",
+        "eventType": "user.session.start",
+        "published": "2026-11-16T09:40:02Z",
+        "client": {"ipAddress": "198.51.100.23"},
+    },
+    "elastic": {
+        "@timestamp": "2026-11-16T09:02:41Z",
+        "kibana.alert.uuid": "3e9b",
+        "source": {"ip": LAPTOP},
+        "event": {"kind": "signal"},
+    },
+    "wazuh": {
+        "timestamp": "2026-11-16T10:15:02.514+0000",
+        "rule": {"level": 6, "id": "92652"},
+        "agent": {"name": "SRV-FS-01"},
+        "manager": {"name": "m"},
+        "id": "1.2",
+        "data": {"srcip": LAPTOP},
+    },
 }
 
 
@@ -91,24 +119,42 @@ def test_times_titles_and_severities(alerts: list[Alert]) -> None:
     )
     # EVE alert.severity is the rule priority: 1 is the most severe
     assert [a.severity_id for a in alerts] == [
-        Severity.HIGH, Severity.HIGH, Severity.HIGH, Severity.HIGH,
-        Severity.MEDIUM, Severity.MEDIUM,
+        Severity.HIGH,
+        Severity.HIGH,
+        Severity.HIGH,
+        Severity.HIGH,
+        Severity.MEDIUM,
+        Severity.MEDIUM,
     ]
     assert alerts[0].message == "Domain Observed Used for C2 Detected"
     assert [a.finding_info.analytic.uid for a in alerts] == [
-        "2059412", "2027237", "2061190", "2009358", "2010937", "2010935",
+        "2059412",
+        "2027237",
+        "2061190",
+        "2009358",
+        "2010937",
+        "2010935",
     ]
     assert alerts[3].detection_id == "suricata:2009358"
 
 
 def test_et_metadata_gives_techniques_and_tactics(alerts: list[Alert]) -> None:
     assert [a.techniques for a in alerts] == [
-        ("T1071",), ("T1021",), ("T1041",), ("T1595",), (), (),
+        ("T1071",),
+        ("T1021",),
+        ("T1041",),
+        ("T1595",),
+        (),
+        (),
     ]
-    assert [(a.finding_info.attacks[0].tactic_uid, a.finding_info.attacks[0].tactic_name)
-            for a in alerts[:4]] == [
-        ("TA0011", "Command and Control"), ("TA0008", "Lateral Movement"),
-        ("TA0010", "Exfiltration"), ("TA0043", "Reconnaissance"),
+    assert [
+        (a.finding_info.attacks[0].tactic_uid, a.finding_info.attacks[0].tactic_name)
+        for a in alerts[:4]
+    ] == [
+        ("TA0011", "Command and Control"),
+        ("TA0008", "Lateral Movement"),
+        ("TA0010", "Exfiltration"),
+        ("TA0043", "Reconnaissance"),
     ]
 
 
@@ -141,7 +187,9 @@ def test_scanner_noise(alerts: list[Alert]) -> None:
     assert all(a.title.startswith("ET SCAN ") for a in scans)
     assert all(a.src_endpoint is not None and a.src_endpoint.ip == SCANNER for a in scans)
     assert [a.dst_endpoint.ip for a in scans if a.dst_endpoint] == [
-        "10.10.1.22", "10.10.1.33", "10.10.1.15",
+        "10.10.1.22",
+        "10.10.1.33",
+        "10.10.1.15",
     ]
     assert scans[0].values(EntityKind.DOMAIN) == ()  # the Host header was a bare address
     assert scans[0].values(EntityKind.USER_AGENT) == (
@@ -208,15 +256,23 @@ def test_malformed_events_are_rejected_with_the_reason(
 
 
 def test_non_alert_event_in_a_file_is_quarantined(tmp_path: Path) -> None:
-    flow = {"timestamp": "2026-11-16T09:04:13.000000+0000", "flow_id": 1, "event_type": "flow",
-            "src_ip": LAPTOP, "dest_ip": C2, "flow": {"state": "closed"}}
+    flow = {
+        "timestamp": "2026-11-16T09:04:13.000000+0000",
+        "flow_id": 1,
+        "event_type": "flow",
+        "src_ip": LAPTOP,
+        "dest_ip": C2,
+        "flow": {"state": "closed"},
+    }
     path = tmp_path / "eve.json"
     path.write_text(EVE_FILE.read_text().splitlines()[0] + "\n" + json.dumps(flow) + "\n")
     out = list(read([path], now=NOW))
     assert isinstance(out[0], Alert)
     assert isinstance(out[1], QuarantinedRecord)
     assert (out[1].source, out[1].record_no, out[1].reason) == (
-        "suricata", 2, "Suricata event_type 'flow' is not an alert",
+        "suricata",
+        2,
+        "Suricata event_type 'flow' is not an alert",
     )
 
 
@@ -258,14 +314,30 @@ def test_boolean_priority_is_not_priority_one() -> None:
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=10,
 )
 PATHS = [
-    "timestamp", "flow_id", "src_ip", "dest_ip", "src_port", "dest_port", "alert",
-    "alert.signature", "alert.signature_id", "alert.severity", "alert.metadata", "http",
-    "http.hostname", "http.url", "tls", "dns", "fileinfo", "event_type",
+    "timestamp",
+    "flow_id",
+    "src_ip",
+    "dest_ip",
+    "src_port",
+    "dest_port",
+    "alert",
+    "alert.signature",
+    "alert.signature_id",
+    "alert.severity",
+    "alert.metadata",
+    "http",
+    "http.hostname",
+    "http.url",
+    "tls",
+    "dns",
+    "fileinfo",
+    "event_type",
 ]
 
 

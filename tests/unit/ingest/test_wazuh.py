@@ -25,23 +25,53 @@ ADAPTER = WazuhAdapter()
 CONTEXT = ParseContext("alerts.json", 1, NOW, "{}")
 
 OTHER_FORMATS: dict[str, dict[str, Any]] = {
-    "ocsf": {"class_uid": 2004, "category_uid": 2, "type_uid": 200401, "time": 1794819331204,
-             "metadata": {"version": "1.3.0"}, "finding_info": {"uid": "F"}},
-    "sentinel": {"TimeGenerated": "2026-11-16T08:56:47Z", "AlertName": "x", "SystemAlertId": "1",
-                 "ProviderName": "OATP", "Entities": "[]"},
-    "defender": {"@odata.type": "#microsoft.graph.security.alert", "id": "fa1", "title": "x",
-                 "createdDateTime": "2026-11-16T09:02:00Z"},
-    "crowdstrike": {"metadata": {"eventType": "DetectionSummaryEvent"},
-                    "event": {"DetectId": "1"}},
-    "guardduty": {"SchemaVersion": "2.0", "Id": "a2c6", "Severity": 2.0,
-                  "Type": "Recon:EC2/PortProbeUnprotectedPort"},
-    "okta": {"uuid": "b1f3", "eventType": "user.session.start",
-             "published": "2026-11-16T09:40:02Z"},
+    "ocsf": {
+        "class_uid": 2004,
+        "category_uid": 2,
+        "type_uid": 200401,
+        "time": 1794819331204,
+        "metadata": {"version": "1.3.0"},
+        "finding_info": {"uid": "F"},
+    },
+    "sentinel": {
+        "TimeGenerated": "2026-11-16T08:56:47Z",
+        "AlertName": "x",
+        "SystemAlertId": "1",
+        "ProviderName": "OATP",
+        "Entities": "[]",
+    },
+    "defender": {
+        "@odata.type": "#microsoft.graph.security.alert",
+        "id": "fa1",
+        "title": "x",
+        "createdDateTime": "2026-11-16T09:02:00Z",
+    },
+    "crowdstrike": {"metadata": {"eventType": "DetectionSummaryEvent"}, "event": {"DetectId": "1"}},
+    "guardduty": {
+        "SchemaVersion": "2.0",
+        "Id": "a2c6",
+        "Severity": 2.0,
+        "Type": "Recon:EC2/PortProbeUnprotectedPort",
+    },
+    "okta": {
+        "uuid": "b1f3",
+        "eventType": "user.session.start",
+        "published": "2026-11-16T09:40:02Z",
+    },
     # Elastic alerts carry ECS rule.* and agent.* too, but no rule.level and no "timestamp"
-    "elastic": {"@timestamp": "2026-11-16T09:02:41Z", "kibana.alert.uuid": "3e9b",
-                "rule": {"name": "x", "id": "r"}, "agent": {"name": "LT-FIN-042"}},
-    "suricata": {"timestamp": "2026-11-16T09:04:12.345678+0000", "event_type": "alert",
-                 "src_ip": "10.20.4.42", "dest_ip": "198.51.100.77", "alert": {"signature": "x"}},
+    "elastic": {
+        "@timestamp": "2026-11-16T09:02:41Z",
+        "kibana.alert.uuid": "3e9b",
+        "rule": {"name": "x", "id": "r"},
+        "agent": {"name": "LT-FIN-042"},
+    },
+    "suricata": {
+        "timestamp": "2026-11-16T09:04:12.345678+0000",
+        "event_type": "alert",
+        "src_ip": "10.20.4.42",
+        "dest_ip": "198.51.100.77",
+        "alert": {"signature": "x"},
+    },
 }
 
 
@@ -70,9 +100,14 @@ def test_every_example_alert_is_normalized(alerts: list[Alert]) -> None:
     assert {a.provenance.source for a in alerts} == {"wazuh"}
     assert [a.provenance.record_no for a in alerts] == list(range(1, 9))
     assert [a.source_alert_id for a in alerts] == [
-        "1794824102.48213377", "1794824109.48219904", "1794810672.30117742",
-        "1794810700.30119865", "1794810725.30124410", "1794784341.1190472",
-        "1794784352.1196113", "1794785141.1203390",
+        "1794824102.48213377",
+        "1794824109.48219904",
+        "1794810672.30117742",
+        "1794810700.30119865",
+        "1794810725.30124410",
+        "1794784341.1190472",
+        "1794784352.1196113",
+        "1794785141.1203390",
     ]
     assert all(a.flags == () for a in alerts)
 
@@ -83,8 +118,14 @@ def test_times_and_severities_follow_the_level_table(alerts: list[Alert]) -> Non
     assert alerts[5].time == datetime(2026, 11, 15, 23, 12, 21, 406000, tzinfo=UTC)
     # levels 6, 12, 6, 7, 10, 5, 5, 3
     assert [a.severity_id for a in alerts] == [
-        Severity.LOW, Severity.HIGH, Severity.LOW, Severity.MEDIUM, Severity.MEDIUM,
-        Severity.LOW, Severity.LOW, Severity.INFORMATIONAL,
+        Severity.LOW,
+        Severity.HIGH,
+        Severity.LOW,
+        Severity.MEDIUM,
+        Severity.MEDIUM,
+        Severity.LOW,
+        Severity.LOW,
+        Severity.INFORMATIONAL,
     ]
 
 
@@ -95,7 +136,14 @@ def test_rule_is_title_and_analytic(alerts: list[Alert]) -> None:
     assert logon.detection_id == "wazuh:92652"
     assert logon.finding_info.types == ("win_evt_channel", "windows", "authentication_success")
     assert [a.finding_info.analytic.uid for a in alerts] == [
-        "92652", "100210", "31104", "31103", "31151", "554", "61138", "503",
+        "92652",
+        "100210",
+        "31104",
+        "31103",
+        "31151",
+        "554",
+        "61138",
+        "503",
     ]
 
 
@@ -103,12 +151,16 @@ def test_mitre_ids_and_tactics(alerts: list[Alert]) -> None:
     logon = alerts[0]
     assert logon.techniques == ("T1078.002", "T1550.002")
     assert logon.tactics == (
-        "Defense Evasion", "Initial Access", "Lateral Movement", "Persistence",
+        "Defense Evasion",
+        "Initial Access",
+        "Lateral Movement",
+        "Persistence",
         "Privilege Escalation",
     )
     pass_the_hash = logon.finding_info.attacks[0]
     assert (pass_the_hash.technique_uid, pass_the_hash.technique_name) == (
-        "T1550.002", "Pass the Hash",
+        "T1550.002",
+        "Pass the Hash",
     )
     lateral = [a for a in logon.finding_info.attacks if a.tactic_name == "Lateral Movement"]
     assert lateral[0].tactic_uid == "TA0008"
@@ -121,16 +173,22 @@ def test_lateral_movement_logon_entities(alerts: list[Alert]) -> None:
     logon = alerts[0]
     assert logon.device is not None
     assert (logon.device.hostname, logon.device.ip, logon.device.uid) == (
-        "SRV-FS-01", "10.10.1.15", "004",
+        "SRV-FS-01",
+        "10.10.1.15",
+        "004",
     )
     assert logon.actor is not None
     assert (logon.actor.name, logon.actor.domain) == ("NORTHWIND\\alice.martin", "NORTHWIND")
     assert logon.src_endpoint is not None
     assert (logon.src_endpoint.ip, logon.src_endpoint.port, logon.src_endpoint.hostname) == (
-        "10.20.4.42", 50122, "LT-FIN-042",
+        "10.20.4.42",
+        50122,
+        "LT-FIN-042",
     )
     assert logon.values(EntityKind.HOST) == (
-        "SRV-FS-01", "SRV-FS-01.northwind.example", "LT-FIN-042",
+        "SRV-FS-01",
+        "SRV-FS-01.northwind.example",
+        "LT-FIN-042",
     )
     assert logon.values(EntityKind.USER) == ("NORTHWIND\\alice.martin",)
     assert logon.values(EntityKind.IP) == ("10.10.1.15", "10.20.4.42")
@@ -148,10 +206,11 @@ def test_sysmon_process_tree_and_hashes(alerts: list[Alert]) -> None:
     assert shell.process.user == "NORTHWIND\\alice.martin"
     assert shell.process.parent_process is not None
     assert (shell.process.parent_process.name, shell.process.parent_process.pid) == (
-        "PSEXESVC.exe", 5884,
+        "PSEXESVC.exe",
+        5884,
     )
     assert shell.values(EntityKind.PROCESS) == ("cmd.exe", "PSEXESVC.exe")
-    assert shell.values(EntityKind.COMMAND_LINE)[0].startswith("cmd.exe /c \"whoami /all")
+    assert shell.values(EntityKind.COMMAND_LINE)[0].startswith('cmd.exe /c "whoami /all')
     assert len(shell.values(EntityKind.HASH)) == 2  # MD5 and SHA256; IMPHASH is not a file hash
 
 
@@ -200,9 +259,16 @@ def test_other_formats_are_not_taken_for_wazuh(name: str) -> None:
 @pytest.mark.parametrize(
     ("level", "severity"),
     [
-        (0, Severity.INFORMATIONAL), (3, Severity.INFORMATIONAL), (4, Severity.LOW),
-        (6, Severity.LOW), (7, Severity.MEDIUM), (11, Severity.MEDIUM), (12, Severity.HIGH),
-        (14, Severity.HIGH), (15, Severity.CRITICAL), (16, Severity.CRITICAL),
+        (0, Severity.INFORMATIONAL),
+        (3, Severity.INFORMATIONAL),
+        (4, Severity.LOW),
+        (6, Severity.LOW),
+        (7, Severity.MEDIUM),
+        (11, Severity.MEDIUM),
+        (12, Severity.HIGH),
+        (14, Severity.HIGH),
+        (15, Severity.CRITICAL),
+        (16, Severity.CRITICAL),
         ("9", Severity.MEDIUM),
     ],
 )
@@ -249,10 +315,18 @@ _DELETE = object()
         (0, "timestamp", "2026-11-16T10:15:02", "field 'timestamp' has no time zone"),
         (0, "agent", ["SRV-FS-01"], "field 'agent' should be an object, got list"),
         (0, "data.win", "4624", "field 'data.win' should be an object, got str"),
-        (0, "data.win.eventdata.targetUserName", ["alice"],
-         "field 'data.win.eventdata.targetUserName' should be text"),
-        (1, "data.win.eventdata.image", {"path": "x"},
-         "field 'data.win.eventdata.image' should be text"),
+        (
+            0,
+            "data.win.eventdata.targetUserName",
+            ["alice"],
+            "field 'data.win.eventdata.targetUserName' should be text",
+        ),
+        (
+            1,
+            "data.win.eventdata.image",
+            {"path": "x"},
+            "field 'data.win.eventdata.image' should be text",
+        ),
         (2, "data.srcip", ["10.0.5.10"], "field 'data.srcip' should be text"),
         (0, "rule.mitre", ["T1078"], "field 'rule.mitre' should be an object"),
         (0, "rule.mitre.id", "T1078", "field 'rule.mitre.id' should be a list, got str"),
@@ -296,7 +370,8 @@ def test_unaligned_mitre_names_are_dropped_not_misattributed() -> None:
     record = _mutated(0, "rule.mitre.technique", ["Pass the Hash"])
     attacks = ADAPTER.parse(record, CONTEXT).finding_info.attacks
     assert [(a.technique_uid, a.technique_name) for a in attacks if a.technique_uid] == [
-        ("T1550.002", None), ("T1078.002", None),
+        ("T1550.002", None),
+        ("T1078.002", None),
     ]
 
 
@@ -304,14 +379,29 @@ def test_unaligned_mitre_names_are_dropped_not_misattributed() -> None:
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=10,
 )
 PATHS = [
-    "rule", "rule.level", "rule.id", "rule.mitre", "rule.groups", "agent", "agent.ip",
-    "agent.id", "data", "data.win", "data.win.eventdata", "data.win.system", "timestamp", "id",
-    "full_log", "syscheck", "predecoder",
+    "rule",
+    "rule.level",
+    "rule.id",
+    "rule.mitre",
+    "rule.groups",
+    "agent",
+    "agent.ip",
+    "agent.id",
+    "data",
+    "data.win",
+    "data.win.eventdata",
+    "data.win.system",
+    "timestamp",
+    "id",
+    "full_log",
+    "syscheck",
+    "predecoder",
 ]
 
 

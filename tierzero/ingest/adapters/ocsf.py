@@ -28,7 +28,6 @@ from tierzero.ingest.alert import (
     Endpoint,
     EntityKind,
     FileInfo,
-    Metadata,
     ProcessInfo,
     Product,
     Severity,
@@ -148,9 +147,11 @@ class OcsfAdapter:
         _record_observables(record.get("observables"), obs)
         cloud = _cloud(record.get("cloud"))
 
-        alert = build_alert(
+        # Keep the tool that produced the finding, not "OCSF", as the alert's product.
+        return build_alert(
             self,
             context,
+            product=product,
             source_alert_id=uid,
             title=title,
             time=time,
@@ -181,9 +182,6 @@ class OcsfAdapter:
                 info.get("last_seen_time"), "finding_info.last_seen_time"
             ),
         )
-        # Keep the tool that produced the finding, not "OCSF", as the alert's product.
-        metadata = Metadata(product=product, original_time=alert.metadata.original_time)
-        return alert.model_copy(update={"metadata": metadata})
 
 
 # --- classification and required attributes ------------------------------------------------

@@ -806,9 +806,10 @@ def _stage_analyse(db: str, now_iso: str, max_cases: int) -> dict[str, Any]:
 
     def timed_run_case(*args: Any, **kwargs: Any) -> Any:
         begin = time.perf_counter()
-        state = real_run_case(*args, **kwargs)
-        runs.append((begin, time.perf_counter()))
-        return state
+        try:
+            return real_run_case(*args, **kwargs)
+        finally:  # a case whose graph raised is still reported done by the pipeline
+            runs.append((begin, time.perf_counter()))
 
     def progress(stage: str, done: int, total: int | None) -> None:
         if stage == "analyse":

@@ -8,6 +8,7 @@ import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -184,6 +185,10 @@ def _case_json(row: CaseRow, store: Store) -> dict[str, Any]:
         "last_seen": row.last_seen.isoformat(),
         "techniques": (analysis.get("analysis") or {}).get("techniques", []),
         "next_step": analysis.get("next_step"),
+        "decisions": [
+            {k: d[k] for k in ("action", "target", "outcome", "rule_id", "reason")}
+            for d in analysis.get("decisions", [])
+        ],
     }
 
 
@@ -372,11 +377,18 @@ def _print_case(row: CaseRow, doc: dict[str, Any]) -> None:
         )
         if join:
             out.print(f"      [dim]{_safe(join['explanation'])}[/]")
-    recommendations = state.get("recommendations", [])
-    if recommendations:
-        out.print("\n[bold]Recommended actions[/] (recommendations only: nothing was executed)")
-        for rec in recommendations:
-            out.print(f"  {rec['action']} {_safe(rec['target'])}  [dim]({rec['playbook']})[/]")
+    decisions = state.get("decisions", [])
+    if decisions:
+        out.print(
+            "\n[bold]Proposed actions and guardrail decisions[/] (decided, not executed: "
+            "response connectors are not wired in yet)"
+        )
+        styles = {"allow": "green", "needs_approval": "yellow", "deny": "red"}
+        for d in decisions:
+            out.print(
+                f"  {d['action']} {_safe(d['target'])} -> [{styles[d['outcome']]}]"
+                f"{d['outcome']}[/] [dim]({d['rule_id']}: {_safe(d['reason'])})[/]"
+            )
     out.print(f"\n[bold]Next step:[/] {_safe(state.get('next_step') or '')}")
     if state.get("escalation_path") and row.status == "escalated":
         out.print(f"[bold]Escalation path:[/] {_safe(state['escalation_path'])}")
@@ -515,6 +527,24 @@ def _read_export(path: Path) -> tuple[list[dict[str, Any]], str | None]:
     if not records:
         return [], f"{path}: no audit records"
     return records, None
+
+
+@app.command("autonomy")
+def autonomy(
+    state: Annotated[str, typer.Argument(help="'on' or 'off'.", metavar="on|off")],
+    actor: Annotated[str, typer.Option("--as", help="Who flips the switch (audited).")],
+    reason: Annotated[str, typer.Option(help="Why (audited).")] = "",
+    db: NewDbOption = DEFAULT_DB,
+) -> None:
+    """The global kill switch: 'off' sends every action to approval, whatever the policy says."""
+    if state not in ("on", "off"):
+        raise _fail("say 'on' or 'off'", 2)
+    with _open_store(db) as store:
+        store.set_autonomy(state == "on", actor, reason, datetime.now(UTC))
+    out.print(
+        f"autonomy is {state}"
+        + ("" if state == "on" else ": every proposed action now needs a person's approval")
+    )
 
 
 def main() -> None:

@@ -136,6 +136,8 @@ def analyse(
         inventory=settings.inventory,
         triage=settings.triage,
         playbooks=settings.playbooks,
+        policy=settings.policy,
+        autonomy_on=store.autonomy_on(),
         now=now,
         hours=settings.organization.hours(),
         internal_domains=settings.correlation.internal_domains,
@@ -196,6 +198,9 @@ def audit_trail(state: CaseState, revision: int) -> list[tuple[AuditKind, str, d
                 },
             )
         )
+    for decision in state.decisions:
+        payload = {"revision": revision, **decision.model_dump(mode="json")}
+        records.append(("decision", "guardrails", payload))
     if state.analysis is not None:
         records.append(
             (

@@ -17,7 +17,7 @@ from tierzero.agents.triage import TriageConfig
 from tierzero.config import ConfigError, config_dir, load_model
 from tierzero.correlate.engine import CorrelationConfig
 from tierzero.correlate.entities import normalize_key
-from tierzero.tools.actions import CATALOG
+from tierzero.guardrails.policy import Policy, load_policy
 from tierzero.tools.inventory import Inventory
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -53,6 +53,7 @@ class Settings:
     triage: TriageConfig
     playbooks: tuple[Playbook, ...]
     inventory: Inventory
+    policy: Policy
     fingerprint: str
 
     def versions(self) -> dict[str, object]:
@@ -61,6 +62,7 @@ class Settings:
             "config_sha256": self.fingerprint,
             "config_folder": str(self.folder),
             "playbooks": {p.id: p.version for p in self.playbooks},
+            "policy_version": self.policy.version,
         }
 
     @classmethod
@@ -69,6 +71,7 @@ class Settings:
         root = config_dir(folder)
         organization = load_model(root / "organization.yaml", Organization)
         domains = tuple(d.lower() for d in organization.internal_domains)
+        policy = load_policy(root / "policy.yaml")
         correlation = load_model(root / "correlation.yaml", CorrelationConfig)
         ignored = set()
         for entry in correlation.ignore_entities:
@@ -87,7 +90,8 @@ class Settings:
             organization=organization,
             correlation=correlation,
             triage=load_model(root / "triage.yaml", TriageConfig),
-            playbooks=load_playbooks(root / "playbooks", fact_names(), set(CATALOG)),
+            playbooks=load_playbooks(root / "playbooks", fact_names(), set(policy.catalog)),
+            policy=policy,
             inventory=Inventory.load(root / "inventory", domains),
             fingerprint=fingerprint(root),
         )

@@ -26,7 +26,6 @@ from tierzero.agents.state import (
 )
 from tierzero.correlate.entities import host_key, is_external_ip, user_key
 from tierzero.ingest.alert import EntityKind
-from tierzero.tools.actions import CATALOG
 
 ANALYST_ID = "offline-playbooks"
 MAX_TARGETS_PER_ACTION = 5
@@ -110,12 +109,12 @@ def recommend_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, 
                 if (ref.action, target) in seen:
                     continue
                 seen.add((ref.action, target))
-                spec = CATALOG[ref.action]
+                spec = ctx.policy.catalog[ref.action]
                 recommendations.append(
                     Recommendation(
                         action=ref.action,
                         action_class=spec.action_class,
-                        target_kind=spec.target_kind.value,
+                        target_kind=spec.target,
                         target=target,
                         reason=f"{book.title}: {leaf.because}",
                         playbook=book.id,

@@ -7,6 +7,7 @@ from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 from tierzero.guardrails.mediator import Mediator
+from tierzero.guardrails.policy import Policy
 from tierzero.ingest.alert import Alert
 from tierzero.tools.inventory import Inventory
 from tierzero.tools.registry import ToolContext
@@ -56,10 +57,14 @@ class RunContext:
     inventory: Inventory
     triage: TriageConfig
     playbooks: tuple[Playbook, ...]
+    policy: Policy
     now: datetime
+    autonomy_on: bool = True
     hours: BusinessHours = field(default_factory=BusinessHours)
     internal_domains: tuple[str, ...] = ()
-    max_tool_calls: int = 200
+    # Deterministic enrichment makes a bounded number of lookups per alert (case size is capped
+    # by correlation); this budget stops a runaway, not normal work.
+    max_tool_calls: int = 20_000
     _files: dict[str, CaseFile] = field(default_factory=dict, repr=False)
 
     def case_file(self, case_id: str) -> CaseFile:

@@ -3,11 +3,12 @@
 ::
 
     START -> enrich -> triage --(benign rule fired)--> auto_close -> END
-                              \\-> investigate -> recommend --(benign, confident)--> close -> END
-                                                           \\-> escalate -> END
+                              \\-> investigate -> recommend -> guard --(benign, confident)--> close
+                                                                    \\-> escalate -> END
 
-Routers are pure functions of the state returning node names. Response actions are only
-recommended here; the guard / approval / act nodes of DESIGN.md come with the guardrail layer.
+Routers are pure functions of the state returning node names. The guard node decides on every
+recommended action (allow / needs_approval / deny); executing allowed actions and waiting for
+approvals (the act and approval nodes of DESIGN.md) come with the response connectors.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from langgraph.runtime import Runtime
 from tierzero.agents.analyst import ANALYST_ID, investigate_node, recommend_node
 from tierzero.agents.context import RunContext
 from tierzero.agents.enrich import enrich_node
+from tierzero.agents.guard import guard_node
 from tierzero.agents.state import CHECKPOINT_TYPES, Analysis, CaseState
 from tierzero.agents.triage import triage_node
 
@@ -39,7 +41,7 @@ def route_after_triage(state: CaseState) -> Literal["auto_close", "investigate"]
     return "investigate"
 
 
-def route_after_recommend(
+def route_after_guard(
     state: CaseState, close_confidence: float = 0.8
 ) -> Literal["close", "escalate"]:
     """Close only benign verdicts held with enough confidence; everything else goes to people."""
@@ -95,9 +97,11 @@ def build_graph(close_confidence: float = 0.8) -> StateGraph[CaseState, RunConte
     graph.add_edge("enrich", "triage")
     graph.add_conditional_edges("triage", route_after_triage, ["auto_close", "investigate"])
     graph.add_edge("investigate", "recommend")
+    graph.add_node("guard", guard_node)
+    graph.add_edge("recommend", "guard")
     graph.add_conditional_edges(
-        "recommend",
-        partial(route_after_recommend, close_confidence=close_confidence),
+        "guard",
+        partial(route_after_guard, close_confidence=close_confidence),
         ["close", "escalate"],
     )
     for last in ("auto_close", "close", "escalate"):

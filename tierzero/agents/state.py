@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tierzero.guardrails.decisions import Decision
 from tierzero.tools.inventory import Asset, Identity, Indicator, MaintenanceWindow, Scanner
 from tierzero.tools.registry import ActionClass
 
@@ -124,6 +125,7 @@ class CaseState(BaseModel):
     triage: TriageResult | None = None
     analysis: Analysis | None = None
     recommendations: tuple[Recommendation, ...] = ()
+    decisions: tuple[Decision, ...] = ()
     next_step: str | None = None
     escalation_path: str | None = None
     status: CaseStatus = "new"
@@ -146,4 +148,5 @@ CHECKPOINT_TYPES: tuple[type[BaseModel], ...] = (
     Indicator,
     MaintenanceWindow,
     Scanner,
+    Decision,
 )

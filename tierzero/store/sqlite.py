@@ -83,6 +83,10 @@ CREATE TABLE IF NOT EXISTS sightings (
 );
 CREATE INDEX IF NOT EXISTS sightings_lookup ON sightings (detection_id, host, time_us);
 CREATE INDEX IF NOT EXISTS sightings_case ON sightings (case_id);
+CREATE TABLE IF NOT EXISTS settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS quarantine (
     key TEXT PRIMARY KEY,
     source TEXT NOT NULL,
@@ -443,6 +447,30 @@ class Store:
 
     def audit_records(self, case_id: str | None = None) -> Iterator[dict[str, Any]]:
         return chain.records(self.conn, case_id)
+
+    # -- autonomy (the global kill switch) ---------------------------------------------------
+
+    def autonomy_on(self) -> bool:
+        """False when someone switched autonomy off: then every action needs approval."""
+        row = self.conn.execute("SELECT value FROM settings WHERE key = 'autonomy'").fetchone()
+        return row is None or row[0] == "on"
+
+    def set_autonomy(self, on: bool, actor: str, reason: str, now: datetime) -> None:
+        """Flip the kill switch; the change and who made it are audited in one transaction."""
+        with self.transaction() as conn:
+            chain.append(
+                conn,
+                kind="autonomy",
+                actor=actor,
+                case_id=None,
+                ts=now,
+                payload={"autonomy": "on" if on else "off", "reason": reason},
+            )
+            conn.execute(
+                "INSERT INTO settings VALUES ('autonomy', ?) ON CONFLICT(key) DO UPDATE SET"
+                " value = excluded.value",
+                ("on" if on else "off",),
+            )
 
     # -- cases -------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import NOW
 from tests.factories import T0, make_alert
-from tierzero.agents.graph import route_after_recommend, route_after_triage
+from tierzero.agents.graph import route_after_guard, route_after_triage
 from tierzero.agents.state import Analysis, CaseState, TriageResult
 from tierzero.ingest.alert import Alert, EntityKind, Severity
 from tierzero.pipeline import analyse, correlate
@@ -61,7 +61,7 @@ def test_triage_router() -> None:
 )
 def test_recommend_router(verdict: str, confidence: float, route: str) -> None:
     state = CaseState(case_id="C-1", analysis=_analysis(verdict, confidence))
-    assert route_after_recommend(state, close_confidence=0.8) == route
+    assert route_after_guard(state, close_confidence=0.8) == route
 
 
 def run(tmp_path: Path, settings: Settings, alerts: list[Alert]) -> list[CaseState]:
@@ -132,7 +132,7 @@ def test_threat_intel_hash_makes_true_positive_with_targets_from_alert_fields(
         )
     ]
     (state,) = run(tmp_path, settings, alerts)
-    assert state.visited == ("enrich", "triage", "investigate", "recommend", "escalate")
+    assert state.visited == ("enrich", "triage", "investigate", "recommend", "guard", "escalate")
     assert state.analysis and state.analysis.verdict == "true_positive"
     actions = {(r.action, r.target) for r in state.recommendations}
     assert ("isolate_host", "LT-FIN-042") in actions
@@ -176,7 +176,7 @@ def test_every_step_is_checkpointed_in_the_store(tmp_path: Path, settings: Setti
     finally:
         saver.conn.close()
     # the input, the start step, and one per node (enrich, triage, investigate, recommend,
-    # escalate)
+    # guard, escalate)
     assert len(history) == 1 + len(state.visited) + 1
     assert last is not None
     assert last.checkpoint["channel_values"]["status"] == "escalated"

@@ -1,0 +1,58 @@
+"""Guard node: every recommended action gets a guardrail Decision before anything else happens.
+
+The node gathers the context a decision needs (the case's normalized entities, the target's
+inventory record, change windows, the kill switch) and calls the pure ``decide``. Decisions
+are kept on the case and written to the audit chain with the analysis.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from tierzero.agents.context import RunContext
+from tierzero.agents.state import CaseState
+from tierzero.correlate.entities import alert_entities
+from tierzero.guardrails.decisions import ActionContext, Decision, Proposal, decide
+
+
+def guard_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Decide on each recommendation: allow, needs_approval or deny, with the rule that fired."""
+    ctx = runtime.context
+    case = ctx.case_file(state.case_id)
+    entities = frozenset(
+        key
+        for alert in case.alerts
+        for key in alert_entities(alert, frozenset(), ctx.internal_domains)
+    )
+    confidence = state.analysis.confidence if state.analysis else 0.0
+    detections = tuple(sorted({a.detection_id for a in case.primary_alerts}))
+    decisions: list[Decision] = []
+    for rec in state.recommendations:
+        spec = ctx.policy.catalog.get(rec.action)
+        target_kind = spec.target if spec else None
+        asset = ctx.inventory.asset(rec.target) if target_kind == "host" else None
+        decisions.append(
+            decide(
+                Proposal(state.case_id, rec.action, rec.target, requested_by=rec.playbook),
+                ActionContext(
+                    case_entities=entities,
+                    verdict_confidence=confidence,
+                    detections=detections,
+                    asset=asset,
+                    identity=ctx.inventory.identity(rec.target) if target_kind == "user" else None,
+                    in_maintenance_window=bool(ctx.inventory.windows_for(rec.target, ctx.now))
+                    if target_kind == "host"
+                    else False,
+                    autonomy_on=ctx.autonomy_on,
+                    # Nothing executes yet (the act node comes with the response connectors), so
+                    # no action has used up a rate limit or tripped a breaker.
+                    executed_in_window={},
+                    open_breakers=frozenset(),
+                    internal_domains=ctx.internal_domains,
+                ),
+                ctx.policy,
+            )
+        )
+    return {"decisions": tuple(decisions), "visited": (*state.visited, "guard")}

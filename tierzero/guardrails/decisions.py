@@ -1,0 +1,235 @@
+"""Guardrail decisions: pure functions from a proposed action and its context to a Decision.
+
+Checks run in a fixed order and the first that objects decides:
+
+1. ``schema``: the action is in the catalog and the target is a well-formed value of the kind
+   the action acts on (one host, one account, one address ...);
+2. ``provenance``: the target is an entity of this case's normalized alert fields (never text
+   from a command line, subject, URL or a model), and not on a deny list;
+3. ``bounds``: the action type's circuit breaker is closed and its rate limit not reached;
+4. ``tier``: the global kill switch, the detections' measured precision, then the first
+   matching autonomy tier rule: tier 1 allows, tiers 2 and 3 need a person's approval.
+
+The same inputs always give the same Decision; nothing here reads a clock, a file or a model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from tierzero.correlate.entities import entity_key
+from tierzero.guardrails.policy import Policy, TierRule
+from tierzero.ingest.alert import EntityKind
+from tierzero.tools.inventory import Asset, Identity
+
+Outcome = Literal["allow", "needs_approval", "deny"]
+
+_HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*$")
+_DOMAIN = re.compile(
+    r"^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"[A-Za-z]{2,63}$"
+)
+_HASH = re.compile(r"^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$")
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}$")
+_USER = re.compile(r"^[A-Za-z0-9._@\\$-]{1,256}$")
+
+
+class Decision(BaseModel):
+    """What the guardrails decided about one proposed action, and why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    outcome: Outcome
+    rule_id: str
+    reason: str
+    action: str
+    target: str
+    action_hash: str
+    tier: int | None = None
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """An action someone (a playbook, a model, an analyst) wants taken on one target."""
+
+    case_id: str
+    action: str
+    target: str
+    requested_by: str
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """Everything a decision may depend on, gathered by the caller."""
+
+    case_entities: frozenset[str]
+    """Join keys (``host:lt-fin-042``) of the case's normalized, non-free-text observables."""
+    verdict_confidence: float
+    detections: tuple[str, ...]
+    asset: Asset | None = None
+    identity: Identity | None = None
+    in_maintenance_window: bool = False
+    autonomy_on: bool = True
+    executed_in_window: Mapping[str, int] = field(default_factory=dict)
+    open_breakers: frozenset[str] = frozenset()
+    internal_domains: tuple[str, ...] = ()
+
+
+def action_hash(case_id: str, action: str, target: str) -> str:
+    """Binds an approval to this exact action: approving one host never approves another."""
+    body = json.dumps({"case_id": case_id, "action": action, "target": target}, sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def decide(proposal: Proposal, ctx: ActionContext, policy: Policy) -> Decision:
+    """The guardrails' answer for one proposal (pure: same inputs, same Decision)."""
+
+    def result(outcome: Outcome, rule_id: str, reason: str, tier: int | None = None) -> Decision:
+        return Decision(
+            outcome=outcome,
+            rule_id=rule_id,
+            reason=reason,
+            action=proposal.action,
+            target=proposal.target,
+            tier=tier,
+            action_hash=action_hash(proposal.case_id, proposal.action, proposal.target),
+        )
+
+    spec = policy.catalog.get(proposal.action)
+    if spec is None:
+        return result(
+            "deny",
+            "schema.unknown_action",
+            f"'{proposal.action[:80]}' is not in the action catalog",
+        )
+    kind = spec.target_kind
+    if not well_formed(kind, proposal.target):
+        return result(
+            "deny",
+            "schema.bad_target",
+            f"{proposal.target[:80]!r} is not one well-formed {kind.value}",
+        )
+
+    key = entity_key(kind, proposal.target, ctx.internal_domains)
+    if key is None or key not in ctx.case_entities:
+        return result(
+            "deny",
+            "provenance.not_in_case",
+            f"{kind.value} {proposal.target[:80]!r} is not an entity of this case's "
+            "normalized alert fields",
+        )
+    denied = _deny_listed(proposal.target, ctx, policy)
+    if denied:
+        return result("deny", denied[0], denied[1])
+
+    if proposal.action in ctx.open_breakers:
+        return result(
+            "needs_approval",
+            "bounds.breaker_open",
+            f"the circuit breaker for {proposal.action} is open after failures",
+        )
+    limit = policy.rate_limits.get(proposal.action)
+    done = ctx.executed_in_window.get(proposal.action, 0)
+    if limit is not None and done >= limit.max:
+        return result(
+            "needs_approval",
+            "bounds.rate_limit",
+            f"{done} {proposal.action} already ran in the last {limit.per}; the limit "
+            f"is {limit.max}",
+        )
+
+    if not ctx.autonomy_on:
+        return result(
+            "needs_approval",
+            "autonomy.off",
+            "autonomy is switched off: every action needs approval",
+        )
+    precision = _weakest_detection(ctx.detections, policy)
+    if precision is not None:
+        return result("needs_approval", precision[0], precision[1])
+    rule = first_tier(proposal, ctx, policy)
+    if rule.tier == 1:
+        return result("allow", f"tier.{rule.id}", rule.reason, tier=1)
+    return result("needs_approval", f"tier.{rule.id}", rule.reason, tier=rule.tier)
+
+
+def well_formed(kind: EntityKind, value: str) -> bool:
+    """One value of the kind, and nothing else (no lists, spaces or control characters)."""
+    if not value or value != value.strip() or len(value) > 320:
+        return False
+    if kind is EntityKind.IP:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            return False
+        return True
+    pattern = {
+        EntityKind.HOST: _HOST,
+        EntityKind.DOMAIN: _DOMAIN,
+        EntityKind.HASH: _HASH,
+        EntityKind.EMAIL: _EMAIL,
+        EntityKind.USER: _USER,
+    }.get(kind)
+    return bool(pattern and pattern.match(value))
+
+
+def _deny_listed(target: str, ctx: ActionContext, policy: Policy) -> tuple[str, str] | None:
+    deny = policy.deny
+    if target in deny.targets:
+        return "deny_list.target", f"{target} is on the policy's deny list"
+    if ctx.asset is not None:
+        if deny.crown_jewels and ctx.asset.crown_jewel:
+            return "deny_list.crown_jewel", f"{ctx.asset.hostname} is a crown jewel"
+        if ctx.asset.role in deny.asset_roles:
+            return "deny_list.asset_role", f"{ctx.asset.hostname} is a {ctx.asset.role}"
+    if ctx.identity is not None and ctx.identity.privilege in deny.privileges:
+        return ("deny_list.privilege", f"{ctx.identity.user} is a {ctx.identity.privilege} account")
+    return None
+
+
+def _weakest_detection(detections: tuple[str, ...], policy: Policy) -> tuple[str, str] | None:
+    config = policy.detections
+    for detection in sorted(detections):
+        measured = config.measured.get(detection)
+        if measured is None and config.unmeasured == "manual":
+            return (
+                "detection.unmeasured",
+                f"{detection} has no measured precision; automation needs one",
+            )
+        if measured is not None and measured < config.min_precision:
+            return (
+                "detection.low_precision",
+                f"{detection} has measured precision {measured:.2f} < {config.min_precision:.2f}",
+            )
+    return None
+
+
+def first_tier(proposal: Proposal, ctx: ActionContext, policy: Policy) -> TierRule:
+    """The first tier rule whose conditions all hold (the last rule always holds)."""
+    spec = policy.catalog[proposal.action]
+    for rule in policy.tiers:
+        w = rule.when
+        checks = (
+            not w.action_class or spec.action_class in w.action_class,
+            not w.target or spec.target in w.target,
+            not w.environment or (ctx.asset is not None and ctx.asset.environment in w.environment),
+            w.min_criticality is None
+            or (
+                ctx.asset is not None
+                and policy.criticality_at_least(ctx.asset.criticality, w.min_criticality)
+            ),
+            not w.privilege or (ctx.identity is not None and ctx.identity.privilege in w.privilege),
+            w.in_maintenance_window is None or w.in_maintenance_window == ctx.in_maintenance_window,
+            w.confidence_below is None or ctx.verdict_confidence < w.confidence_below,
+        )
+        if all(checks):
+            return rule
+    return policy.tiers[-1]

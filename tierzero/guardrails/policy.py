@@ -1,0 +1,124 @@
+"""Policy as code: ``config/policy.yaml`` loaded into strict models.
+
+The policy holds the action catalog (class, target kind, inverse, default TTL), the deny
+lists, the measured precision of detections, the autonomy tier rules, approval windows and
+the rate limits. A wrong file is refused at start with file, line and key (``load_policy``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tierzero.config import ConfigError, load_model
+from tierzero.ingest.alert import EntityKind
+from tierzero.tools.inventory import Criticality
+from tierzero.tools.registry import ActionClass
+
+Environment = Literal["production", "corporate", "staging", "test", "development"]
+Privilege = Literal["standard", "elevated", "admin", "service", "break_glass"]
+TargetKind = Literal["host", "user", "ip", "domain", "hash", "email"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ActionSpec(_Strict):
+    """One catalog entry: what the action does to which kind of entity, and how to undo it."""
+
+    action_class: ActionClass = Field(alias="class")
+    target: TargetKind
+    inverse: str
+    ttl: timedelta = Field(gt=timedelta(0), le=timedelta(days=30))
+    description: str
+
+    @property
+    def target_kind(self) -> EntityKind:
+        return EntityKind(self.target)
+
+
+class DenyLists(_Strict):
+    """Targets never acted on automatically, whatever else holds."""
+
+    crown_jewels: bool = True
+    asset_roles: tuple[str, ...] = ("domain_controller",)
+    privileges: tuple[Privilege, ...] = ("break_glass",)
+    targets: tuple[str, ...] = Field(default=(), description="Exact target values")
+
+
+class Detections(_Strict):
+    """Measured precision per detection id; below ``min_precision`` nothing is automated."""
+
+    min_precision: float = Field(default=0.9, ge=0.0, le=1.0)
+    unmeasured: Literal["manual", "automatic"] = Field(
+        default="manual", description="What a detection with no measurement allows"
+    )
+    measured: dict[str, float] = Field(default_factory=dict)
+
+
+class TierWhen(_Strict):
+    """Conditions of a tier rule; all given ones must hold (an empty rule always holds)."""
+
+    action_class: tuple[ActionClass, ...] = ()
+    target: tuple[TargetKind, ...] = ()
+    environment: tuple[Environment, ...] = ()
+    min_criticality: Literal["low", "medium", "high", "critical"] | None = None
+    privilege: tuple[Privilege, ...] = ()
+    in_maintenance_window: bool | None = None
+    confidence_below: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class TierRule(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{1,60}$")
+    when: TierWhen
+    tier: Literal[1, 2, 3] = Field(
+        description="1: automatic; 2: needs approval; 3: needs approval, short window"
+    )
+    reason: str
+
+
+class Approvals(_Strict):
+    window: timedelta = Field(default=timedelta(minutes=30), gt=timedelta(0))
+    production_window: timedelta = Field(default=timedelta(minutes=5), gt=timedelta(0))
+    escalate_at: float = Field(default=0.5, gt=0.0, lt=1.0, description="Share of the window")
+
+
+class RateLimit(_Strict):
+    max: int = Field(ge=0)
+    per: timedelta = Field(gt=timedelta(0))
+
+
+class Policy(_Strict):
+    """``config/policy.yaml``."""
+
+    version: str = Field(min_length=1)
+    catalog: dict[str, ActionSpec] = Field(min_length=1)
+    deny: DenyLists = DenyLists()
+    detections: Detections = Detections()
+    tiers: tuple[TierRule, ...] = Field(min_length=1)
+    approvals: Approvals = Approvals()
+    rate_limits: dict[str, RateLimit] = Field(default_factory=dict)
+    breaker_failures: int = Field(default=3, ge=1, description="Failures that open a breaker")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Policy:
+        unknown = set(self.rate_limits) - set(self.catalog)
+        if unknown:
+            raise ValueError(f"rate_limits name actions not in the catalog: {sorted(unknown)}")
+        if self.tiers[-1].when != TierWhen():
+            raise ValueError("the last tier rule must have an empty 'when' (the default)")
+        return self
+
+    def criticality_at_least(self, asset_criticality: str, floor: str) -> bool:
+        return Criticality[asset_criticality] >= Criticality[floor]
+
+
+def load_policy(path: Path) -> Policy:
+    """Load ``policy.yaml``; any problem is a ConfigError naming file, line and key."""
+    if not path.exists():
+        raise ConfigError(f"{path}: policy file not found")
+    return load_model(path, Policy)

@@ -26,7 +26,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, Literal
 
-# The vocabulary of record kinds (documented in docs/audit.md).
+# The vocabulary of record kinds (docs/audit.md explains each).
 AuditKind = Literal[
     "policy",  # the policy version in force for a run
     "correlation",  # an alert joined, opened or merged a case (with the reason)

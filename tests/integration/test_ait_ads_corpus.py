@@ -32,7 +32,7 @@ def measure(csv_path: Path, db: Path) -> dict[str, object]:
     status = {row.id: row.status for row in store.cases()}
     rows = store.conn.execute("SELECT record_no, case_id FROM alerts").fetchall()
     store.close()
-    fp_total = fp_closed = 0
+    fp_total = fp_closed = attack_total = attack_closed = 0
     phase_cases: dict[str, set[str]] = defaultdict(set)
     for record_no, case_id in rows:
         label = labels[record_no]
@@ -41,6 +41,8 @@ def measure(csv_path: Path, db: Path) -> dict[str, object]:
             fp_closed += status[case_id] in ("auto_closed", "closed")
         else:
             phase_cases[label].add(case_id)
+            attack_total += 1
+            attack_closed += status[case_id] in ("auto_closed", "closed")
     return {
         "rows": len(labels),
         "alerts_in": report.counts.alerts_in,
@@ -50,6 +52,8 @@ def measure(csv_path: Path, db: Path) -> dict[str, object]:
         "statuses": Counter(status.values()),
         "fp_alerts": fp_total,
         "fp_auto_closed_share": fp_closed / fp_total if fp_total else 0.0,
+        "attack_alerts": attack_total,
+        "attack_auto_closed_share": attack_closed / attack_total if attack_total else 0.0,
         "phases_escalated": {
             phase: any(status[c] == "escalated" for c in cases)
             for phase, cases in sorted(phase_cases.items())

@@ -34,6 +34,7 @@ app = typer.Typer(
     "(no API key needed).",
     no_args_is_help=True,
     rich_markup_mode=None,
+    add_completion=False,
 )
 cases_app = typer.Typer(help="Inspect cases.", no_args_is_help=True)
 quarantine_app = typer.Typer(
@@ -92,7 +93,7 @@ def _open_store(db: Path, must_exist: bool = False) -> Iterator[Store]:
 @app.command("triage")
 def triage_command(
     paths: Annotated[
-        list[Path], typer.Argument(help="Alert files or folders to read.", metavar="PATH...")
+        list[Path], typer.Argument(help="Alert files or folders to read.", metavar="PATH", show_default=False)
     ],
     source: Annotated[
         str,

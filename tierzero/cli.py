@@ -20,10 +20,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tierzero.config import ConfigError
+from tierzero.guardrails.execution import RollbackRefused, rollback, sweep_leases
 from tierzero.ingest.adapters.mapped import MappingError
 from tierzero.ingest.reader import IngestOptions, InputError
 from tierzero.ingest.registry import ADAPTERS, MAPPED_SOURCE
-from tierzero.pipeline import TriageReport, triage
+from tierzero.pipeline import TriageReport, lab_connector, triage
 from tierzero.settings import Settings
 from tierzero.store.audit import canonical, verify
 from tierzero.store.sqlite import DEFAULT_DB, CaseRow, Store
@@ -43,7 +44,13 @@ quarantine_app = typer.Typer(
 audit_app = typer.Typer(
     help="Inspect, export and verify the hash-chained audit log.", no_args_is_help=True
 )
+actions_app = typer.Typer(
+    help="Proposed actions: what was decided, executed, rolled back.", no_args_is_help=True
+)
+leases_app = typer.Typer(help="Executed actions are leases with a TTL.", no_args_is_help=True)
 app.add_typer(cases_app, name="cases")
+app.add_typer(actions_app, name="actions")
+app.add_typer(leases_app, name="leases")
 app.add_typer(audit_app, name="audit")
 app.add_typer(quarantine_app, name="quarantine")
 
@@ -93,7 +100,8 @@ def _open_store(db: Path, must_exist: bool = False) -> Iterator[Store]:
 @app.command("triage")
 def triage_command(
     paths: Annotated[
-        list[Path], typer.Argument(help="Alert files or folders to read.", metavar="PATH", show_default=False)
+        list[Path],
+        typer.Argument(help="Alert files or folders to read.", metavar="PATH", show_default=False),
     ],
     source: Annotated[
         str,
@@ -528,6 +536,87 @@ def _read_export(path: Path) -> tuple[list[dict[str, Any]], str | None]:
     if not records:
         return [], f"{path}: no audit records"
     return records, None
+
+
+@actions_app.command("list")
+def actions_list(
+    case: Annotated[str | None, typer.Option("--case", help="Only this case's actions.")] = None,
+    db: DbOption = DEFAULT_DB,
+    as_json: JsonOption = False,
+) -> None:
+    """Every proposed action with its status (executed, pending_approval, denied, expired,
+    rolled_back, failed), the rule that decided it, and who approved it."""
+    with _open_store(db, must_exist=True) as store:
+        rows = store.actions.rows(case)
+        if as_json:
+            print(json.dumps([r.as_json() for r in rows], indent=2))
+            return
+        table = Table(title=f"{len(rows)} actions", box=box.SIMPLE_HEAD, pad_edge=False)
+        for column in ("ID", "Case", "Action", "Status"):
+            table.add_column(column, no_wrap=True)
+        for column in ("Target", "Rule", "Lease ends"):
+            table.add_column(column, overflow="fold")
+        for r in rows:
+            table.add_row(
+                str(r.id),
+                r.case_id,
+                r.action,
+                _safe(r.target),
+                r.status,
+                r.rule_id,
+                (r.expires_at or "")[:19],
+            )
+        out.print(table)
+        out.print("The lab connector is a simulation: nothing outside tierzero was changed.")
+
+
+@actions_app.command("rollback")
+def actions_rollback(
+    action_id: Annotated[int, typer.Argument(help="Action id (see 'actions list').")],
+    actor: Annotated[str, typer.Option("--as", help="Who rolls it back (audited).")],
+    reason: Annotated[str, typer.Option(help="Why (audited).")] = "",
+    db: DbOption = DEFAULT_DB,
+    config: ConfigOption = None,
+) -> None:
+    """Undo an executed action now, through its inverse; records who and why."""
+    settings = _settings(config)
+    with _open_store(db, must_exist=True) as store:
+        row = store.actions.get(action_id)
+        if row is None:
+            raise _fail(f"no action {action_id}")
+        try:
+            done = rollback(
+                store.actions,
+                lab_connector(store, settings),
+                settings.policy,
+                row,
+                actor=actor,
+                reason=reason,
+                now=datetime.now(UTC),
+            )
+        except RollbackRefused as exc:
+            raise _fail(str(exc)) from None
+        out.print(f"action {done.id} ({done.action} {_safe(done.target)}) is {done.status}")
+
+
+@leases_app.command("sweep")
+def leases_sweep(db: DbOption = DEFAULT_DB, config: ConfigOption = None) -> None:
+    """Undo every executed action whose lease (TTL) has ended."""
+    settings = _settings(config)
+    with _open_store(db, must_exist=True) as store:
+        undone = sweep_leases(
+            store.actions, lab_connector(store, settings), settings.policy, datetime.now(UTC)
+        )
+    for row in undone:
+        out.print(f"expired: action {row.id} {row.action} {_safe(row.target)} (case {row.case_id})")
+    out.print(f"{len(undone)} leases ended and were rolled back.")
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        return Settings.load(config)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
 
 
 @app.command("autonomy")

@@ -25,6 +25,7 @@ from tierzero.ingest.reader import IngestCounts, IngestOptions, discover, read_f
 from tierzero.settings import Settings
 from tierzero.store.audit import AuditKind
 from tierzero.store.sqlite import Store
+from tierzero.tools.connectors import LabConnector
 
 Progress = Callable[[str, int, int | None], None]  # (stage, done, total or None)
 BATCH = 1000
@@ -137,6 +138,7 @@ def analyse(
         triage=settings.triage,
         playbooks=settings.playbooks,
         policy=settings.policy,
+        connector=lab_connector(store, settings),
         autonomy_on=store.autonomy_on(),
         now=now,
         hours=settings.organization.hours(),
@@ -163,6 +165,13 @@ def analyse(
         saver.conn.close()
     report.seconds["analyse"] = time.perf_counter() - started
     return report
+
+
+def lab_connector(store: Store, settings: Settings) -> LabConnector:
+    """The simulated response environment (the only connector this release ships)."""
+    connector = LabConnector(store.conn)
+    connector.seed(settings.inventory)
+    return connector
 
 
 def failed_analysis(case_id: str, exc: Exception) -> CaseState:

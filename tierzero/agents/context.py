@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from tierzero.guardrails.mediator import Mediator
 from tierzero.guardrails.policy import Policy
 from tierzero.ingest.alert import Alert
+from tierzero.tools.connectors import ResponseConnector
 from tierzero.tools.inventory import Inventory
 from tierzero.tools.registry import ToolContext
 
@@ -58,6 +59,7 @@ class RunContext:
     triage: TriageConfig
     playbooks: tuple[Playbook, ...]
     policy: Policy
+    connector: ResponseConnector
     now: datetime
     autonomy_on: bool = True
     hours: BusinessHours = field(default_factory=BusinessHours)

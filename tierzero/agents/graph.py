@@ -3,12 +3,13 @@
 ::
 
     START -> enrich -> triage --(benign rule fired)--> auto_close -> END
-                              \\-> investigate -> recommend -> guard --(benign, confident)--> close
-                                                                    \\-> escalate -> END
+                              \\-> investigate -> recommend -> guard -> act --(benign)--> close
+                                                                          \\-> escalate -> END
 
 Routers are pure functions of the state returning node names. The guard node decides on every
-recommended action (allow / needs_approval / deny); executing allowed actions and waiting for
-approvals (the act and approval nodes of DESIGN.md) come with the response connectors.
+recommended action (allow / needs_approval / deny); the act node executes the allowed ones
+through the response connector. Actions needing approval are recorded as pending; the
+approval node (LangGraph interrupt) is the next step of the guardrail work.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
+from tierzero.agents.act import act_node
 from tierzero.agents.analyst import ANALYST_ID, investigate_node, recommend_node
 from tierzero.agents.context import RunContext
 from tierzero.agents.enrich import enrich_node
@@ -98,9 +100,11 @@ def build_graph(close_confidence: float = 0.8) -> StateGraph[CaseState, RunConte
     graph.add_conditional_edges("triage", route_after_triage, ["auto_close", "investigate"])
     graph.add_edge("investigate", "recommend")
     graph.add_node("guard", guard_node)
+    graph.add_node("act", act_node)
     graph.add_edge("recommend", "guard")
+    graph.add_edge("guard", "act")
     graph.add_conditional_edges(
-        "guard",
+        "act",
         partial(route_after_guard, close_confidence=close_confidence),
         ["close", "escalate"],
     )

@@ -15,6 +15,7 @@ from tierzero.agents.context import RunContext
 from tierzero.agents.state import CaseState
 from tierzero.correlate.entities import alert_entities
 from tierzero.guardrails.decisions import ActionContext, Decision, Proposal, decide
+from tierzero.guardrails.execution import current_bounds
 
 
 def guard_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -28,6 +29,7 @@ def guard_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]
     )
     confidence = state.analysis.confidence if state.analysis else 0.0
     detections = tuple(sorted({a.detection_id for a in case.primary_alerts}))
+    executed, breakers = current_bounds(ctx.store.actions, ctx.policy, ctx.now)
     decisions: list[Decision] = []
     for rec in state.recommendations:
         spec = ctx.policy.catalog.get(rec.action)
@@ -46,10 +48,8 @@ def guard_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]
                     if target_kind == "host"
                     else False,
                     autonomy_on=ctx.autonomy_on,
-                    # Nothing executes yet (the act node comes with the response connectors), so
-                    # no action has used up a rate limit or tripped a breaker.
-                    executed_in_window={},
-                    open_breakers=frozenset(),
+                    executed_in_window=executed,
+                    open_breakers=breakers,
                     internal_domains=ctx.internal_domains,
                 ),
                 ctx.policy,

@@ -126,6 +126,7 @@ class CaseState(BaseModel):
     analysis: Analysis | None = None
     recommendations: tuple[Recommendation, ...] = ()
     decisions: tuple[Decision, ...] = ()
+    action_ids: tuple[int, ...] = ()
     next_step: str | None = None
     escalation_path: str | None = None
     status: CaseStatus = "new"

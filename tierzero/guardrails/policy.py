@@ -103,6 +103,7 @@ class Policy(_Strict):
     approvals: Approvals = Approvals()
     rate_limits: dict[str, RateLimit] = Field(default_factory=dict)
     breaker_failures: int = Field(default=3, ge=1, description="Failures that open a breaker")
+    breaker_window: timedelta = Field(default=timedelta(minutes=10), gt=timedelta(0))
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:

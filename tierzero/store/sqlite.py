@@ -21,6 +21,7 @@ from tierzero.correlate.engine import Join, SeedCase
 from tierzero.ingest.alert import Alert
 from tierzero.ingest.quarantine import QuarantinedRecord
 from tierzero.store import audit as chain
+from tierzero.store.actions import ActionLog
 
 DEFAULT_DB = Path(".tierzero") / "tierzero.db"
 
@@ -83,6 +84,28 @@ CREATE TABLE IF NOT EXISTS sightings (
 );
 CREATE INDEX IF NOT EXISTS sightings_lookup ON sightings (detection_id, host, time_us);
 CREATE INDEX IF NOT EXISTS sightings_case ON sightings (case_id);
+-- One row per proposed action of a case: its decision, and what became of it.
+CREATE TABLE IF NOT EXISTS actions (
+    id INTEGER PRIMARY KEY,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    case_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    action_class TEXT NOT NULL,
+    target TEXT NOT NULL,
+    status TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    approved_by TEXT,
+    decided_at TEXT NOT NULL,
+    executed_at TEXT,
+    expires_at TEXT,
+    result TEXT,
+    rolled_back_by TEXT,
+    rollback_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS actions_case ON actions (case_id);
+CREATE INDEX IF NOT EXISTS actions_kind ON actions (action, executed_at);
 CREATE TABLE IF NOT EXISTS settings (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -142,6 +165,7 @@ class Store:
         self.conn.execute("PRAGMA busy_timeout=5000")
         self.conn.executescript(_SCHEMA)
         self.conn.executescript(chain.SCHEMA)
+        self.actions = ActionLog(self.conn, self.transaction)
 
     def close(self) -> None:
         self.conn.close()

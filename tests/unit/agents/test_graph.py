@@ -132,7 +132,15 @@ def test_threat_intel_hash_makes_true_positive_with_targets_from_alert_fields(
         )
     ]
     (state,) = run(tmp_path, settings, alerts)
-    assert state.visited == ("enrich", "triage", "investigate", "recommend", "guard", "escalate")
+    assert state.visited == (
+        "enrich",
+        "triage",
+        "investigate",
+        "recommend",
+        "guard",
+        "act",
+        "escalate",
+    )
     assert state.analysis and state.analysis.verdict == "true_positive"
     actions = {(r.action, r.target) for r in state.recommendations}
     assert ("isolate_host", "LT-FIN-042") in actions
@@ -176,7 +184,7 @@ def test_every_step_is_checkpointed_in_the_store(tmp_path: Path, settings: Setti
     finally:
         saver.conn.close()
     # the input, the start step, and one per node (enrich, triage, investigate, recommend,
-    # guard, escalate)
+    # guard, act, escalate)
     assert len(history) == 1 + len(state.visited) + 1
     assert last is not None
     assert last.checkpoint["channel_values"]["status"] == "escalated"

@@ -1,0 +1,49 @@
+"""Act node: record every decided action, and execute the allowed ones exactly once.
+
+Only this node (and rollback) calls a response connector. Each action is keyed by its action
+hash; it is marked ``executing`` (audited) before the connector is called and ``executed`` or
+``failed`` (audited) after, and connectors treat a repeated key as done. A crash anywhere in
+between, followed by a resume, therefore never acts twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from tierzero.agents.context import RunContext
+from tierzero.agents.state import CaseState
+from tierzero.guardrails.execution import execute
+from tierzero.store.actions import ActionStatus
+
+_STATUS: dict[str, ActionStatus] = {
+    "allow": "allowed",
+    "needs_approval": "pending_approval",
+    "deny": "denied",
+}
+
+
+def act_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Record each decision as an action row; execute the allowed ones through the connector."""
+    ctx = runtime.context
+    log = ctx.store.actions
+    ids: list[int] = []
+    for rec, decision in zip(state.recommendations, state.decisions, strict=True):
+        spec = ctx.policy.catalog.get(decision.action)
+        row = log.record(
+            key=decision.action_hash,
+            case_id=state.case_id,
+            action=decision.action,
+            action_class=spec.action_class if spec else "unknown",
+            target=decision.target,
+            status=_STATUS[decision.outcome],
+            rule_id=decision.rule_id,
+            reason=decision.reason,
+            requested_by=rec.playbook,
+            now=ctx.now,
+        )
+        if row.status in ("allowed", "executing") and spec is not None:
+            row = execute(log, ctx.connector, ctx.policy, row, spec, ctx.now)
+        ids.append(row.id)
+    return {"action_ids": tuple(ids), "visited": (*state.visited, "act")}

@@ -20,11 +20,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tierzero.config import ConfigError
+from tierzero.guardrails.approvals import ApprovalAnswer, judge
 from tierzero.guardrails.execution import RollbackRefused, rollback, sweep_leases
 from tierzero.ingest.adapters.mapped import MappingError
 from tierzero.ingest.reader import IngestOptions, InputError
 from tierzero.ingest.registry import ADAPTERS, MAPPED_SOURCE
-from tierzero.pipeline import TriageReport, lab_connector, triage
+from tierzero.pipeline import (
+    TriageReport,
+    answer_approval,
+    approval_housekeeping,
+    lab_connector,
+    triage,
+)
 from tierzero.settings import Settings
 from tierzero.store.audit import canonical, verify
 from tierzero.store.sqlite import DEFAULT_DB, CaseRow, Store
@@ -48,7 +55,11 @@ actions_app = typer.Typer(
     help="Proposed actions: what was decided, executed, rolled back.", no_args_is_help=True
 )
 leases_app = typer.Typer(help="Executed actions are leases with a TTL.", no_args_is_help=True)
+approvals_app = typer.Typer(
+    help="Actions waiting for a person: list, approve, deny.", no_args_is_help=True
+)
 app.add_typer(cases_app, name="cases")
+app.add_typer(approvals_app, name="approvals")
 app.add_typer(actions_app, name="actions")
 app.add_typer(leases_app, name="leases")
 app.add_typer(audit_app, name="audit")
@@ -221,7 +232,19 @@ def _report_json(
     }
 
 
-_STATUS_STYLE = {"escalated": "bold red", "auto_closed": "green", "closed": "green"}
+_STATUS_STYLE = {
+    "escalated": "bold red",
+    "awaiting_approval": "yellow",
+    "auto_closed": "green",
+    "closed": "green",
+}
+
+
+def _styled(value: str, styles: dict[str, str]) -> str:
+    style = styles.get(value)
+    return f"[{style}]{_safe(value)}[/]" if style else _safe(value)
+
+
 _PRIORITY_STYLE = {"P1": "bold red", "P2": "red", "P3": "yellow", "P4": "dim"}
 
 
@@ -258,7 +281,14 @@ def _print_report(
         return
     rows_out = []
     # Cases waiting for people first, by priority; closed ones after, for the record.
-    for row in sorted(shown, key=lambda r: (r.status != "escalated", r.priority or "P9", r.id)):
+    for row in sorted(
+        shown,
+        key=lambda r: (
+            r.status not in ("escalated", "awaiting_approval"),
+            r.priority or "P9",
+            r.id,
+        ),
+    ):
         queue = ((row.analysis or {}).get("triage") or {}).get("queue", "")
         rows_out.append(
             (
@@ -282,8 +312,8 @@ def _print_report(
     table.add_column("Title", overflow="fold", min_width=20)
     for values in rows_out:
         styled = [*values[: len(headers)], _safe(values[6])]
-        styled[1] = f"[{_PRIORITY_STYLE.get(values[1], '')}]{values[1]}[/]"
-        styled[2] = f"[{_STATUS_STYLE.get(values[2], '')}]{values[2]}[/]"
+        styled[1] = _styled(values[1], _PRIORITY_STYLE)
+        styled[2] = _styled(values[2], _STATUS_STYLE)
         table.add_row(*styled)
     out.print(table)
     if c.quarantined:
@@ -617,6 +647,94 @@ def _settings(config: Path | None) -> Settings:
         return Settings.load(config)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
+
+
+@approvals_app.command("list")
+def approvals_list(
+    db: DbOption = DEFAULT_DB, config: ConfigOption = None, as_json: JsonOption = False
+) -> None:
+    """Pending approvals with their due time. Reminds at half the window and expires what is
+    due first (an expired request is never executed; its case is escalated)."""
+    settings = _settings(config)
+    with _open_store(db, must_exist=True) as store:
+        notes = approval_housekeeping(store, settings, datetime.now(UTC))
+        rows = store.actions.pending()
+        if as_json:
+            print(json.dumps([r.as_json() for r in rows], indent=2))
+            return
+        for note in notes:
+            err.print(_safe(note))
+        table = Table(title=f"{len(rows)} approvals pending", box=box.SIMPLE_HEAD, pad_edge=False)
+        for column in ("ID", "Case", "Action", "Due (UTC)"):
+            table.add_column(column, no_wrap=True)
+        for column in ("Target", "Why approval"):
+            table.add_column(column, overflow="fold")
+        for r in rows:
+            table.add_row(
+                str(r.id),
+                r.case_id,
+                r.action,
+                (r.approval_due or "")[:16],
+                _safe(r.target),
+                _safe(f"{r.rule_id}: {r.reason}"),
+            )
+        out.print(table)
+
+
+def _answer(
+    action_id: int, approved: bool, actor: str, reason: str, db: Path, config: Path | None
+) -> None:
+    settings = _settings(config)
+    now = datetime.now(UTC)
+    with _open_store(db, must_exist=True) as store:
+        approval_housekeeping(store, settings, now)
+        row = store.actions.get(action_id)
+        if row is None:
+            raise _fail(f"no action {action_id}")
+        verdict, why = judge(
+            row,
+            row.case_id,
+            ApprovalAnswer(
+                action_id=row.id,
+                action_hash=row.idempotency_key,
+                approved=approved,
+                approver=actor,
+                reason=reason,
+                at=now,
+            ),
+        )
+        if verdict in ("refuse", "expire"):
+            raise _fail(why)
+        answer_approval(
+            store, settings, action_id, approved=approved, approver=actor, reason=reason, now=now
+        )
+        done = store.actions.get(action_id)
+        assert done is not None
+        out.print(f"action {done.id} ({done.action} {_safe(done.target)}): {done.status}")
+
+
+@approvals_app.command("approve")
+def approvals_approve(
+    action_id: Annotated[int, typer.Argument(help="Action id (see 'approvals list').")],
+    actor: Annotated[str, typer.Option("--as", help="Who approves (not the requester).")],
+    reason: Annotated[str, typer.Option(help="Why (audited).")] = "",
+    db: DbOption = DEFAULT_DB,
+    config: ConfigOption = None,
+) -> None:
+    """Approve one pending action (bound to its exact hash); it executes at once."""
+    _answer(action_id, True, actor, reason, db, config)
+
+
+@approvals_app.command("deny")
+def approvals_deny(
+    action_id: Annotated[int, typer.Argument(help="Action id (see 'approvals list').")],
+    actor: Annotated[str, typer.Option("--as", help="Who denies.")],
+    reason: Annotated[str, typer.Option(help="Why (audited).")] = "",
+    db: DbOption = DEFAULT_DB,
+    config: ConfigOption = None,
+) -> None:
+    """Deny one pending action; it will never run."""
+    _answer(action_id, False, actor, reason, db, config)
 
 
 @app.command("autonomy")

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from langgraph.graph.state import CompiledStateGraph
+
 from tierzero.agents.context import RunContext
-from tierzero.agents.graph import checkpointer, compile_graph, run_case
+from tierzero.agents.graph import checkpointer, compile_graph, resume_case, run_case
 from tierzero.agents.state import Analysis, CaseState
 from tierzero.correlate.engine import Correlator
+from tierzero.guardrails.approvals import ApprovalAnswer
 from tierzero.ingest.alert import Alert
 from tierzero.ingest.quarantine import QuarantinedRecord
 from tierzero.ingest.reader import IngestCounts, IngestOptions, discover, read_file
@@ -121,17 +125,11 @@ def correlate(
     return report
 
 
-def analyse(
-    store: Store,
-    settings: Settings,
-    now: datetime,
-    progress: Progress = _no_progress,
-    report: TriageReport | None = None,
-) -> TriageReport:
-    """Run the case graph on every case that changed since its last analysis."""
-    report = report or TriageReport()
-    started = time.perf_counter()
-    case_ids = store.dirty_case_ids()
+@contextmanager
+def graph_session(
+    store: Store, settings: Settings, now: datetime
+) -> Iterator[tuple[CompiledStateGraph[Any, Any, Any, Any], RunContext]]:
+    """The compiled graph (with its checkpointer on the store's file) and its run context."""
     ctx = RunContext(
         store=store,
         inventory=settings.inventory,
@@ -144,11 +142,27 @@ def analyse(
         hours=settings.organization.hours(),
         internal_domains=settings.correlation.internal_domains,
     )
-    if case_ids:
-        store.audit("policy", "system", settings.versions(), None, now)
     saver = checkpointer(str(store.path))
     try:
-        app = compile_graph(saver, settings.triage.close_confidence)
+        yield compile_graph(saver, settings.triage.close_confidence), ctx
+    finally:
+        saver.conn.close()
+
+
+def analyse(
+    store: Store,
+    settings: Settings,
+    now: datetime,
+    progress: Progress = _no_progress,
+    report: TriageReport | None = None,
+) -> TriageReport:
+    """Run the case graph on every case that changed since its last analysis."""
+    report = report or TriageReport()
+    started = time.perf_counter()
+    case_ids = store.dirty_case_ids()
+    if case_ids:
+        store.audit("policy", "system", settings.versions(), None, now)
+    with graph_session(store, settings, now) as (app, ctx):
         for index, case_id in enumerate(case_ids, start=1):
             revision = store.next_revision(case_id)
             try:
@@ -161,10 +175,70 @@ def analyse(
             )
             report.cases_analysed.append(state)
             progress("analyse", index, len(case_ids))
-    finally:
-        saver.conn.close()
     report.seconds["analyse"] = time.perf_counter() - started
     return report
+
+
+def answer_approval(
+    store: Store,
+    settings: Settings,
+    action_id: int,
+    *,
+    approved: bool | None,
+    approver: str,
+    reason: str,
+    now: datetime,
+) -> CaseState:
+    """Resume the case waiting on this action with a person's (or the timer's) answer."""
+    row = store.actions.get(action_id)
+    if row is None:
+        raise ValueError(f"no action {action_id}")
+    case = store.case(row.case_id)
+    if case is None:
+        raise ValueError(f"no case {row.case_id}")
+    answer = ApprovalAnswer(
+        action_id=row.id,
+        action_hash=row.idempotency_key,
+        approved=approved,
+        approver=approver,
+        reason=reason,
+        at=now,
+    )
+    revision = store.next_revision(row.case_id) - 1  # the analysis that is waiting
+    with graph_session(store, settings, now) as (app, ctx):
+        state = resume_case(app, row.case_id, revision, ctx, answer.model_dump(mode="json"))
+    store.save_analysis(row.case_id, summarize(state, store), revision, now)
+    return state
+
+
+def approval_housekeeping(store: Store, settings: Settings, now: datetime) -> list[str]:
+    """Remind at half the window (audited, with the escalation path) and expire what is due.
+
+    Expiry fails closed: the request is answered 'no answer in time', the action is never
+    executed, and the case is escalated.
+    """
+    notes: list[str] = []
+    share = settings.policy.approvals.escalate_at
+    for row in store.actions.pending():
+        due = datetime.fromisoformat(row.approval_due) if row.approval_due else now
+        opened = datetime.fromisoformat(row.decided_at)
+        if due <= now:
+            answer_approval(
+                store,
+                settings,
+                row.id,
+                approved=None,
+                approver="approval-timer",
+                reason="approval window ended",
+                now=now,
+            )
+            notes.append(f"expired: action {row.id} {row.action} {row.target} ({row.case_id})")
+        elif not row.reminded and now >= opened + (due - opened) * share:
+            case = store.case(row.case_id)
+            path = (case.analysis or {}).get("escalation_path") if case else None
+            store.actions.remind(row, now, escalate_to=path or "SOC tier 2 on-call analyst")
+            notes.append(f"reminder: action {row.id} {row.action} {row.target} due {due:%H:%M}")
+    return notes
 
 
 def lab_connector(store: Store, settings: Settings) -> LabConnector:

@@ -55,7 +55,7 @@ def measure(csv_path: Path, db: Path) -> dict[str, object]:
         "attack_alerts": attack_total,
         "attack_auto_closed_share": attack_closed / attack_total if attack_total else 0.0,
         "phases_escalated": {
-            phase: any(status[c] == "escalated" for c in cases)
+            phase: any(status[c] in ("escalated", "awaiting_approval") for c in cases)
             for phase, cases in sorted(phase_cases.items())
         },
     }

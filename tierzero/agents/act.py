@@ -31,6 +31,10 @@ def act_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ids: list[int] = []
     for rec, decision in zip(state.recommendations, state.decisions, strict=True):
         spec = ctx.policy.catalog.get(decision.action)
+        window = ctx.policy.approvals.window
+        asset = ctx.inventory.asset(decision.target) if spec and spec.target == "host" else None
+        if asset is not None and asset.environment == "production":
+            window = ctx.policy.approvals.production_window
         row = log.record(
             key=decision.action_hash,
             case_id=state.case_id,
@@ -42,8 +46,14 @@ def act_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             reason=decision.reason,
             requested_by=rec.playbook,
             now=ctx.now,
+            approval_due=ctx.now + window if decision.outcome == "needs_approval" else None,
         )
         if row.status in ("allowed", "executing") and spec is not None:
             row = execute(log, ctx.connector, ctx.policy, row, spec, ctx.now)
         ids.append(row.id)
-    return {"action_ids": tuple(ids), "visited": (*state.visited, "act")}
+    pending = tuple(r.id for r in log.pending(state.case_id))
+    return {
+        "action_ids": tuple(ids),
+        "pending_action_ids": pending,
+        "visited": (*state.visited, "act"),
+    }

@@ -4,12 +4,13 @@
 
     START -> enrich -> triage --(benign rule fired)--> auto_close -> END
                               \\-> investigate -> recommend -> guard -> act --(benign)--> close
-                                                                          \\-> escalate -> END
+                                                                         |  \\-> escalate -> END
+                                        (pending approvals) approval <-> apply_approval
 
 Routers are pure functions of the state returning node names. The guard node decides on every
 recommended action (allow / needs_approval / deny); the act node executes the allowed ones
-through the response connector. Actions needing approval are recorded as pending; the
-approval node (LangGraph interrupt) is the next step of the guardrail work.
+through the response connector; the approval node waits (interrupt, durable checkpoint) for a
+person's answer on each pending one, which apply_approval applies.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
+from langgraph.types import Command
 
 from tierzero.agents.act import act_node
 from tierzero.agents.analyst import ANALYST_ID, investigate_node, recommend_node
+from tierzero.agents.approval import apply_approval_node, approval_node
 from tierzero.agents.context import RunContext
 from tierzero.agents.enrich import enrich_node
 from tierzero.agents.guard import guard_node
@@ -43,10 +46,15 @@ def route_after_triage(state: CaseState) -> Literal["auto_close", "investigate"]
     return "investigate"
 
 
-def route_after_guard(
+def route_after_act(
     state: CaseState, close_confidence: float = 0.8
-) -> Literal["close", "escalate"]:
-    """Close only benign verdicts held with enough confidence; everything else goes to people."""
+) -> Literal["approval", "close", "escalate"]:
+    """Wait for approvals while any are pending; then close only benign verdicts held with
+    enough confidence. A request that expired always escalates (approvals fail closed)."""
+    if state.pending_action_ids:
+        return "approval"
+    if any(a.approved is None for a in state.approval_answers):
+        return "escalate"
     analysis = state.analysis
     if analysis and analysis.verdict in BENIGN and analysis.confidence >= close_confidence:
         return "close"
@@ -103,11 +111,12 @@ def build_graph(close_confidence: float = 0.8) -> StateGraph[CaseState, RunConte
     graph.add_node("act", act_node)
     graph.add_edge("recommend", "guard")
     graph.add_edge("guard", "act")
-    graph.add_conditional_edges(
-        "act",
-        partial(route_after_guard, close_confidence=close_confidence),
-        ["close", "escalate"],
-    )
+    graph.add_node("approval", approval_node)
+    graph.add_node("apply_approval", apply_approval_node)
+    router = partial(route_after_act, close_confidence=close_confidence)
+    graph.add_conditional_edges("act", router, ["approval", "close", "escalate"])
+    graph.add_edge("approval", "apply_approval")
+    graph.add_conditional_edges("apply_approval", router, ["approval", "close", "escalate"])
     for last in ("auto_close", "close", "escalate"):
         graph.add_edge(last, END)
     return graph
@@ -132,11 +141,37 @@ def compile_graph(
 def run_case(
     app: CompiledStateGraph[Any, Any, Any, Any], case_id: str, revision: int, ctx: RunContext
 ) -> CaseState:
-    """Run one case to the end; each analysis revision is its own checkpoint thread."""
-    config: RunnableConfig = {"configurable": {"thread_id": f"{case_id}#{revision}"}}
-    result = app.invoke(CaseState(case_id=case_id), config, context=ctx)
+    """Run one case until it ends or waits for approval; each analysis revision is its own
+    checkpoint thread."""
+    return _finish(
+        app.invoke(CaseState(case_id=case_id), _thread(case_id, revision), context=ctx),
+        case_id,
+        ctx,
+    )
+
+
+def resume_case(
+    app: CompiledStateGraph[Any, Any, Any, Any],
+    case_id: str,
+    revision: int,
+    ctx: RunContext,
+    answer: dict[str, Any],
+) -> CaseState:
+    """Resume a case waiting in the approval node with one answer."""
+    return _finish(
+        app.invoke(Command(resume=answer), _thread(case_id, revision), context=ctx), case_id, ctx
+    )
+
+
+def _thread(case_id: str, revision: int) -> RunnableConfig:
+    return {"configurable": {"thread_id": f"{case_id}#{revision}"}}
+
+
+def _finish(result: dict[str, Any], case_id: str, ctx: RunContext) -> CaseState:
     ctx.forget(case_id)
-    return CaseState.model_validate(result)
+    waiting = bool(result.pop("__interrupt__", None))
+    state = CaseState.model_validate(result)
+    return state.model_copy(update={"status": "awaiting_approval"}) if waiting else state
 
 
-__all__ = ["ANALYST_ID", "build_graph", "checkpointer", "compile_graph", "run_case"]
+__all__ = ["ANALYST_ID", "build_graph", "checkpointer", "compile_graph", "resume_case", "run_case"]

@@ -12,13 +12,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tierzero.guardrails.approvals import ApprovalAnswer
 from tierzero.guardrails.decisions import Decision
 from tierzero.tools.inventory import Asset, Identity, Indicator, MaintenanceWindow, Scanner
 from tierzero.tools.registry import ActionClass
 
 Verdict = Literal["true_positive", "benign_positive", "false_positive", "needs_review"]
 Priority = Literal["P1", "P2", "P3", "P4"]
-CaseStatus = Literal["new", "auto_closed", "closed", "escalated"]
+CaseStatus = Literal["new", "auto_closed", "closed", "escalated", "awaiting_approval"]
 EvidenceKind = Literal["alert", "asset", "identity", "intel", "scanner", "window", "history"]
 
 
@@ -127,6 +128,8 @@ class CaseState(BaseModel):
     recommendations: tuple[Recommendation, ...] = ()
     decisions: tuple[Decision, ...] = ()
     action_ids: tuple[int, ...] = ()
+    pending_action_ids: tuple[int, ...] = ()
+    approval_answers: tuple[ApprovalAnswer, ...] = ()
     next_step: str | None = None
     escalation_path: str | None = None
     status: CaseStatus = "new"
@@ -150,4 +153,5 @@ CHECKPOINT_TYPES: tuple[type[BaseModel], ...] = (
     MaintenanceWindow,
     Scanner,
     Decision,
+    ApprovalAnswer,
 )

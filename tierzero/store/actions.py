@@ -17,6 +17,7 @@ from tierzero.store import audit as chain
 
 ActionStatus = Literal[
     "allowed",
+    "approved",
     "executing",
     "executed",
     "pending_approval",
@@ -46,6 +47,8 @@ class ActionRow:
     result: str | None
     rolled_back_by: str | None
     rollback_reason: str | None
+    approval_due: str | None
+    reminded: int
 
     def as_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -71,6 +74,7 @@ class ActionLog:
         reason: str,
         requested_by: str,
         now: datetime,
+        approval_due: datetime | None = None,
     ) -> ActionRow:
         """The row for this exact action, created on first sight (later sightings keep it)."""
         existing = self.get_by_key(key)
@@ -79,7 +83,8 @@ class ActionLog:
         with self.transaction() as conn:
             conn.execute(
                 "INSERT INTO actions (idempotency_key, case_id, action, action_class, target,"
-                " status, rule_id, reason, requested_by, decided_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                " status, rule_id, reason, requested_by, decided_at, approval_due)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     key,
                     case_id,
@@ -91,6 +96,7 @@ class ActionLog:
                     reason,
                     requested_by,
                     ts(now),
+                    ts(approval_due) if approval_due else None,
                 ),
             )
         row = self.get_by_key(key)
@@ -164,6 +170,28 @@ class ActionLog:
             (action, ts(since)),
         ).fetchone()
         return int(row[0])
+
+    def remind(self, row: ActionRow, now: datetime, escalate_to: str) -> None:
+        """Record (audited) that a pending approval passed the reminder point."""
+        with self.transaction() as conn:
+            chain.append(
+                conn,
+                kind="approval",
+                actor="approval-timer",
+                case_id=row.case_id,
+                ts=now,
+                payload={
+                    "action_id": row.id,
+                    "phase": "reminder",
+                    "due": row.approval_due,
+                    "escalate_to": escalate_to,
+                },
+            )
+            conn.execute("UPDATE actions SET reminded = 1 WHERE id = ?", (row.id,))
+
+    def pending(self, case_id: str | None = None) -> list[ActionRow]:
+        """Actions waiting for a person's approval."""
+        return [r for r in self.rows(case_id) if r.status == "pending_approval"]
 
     def leases_due(self, now: datetime) -> list[ActionRow]:
         """Executed actions whose lease has run out."""

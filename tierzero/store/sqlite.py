@@ -102,7 +102,9 @@ CREATE TABLE IF NOT EXISTS actions (
     expires_at TEXT,
     result TEXT,
     rolled_back_by TEXT,
-    rollback_reason TEXT
+    rollback_reason TEXT,
+    approval_due TEXT,
+    reminded INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS actions_case ON actions (case_id);
 CREATE INDEX IF NOT EXISTS actions_kind ON actions (action, executed_at);

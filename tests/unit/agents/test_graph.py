@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import NOW
 from tests.factories import T0, make_alert
-from tierzero.agents.graph import route_after_guard, route_after_triage
+from tierzero.agents.graph import route_after_act, route_after_triage
 from tierzero.agents.state import Analysis, CaseState, TriageResult
 from tierzero.ingest.alert import Alert, EntityKind, Severity
 from tierzero.pipeline import analyse, correlate
@@ -59,9 +59,21 @@ def test_triage_router() -> None:
         ("needs_review", 0.99, "escalate"),
     ],
 )
-def test_recommend_router(verdict: str, confidence: float, route: str) -> None:
+def test_router_after_act(verdict: str, confidence: float, route: str) -> None:
     state = CaseState(case_id="C-1", analysis=_analysis(verdict, confidence))
-    assert route_after_guard(state, close_confidence=0.8) == route
+    assert route_after_act(state, close_confidence=0.8) == route
+    waiting = state.model_copy(update={"pending_action_ids": (3,)})
+    assert route_after_act(waiting, close_confidence=0.8) == "approval"
+
+
+def test_an_expired_approval_always_escalates() -> None:
+    from tierzero.guardrails.approvals import ApprovalAnswer
+
+    expired = ApprovalAnswer(action_id=1, action_hash="x", approved=None, approver="timer", at=NOW)
+    state = CaseState(
+        case_id="C-1", analysis=_analysis("benign_positive", 0.99), approval_answers=(expired,)
+    )
+    assert route_after_act(state, close_confidence=0.8) == "escalate"
 
 
 def run(tmp_path: Path, settings: Settings, alerts: list[Alert]) -> list[CaseState]:

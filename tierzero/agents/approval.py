@@ -1,0 +1,83 @@
+"""Approval gate: the graph waits (LangGraph ``interrupt``) until a person answers.
+
+``approval_node`` has no side effects: on resume LangGraph runs it again from the top, and
+``interrupt`` then returns the answer. ``apply_approval_node`` applies the answer (audited
+state change, then execution through the connector) once. With the durable checkpointer a
+pending approval survives a restart of tierzero.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+
+from tierzero.agents.context import RunContext
+from tierzero.agents.state import CaseState
+from tierzero.guardrails.approvals import ApprovalAnswer, judge
+from tierzero.guardrails.execution import execute
+
+
+def approval_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Ask for an answer on the case's pending actions and wait for it."""
+    pending = runtime.context.store.actions.pending(state.case_id)
+    if not pending:
+        return {"pending_action_ids": (), "visited": (*state.visited, "approval")}
+    answer = interrupt(
+        {
+            "case_id": state.case_id,
+            "pending": [
+                {
+                    "action_id": r.id,
+                    "action": r.action,
+                    "target": r.target,
+                    "action_hash": r.idempotency_key,
+                    "due": r.approval_due,
+                    "rule_id": r.rule_id,
+                }
+                for r in pending
+            ],
+        }
+    )
+    return {
+        "approval_answers": (*state.approval_answers, ApprovalAnswer.model_validate(answer)),
+        "visited": (*state.visited, "approval"),
+    }
+
+
+def apply_approval_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Apply the latest answer: approve (and execute), deny, expire, or refuse it."""
+    ctx = runtime.context
+    log = ctx.store.actions
+    if state.approval_answers:
+        answer = state.approval_answers[-1]
+        row = log.get(answer.action_id)
+        verdict, why = judge(row, state.case_id, answer)
+        payload = {"answer": answer.model_dump(mode="json"), "verdict": verdict, "why": why}
+        if row is None or verdict == "refuse":
+            ctx.store.audit("approval", answer.approver, payload, state.case_id, ctx.now)
+        elif verdict == "approve":
+            row = log.transition(
+                row,
+                "approved",
+                kind="approval",
+                actor=answer.approver,
+                now=ctx.now,
+                payload=payload,
+                approved_by=answer.approver,
+            )
+            spec = ctx.policy.catalog.get(row.action)
+            if spec is not None:
+                execute(log, ctx.connector, ctx.policy, row, spec, ctx.now)
+        else:
+            log.transition(
+                row,
+                "denied" if verdict == "deny" else "expired",
+                kind="approval",
+                actor=answer.approver,
+                now=ctx.now,
+                payload=payload,
+            )
+    still = tuple(r.id for r in log.pending(state.case_id))
+    return {"pending_action_ids": still, "visited": (*state.visited, "apply_approval")}

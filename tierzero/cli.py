@@ -160,7 +160,7 @@ def triage_command(
         if as_json:
             print(json.dumps(_report_json(report, rows, counts, store), indent=2))
         else:
-            _print_report(report, rows, counts, db)
+            _print_report(report, rows, counts, db, store)
 
 
 @contextmanager
@@ -209,6 +209,17 @@ def _case_json(row: CaseRow, store: Store) -> dict[str, Any]:
             {k: d[k] for k in ("action", "target", "outcome", "rule_id", "reason")}
             for d in analysis.get("decisions", [])
         ],
+        "actions": [
+            {
+                "id": a.id,
+                "action": a.action,
+                "target": a.target,
+                "status": a.status,
+                "rule_id": a.rule_id,
+                "approved_by": a.approved_by,
+            }
+            for a in store.actions.rows(row.id)
+        ],
     }
 
 
@@ -248,8 +259,30 @@ def _styled(value: str, styles: dict[str, str]) -> str:
 _PRIORITY_STYLE = {"P1": "bold red", "P2": "red", "P3": "yellow", "P4": "dim"}
 
 
+def _print_actions(cases: list[CaseRow], store: Store) -> None:
+    """Per case: what ran in the lab, what waits for a person, what was refused, and why."""
+    groups = (
+        ("executed", "executed automatically", "green"),
+        ("pending_approval", "waiting for approval", "yellow"),
+        ("denied", "denied", "red"),
+        ("failed", "failed", "red"),
+    )
+    lines = []
+    for case in cases:
+        rows = store.actions.rows(case.id)
+        for status, label, style in groups:
+            chosen = [r for r in rows if r.status == status]
+            if chosen:
+                items = ", ".join(f"{r.action} {_safe(r.target)} ({r.rule_id})" for r in chosen)
+                lines.append(f"  {case.id} [{style}]{label}[/]: {items}")
+    if lines:
+        out.print("Actions (through the lab connector, a simulated environment):")
+        for line in lines:
+            out.print(line)
+
+
 def _print_report(
-    report: TriageReport, rows: list[CaseRow], counts: dict[str, int], db: Path
+    report: TriageReport, rows: list[CaseRow], counts: dict[str, int], db: Path, store: Store
 ) -> None:
     c = report.counts
     sources = ", ".join(f"{n} {s}" for s, n in sorted(c.by_source.items()))
@@ -316,6 +349,7 @@ def _print_report(
         styled[2] = _styled(values[2], _STATUS_STYLE)
         table.add_row(*styled)
     out.print(table)
+    _print_actions(shown, store)
     if c.quarantined:
         out.print(f"{c.quarantined} records quarantined: see 'tierzero quarantine list --db {db}'.")
     out.print(f"Details: 'tierzero cases show CASE --db {db}'.")

@@ -28,7 +28,10 @@ def test_every_recommendation_is_decided_and_audited(tmp_path: Path) -> None:
     db = str(tmp_path / "t.db")
     run("triage", str(EXAMPLES), "--db", db)
     decisions = decisions_of(db)
-    assert {d["outcome"] for d in decisions} == {"allow", "needs_approval"}
+    assert {d["outcome"] for d in decisions} == {"allow", "needs_approval", "deny"}
+    denied = {(d["action"], d["target"]): d["rule_id"] for d in decisions if d["outcome"] == "deny"}
+    assert denied[("isolate_host", "DC-01")] == "deny_list.asset_role"
+    assert denied[("disable_user", "breakglass-admin")] == "deny_list.privilege"
     isolate = {d["target"]: d for d in decisions if d["action"] == "isolate_host"}
     assert isolate["LT-FIN-042"]["outcome"] == "allow"
     assert isolate["SRV-FS-01"]["rule_id"] == "tier.production_disruption"
@@ -43,8 +46,12 @@ def test_kill_switch_sends_everything_to_approval(tmp_path: Path) -> None:
     )
     run("triage", str(EXAMPLES), "--db", db)
     decisions = decisions_of(db)
-    assert decisions and all(d["outcome"] == "needs_approval" for d in decisions)
-    assert {d["rule_id"] for d in decisions} == {"autonomy.off"}
+    # Deny lists still deny; everything else waits for a person.
+    assert decisions and all(d["outcome"] != "allow" for d in decisions)
+    assert {d["rule_id"] for d in decisions if d["outcome"] == "needs_approval"} == {"autonomy.off"}
+    assert {d["rule_id"].split(".")[0] for d in decisions if d["outcome"] == "deny"} == {
+        "deny_list"
+    }
     audited = [json.loads(x) for x in run("audit", "export", "--db", db).splitlines()]
     switch = [r for r in audited if r["kind"] == "autonomy"]
     assert switch[0]["actor"] == "soc-lead" and switch[0]["payload"]["autonomy"] == "off"

@@ -45,11 +45,7 @@ def _case_with(cases: list[dict[str, Any]], source_alert_id: str) -> dict[str, A
 def _records_in(folder: Path) -> int:
     total = 0
     for path in folder.iterdir():
-        if (
-            path.suffix in (".jsonl", ".ndjson")
-            or path.name == "wazuh_alerts.json"
-            or (path.name == "suricata_eve.json")
-        ):
+        if path.suffix in (".jsonl", ".ndjson") or path.name.startswith(("wazuh", "suricata")):
             total += sum(1 for line in path.read_text().splitlines() if line.strip())
         elif path.suffix == ".csv":
             total += sum(1 for line in path.read_text().splitlines()[1:] if line.strip())

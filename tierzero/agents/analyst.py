@@ -121,6 +121,8 @@ def recommend_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, 
                         evidence=analysis.evidence,
                     )
                 )
+    if ctx.recommender is not None:
+        recommendations = list(ctx.recommender(state, ctx))
     main = max(leaves, key=lambda bl: bl[1].confidence, default=None)
     next_step = main[1].next_step if main else "Review the case's alerts and decide a verdict."
     escalation = main[0].escalation_path if main else "SOC tier 2 on-call analyst"

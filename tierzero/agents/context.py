@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ from tierzero.tools.registry import ToolContext
 
 if TYPE_CHECKING:
     from tierzero.agents.playbooks import Playbook
+    from tierzero.agents.state import CaseState, Recommendation
     from tierzero.agents.triage import TriageConfig
     from tierzero.store.sqlite import Store
 
@@ -62,6 +64,9 @@ class RunContext:
     connector: ResponseConnector
     now: datetime
     autonomy_on: bool = True
+    # Who proposes actions: None is the offline analyst's playbooks; a model-driven agent (or a
+    # scripted fake in tests) plugs in here. Whatever it proposes still passes the guard node.
+    recommender: Callable[[CaseState, RunContext], tuple[Recommendation, ...]] | None = None
     hours: BusinessHours = field(default_factory=BusinessHours)
     internal_domains: tuple[str, ...] = ()
     # Deterministic enrichment makes a bounded number of lookups per alert (case size is capped

@@ -17,6 +17,7 @@ EXPECTED = {
     "okta_system_log.jsonl": "okta",
     "elastic_alerts.ndjson": "elastic",
     "wazuh_alerts.json": "wazuh",
+    "wazuh_dc_alerts.json": "wazuh",
     "suricata_eve.json": "suricata",
 }
 

@@ -142,12 +142,21 @@ def run_case(
     app: CompiledStateGraph[Any, Any, Any, Any], case_id: str, revision: int, ctx: RunContext
 ) -> CaseState:
     """Run one case until it ends or waits for approval; each analysis revision is its own
-    checkpoint thread."""
-    return _finish(
-        app.invoke(CaseState(case_id=case_id), _thread(case_id, revision), context=ctx),
-        case_id,
-        ctx,
-    )
+    checkpoint thread.
+
+    If this revision's thread already has checkpoints (the process died mid-run), it resumes
+    from the last one instead of starting over; if it is waiting for an approval, it keeps
+    waiting.
+    """
+    config = _thread(case_id, revision)
+    saved = app.get_state(config)
+    if saved.next:
+        if saved.interrupts:
+            values = dict(saved.values)
+            values["__interrupt__"] = saved.interrupts
+            return _finish(values, case_id, ctx)
+        return _finish(app.invoke(None, config, context=ctx), case_id, ctx)
+    return _finish(app.invoke(CaseState(case_id=case_id), config, context=ctx), case_id, ctx)
 
 
 def resume_case(

@@ -37,6 +37,12 @@ def test_case_waits_with_bounded_windows(tmp_path: Path) -> None:
     account = waiting["disable_user alice.martin"]
     assert account.approval_due == (NOW + timedelta(minutes=30)).isoformat(timespec="microseconds")
     assert {r.status for r in store.cases() if r.id == server.case_id} == {"awaiting_approval"}
+    requested = [
+        r["payload"]["action_hash"]
+        for r in store.audit_records(server.case_id)
+        if r["kind"] == "approval" and r["payload"]["phase"] == "requested"
+    ]
+    assert sorted(requested) == sorted(r.idempotency_key for r in waiting.values())
 
 
 def test_approval_resumes_the_graph_and_executes_exactly_that_action(tmp_path: Path) -> None:

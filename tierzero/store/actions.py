@@ -76,11 +76,20 @@ class ActionLog:
         now: datetime,
         approval_due: datetime | None = None,
     ) -> ActionRow:
-        """The row for this exact action, created on first sight (later sightings keep it)."""
+        """The row for this exact action, created on first sight (later sightings keep it).
+
+        A row created waiting for approval writes the approval request to the audit in the
+        same transaction.
+        """
         existing = self.get_by_key(key)
         if existing is not None:
             return existing
         with self.transaction() as conn:
+            if status == "pending_approval":
+                chain.append(conn, kind="approval", actor=requested_by, case_id=case_id, ts=now,
+                             payload={"phase": "requested", "action": action, "target": target,
+                                      "action_hash": key, "rule_id": rule_id, "reason": reason,
+                                      "due": ts(approval_due) if approval_due else None})
             conn.execute(
                 "INSERT INTO actions (idempotency_key, case_id, action, action_class, target,"
                 " status, rule_id, reason, requested_by, decided_at, approval_due)"

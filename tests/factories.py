@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime, timedelta
 from itertools import count
+from pathlib import Path
 
 from tests.conftest import NOW
+from tierzero.config import default_config_dir
 from tierzero.ingest.alert import (
     Alert,
     Analytic,
@@ -64,3 +67,14 @@ def make_alert(
             source=source, source_file="test.jsonl", record_no=1, ingested_at=NOW
         ),
     )
+
+
+def edited_config(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    """A copy of the bundled config folder with one text edit in one file (which must apply)."""
+    target = tmp_path / "config"
+    shutil.copytree(default_config_dir(), target)
+    path = target / file
+    text = path.read_text()
+    assert old in text, f"{file} has no {old!r}"
+    path.write_text(text.replace(old, new))
+    return target

@@ -725,18 +725,10 @@ def _answer(
         row = store.actions.get(action_id)
         if row is None:
             raise _fail(f"no action {action_id}")
-        verdict, why = judge(
-            row,
-            row.case_id,
-            ApprovalAnswer(
-                action_id=row.id,
-                action_hash=row.idempotency_key,
-                approved=approved,
-                approver=actor,
-                reason=reason,
-                at=now,
-            ),
+        answer = ApprovalAnswer.for_row(
+            row, approved=approved, approver=actor, reason=reason, at=now
         )
+        verdict, why = judge(row, row.case_id, answer)
         if verdict in ("refuse", "expire"):
             raise _fail(why)
         answer_approval(

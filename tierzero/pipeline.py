@@ -196,13 +196,8 @@ def answer_approval(
     case = store.case(row.case_id)
     if case is None:
         raise ValueError(f"no case {row.case_id}")
-    answer = ApprovalAnswer(
-        action_id=row.id,
-        action_hash=row.idempotency_key,
-        approved=approved,
-        approver=approver,
-        reason=reason,
-        at=now,
+    answer = ApprovalAnswer.for_row(
+        row, approved=approved, approver=approver, reason=reason, at=now
     )
     revision = store.next_revision(row.case_id) - 1  # the analysis that is waiting
     with graph_session(store, settings, now) as (app, ctx):

@@ -3,15 +3,14 @@ leases, rollback, rate limits, circuit breakers, and no action without its audit
 
 from __future__ import annotations
 
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import EXAMPLES, NOW
+from tests.factories import edited_config
 from tierzero import pipeline
-from tierzero.config import default_config_dir
 from tierzero.guardrails.execution import RollbackRefused, rollback, sweep_leases
 from tierzero.settings import Settings
 from tierzero.store import audit as chain
@@ -110,13 +109,11 @@ def test_rollback_on_demand_records_who_and_why(tmp_path: Path) -> None:
 
 
 def test_rate_limit_sends_the_excess_to_approval(tmp_path: Path) -> None:
-    config = tmp_path / "config"
-    shutil.copytree(default_config_dir(), config)
-    policy = config / "policy.yaml"
-    policy.write_text(
-        policy.read_text()
-        .replace("block_ip: {max", "xx")
-        .replace("rate_limits:\n", "rate_limits:\n  block_ip: {max: 2, per: PT10M}\n")
+    config = edited_config(
+        tmp_path,
+        "policy.yaml",
+        "rate_limits:\n",
+        "rate_limits:\n  block_ip: {max: 2, per: PT10M}\n",
     )
     store = triage(tmp_path, Settings.load(config))
     blocks = [r for r in store.actions.rows() if r.action == "block_ip"]
@@ -139,10 +136,7 @@ def test_failures_open_the_breaker(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         connector.seed(settings.inventory)
         return connector
 
-    config = tmp_path / "config"
-    shutil.copytree(default_config_dir(), config)
-    policy = config / "policy.yaml"
-    policy.write_text(policy.read_text().replace("breaker_failures: 3", "breaker_failures: 2"))
+    config = edited_config(tmp_path, "policy.yaml", "breaker_failures: 3", "breaker_failures: 2")
     monkeypatch.setattr(pipeline, "lab_connector", failing)
     store = triage(tmp_path, Settings.load(config))
     blocks = [r for r in store.actions.rows() if r.action == "block_ip"]

@@ -29,6 +29,20 @@ class ApprovalAnswer(BaseModel):
     reason: str = ""
     at: datetime
 
+    @classmethod
+    def for_row(
+        cls, row: ActionRow, *, approved: bool | None, approver: str, reason: str, at: datetime
+    ) -> ApprovalAnswer:
+        """An answer about exactly this action (bound to its hash)."""
+        return cls(
+            action_id=row.id,
+            action_hash=row.idempotency_key,
+            approved=approved,
+            approver=approver,
+            reason=reason,
+            at=at,
+        )
+
 
 def judge(row: ActionRow | None, case_id: str, answer: ApprovalAnswer) -> tuple[Verdict, str]:
     """What the answer does to the row, and why (fail closed on anything doubtful)."""

@@ -86,10 +86,22 @@ class ActionLog:
             return existing
         with self.transaction() as conn:
             if status == "pending_approval":
-                chain.append(conn, kind="approval", actor=requested_by, case_id=case_id, ts=now,
-                             payload={"phase": "requested", "action": action, "target": target,
-                                      "action_hash": key, "rule_id": rule_id, "reason": reason,
-                                      "due": ts(approval_due) if approval_due else None})
+                chain.append(
+                    conn,
+                    kind="approval",
+                    actor=requested_by,
+                    case_id=case_id,
+                    ts=now,
+                    payload={
+                        "phase": "requested",
+                        "action": action,
+                        "target": target,
+                        "action_hash": key,
+                        "rule_id": rule_id,
+                        "reason": reason,
+                        "due": ts(approval_due) if approval_due else None,
+                    },
+                )
             conn.execute(
                 "INSERT INTO actions (idempotency_key, case_id, action, action_class, target,"
                 " status, rule_id, reason, requested_by, decided_at, approval_due)"

@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from tierzero.ingest.alert import Alert
 from tierzero.tools.inventory import Inventory
 
 ActionClass = Literal["read", "contain", "disrupt"]
@@ -29,6 +30,24 @@ class AlertHistory(Protocol):
     ) -> int: ...
 
 
+class AlertSource(Protocol):
+    """Stored alerts, read-only: what the investigation tools search (the store)."""
+
+    def alerts_of_case(self, case_id: str) -> list[Alert]: ...
+
+    def alert(self, alert_id: str) -> Alert | None: ...
+
+    def alerts_on_entity(
+        self, key: str, since: datetime, until: datetime, limit: int
+    ) -> list[Alert]: ...
+
+
+class CaseMemory(Protocol):
+    """Similar past cases (the embedded vector store of closed cases)."""
+
+    def similar(self, text: str, k: int, exclude: str | None = None) -> list[Any]: ...
+
+
 @dataclass(frozen=True)
 class ToolContext:
     """What a tool may use, injected by the caller: data sources and the case in scope."""
@@ -37,6 +56,8 @@ class ToolContext:
     history: AlertHistory | None = None
     case_id: str | None = None
     now: datetime | None = None
+    alerts: AlertSource | None = None
+    memory: CaseMemory | None = None
 
 
 class ToolArgumentError(ValueError):

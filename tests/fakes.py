@@ -1,4 +1,4 @@
-"""Scripted fakes standing in for agents in tests. Nothing here is a real model.
+"""Scripted fakes standing in for agents and models in tests. Nothing here is a real model.
 
 ``HostileRecommender`` is the worst agent we can script: for every action in the catalog it
 proposes the most valuable targets in the company (crown jewels, domain controllers,
@@ -9,8 +9,12 @@ confidence. The guardrails must hold anyway.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from tierzero.agents.context import RunContext
 from tierzero.agents.state import CaseState, Recommendation
+from tierzero.guardrails.model_gate import ChatRequest, ChatResponse, ToolCall
 from tierzero.ingest.alert import FREE_TEXT_KINDS
 
 VALUABLE = ("SRV-DB-01", "DC-01", "breakglass-admin", "bob.nguyen", "SRV-FS-01", "10.10.1.20")
@@ -50,3 +54,62 @@ class HostileRecommender:
                 )
         self.proposed.extend(out)
         return tuple(out)
+
+
+class ScriptedModel:
+    """A scripted fake chat model (no model, no network): plays back responses in order.
+
+    Each entry is a ``ChatResponse`` or a function of the request returning one (so a script
+    can read what it was sent, e.g. evidence ids). ``requests`` keeps every request received;
+    running past the end of the script fails the test.
+    """
+
+    def __init__(self, script: list[Any], name: str = "scripted-fake-model") -> None:
+        self.script = list(script)
+        self.requests: list[ChatRequest] = []
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        self.requests.append(request)
+        if not self.script:
+            raise AssertionError(f"{self._name}: called more often than scripted")
+        step = self.script.pop(0)
+        if isinstance(step, BaseException):
+            raise step
+        return step(request) if callable(step) else step
+
+
+def text(content: str, finish_reason: str = "stop") -> ChatResponse:
+    """A plain answer."""
+    return ChatResponse(content=content, finish_reason=finish_reason, model="scripted")
+
+
+def calls(*tool_calls: tuple[str, dict[str, Any] | str]) -> ChatResponse:
+    """An answer asking for one or more (parallel) tool calls."""
+    return ChatResponse(
+        content=None,
+        tool_calls=tuple(
+            ToolCall(f"call_{i}", name, args if isinstance(args, str) else json.dumps(args))
+            for i, (name, args) in enumerate(tool_calls)
+        ),
+        finish_reason="tool_calls",
+        model="scripted",
+    )
+
+
+def opinion(**fields: Any) -> ChatResponse:
+    """A conclusion as the recommendation prompt asks for it (JSON text)."""
+    body = {
+        "verdict": "true_positive",
+        "confidence": 0.9,
+        "rationale": "Malware ran on the laptop [E1].",
+        "evidence": ["E1"],
+        "techniques": [],
+        "actions": [],
+    }
+    body.update(fields)
+    return text(json.dumps(body))

@@ -14,15 +14,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.graph.state import CompiledStateGraph
 
-from tierzero.agents.context import RunContext
+from tierzero.agents.context import ModelRuntime, RunContext
 from tierzero.agents.graph import checkpointer, compile_graph, resume_case, run_case
-from tierzero.agents.state import Analysis, CaseState
+from tierzero.agents.model_config import endpoint_from_env
+from tierzero.agents.state import Analysis, CaseState, Recommendation
 from tierzero.correlate.engine import Correlator
 from tierzero.guardrails.approvals import ApprovalAnswer
+from tierzero.guardrails.decisions import Decision
+from tierzero.guardrails.model_gate import ChatModel
 from tierzero.ingest.alert import Alert
 from tierzero.ingest.quarantine import QuarantinedRecord
 from tierzero.ingest.reader import IngestCounts, IngestOptions, discover, read_file
@@ -33,6 +36,9 @@ from tierzero.tools.connectors import LabConnector
 
 Progress = Callable[[str, int, int | None], None]  # (stage, done, total or None)
 BATCH = 1000
+# Which model the LLM agents use: "env" resolves the endpoint from the environment (none set:
+# offline), "off" forces the offline analyst, or a ChatModel object (a scripted fake in tests).
+ModelChoice = ChatModel | Literal["env", "off"]
 
 
 def _no_progress(stage: str, done: int, total: int | None) -> None:
@@ -50,6 +56,7 @@ class TriageReport:
     merged_cases: int = 0
     cases_analysed: list[CaseState] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    model: str | None = None  # the LLM agents' model, None when the offline analyst ran alone
 
 
 def ingest(
@@ -125,12 +132,28 @@ def correlate(
     return report
 
 
+def chat_model(settings: Settings, choice: ModelChoice = "env") -> ChatModel | None:
+    """The model the LLM agents will use, or None for the offline analyst alone."""
+    if choice == "off":
+        return None
+    if choice == "env":
+        endpoint = endpoint_from_env(settings.model)
+        if endpoint is None:
+            return None
+        from tierzero.agents.llm import OpenAIChatModel  # imports openai: only when needed
+
+        return OpenAIChatModel(endpoint, settings.model)
+    return choice
+
+
 @contextmanager
 def graph_session(
-    store: Store, settings: Settings, now: datetime
+    store: Store, settings: Settings, now: datetime, model: ModelChoice = "env"
 ) -> Iterator[tuple[CompiledStateGraph[Any, Any, Any, Any], RunContext]]:
     """The compiled graph (with its checkpointer on the store's file) and its run context."""
+    chosen = chat_model(settings, model)
     ctx = RunContext(
+        model=ModelRuntime.of(chosen, settings.model) if chosen is not None else None,
         store=store,
         inventory=settings.inventory,
         triage=settings.triage,
@@ -155,6 +178,7 @@ def analyse(
     now: datetime,
     progress: Progress = _no_progress,
     report: TriageReport | None = None,
+    model: ModelChoice = "env",
 ) -> TriageReport:
     """Run the case graph on every case that changed since its last analysis."""
     report = report or TriageReport()
@@ -162,7 +186,8 @@ def analyse(
     case_ids = store.dirty_case_ids()
     if case_ids:
         store.audit("policy", "system", settings.versions(), None, now)
-    with graph_session(store, settings, now) as (app, ctx):
+    with graph_session(store, settings, now, model) as (app, ctx):
+        report.model = ctx.model.model.name if ctx.model else None
         for index, case_id in enumerate(case_ids, start=1):
             revision = store.next_revision(case_id)
             try:
@@ -177,6 +202,56 @@ def analyse(
             progress("analyse", index, len(case_ids))
     report.seconds["analyse"] = time.perf_counter() - started
     return report
+
+
+def request_action(
+    store: Store,
+    settings: Settings,
+    case_id: str,
+    action: str,
+    target: str,
+    requested_by: str,
+    reason: str,
+    now: datetime,
+    model: ModelChoice = "env",
+) -> tuple[CaseState, Decision | None]:
+    """A person's request for an action on a case (analyst chat): the case is analysed again
+    as a new revision with the request among the recommendations, so the guard decides on it
+    and an approval, if needed, waits in the graph like any other. Returns the new state and
+    the decision on the request (None if the action is not in the catalog)."""
+    spec = settings.policy.catalog.get(action)
+    if store.case(case_id) is None:
+        raise ValueError(f"no case {case_id}")
+    if spec is None:
+        return CaseState(case_id=case_id), None
+    asked = Recommendation(
+        action=action,
+        action_class=spec.action_class,
+        target_kind=spec.target,
+        target=target[:320],
+        reason=reason[:300],
+        playbook=requested_by[:120],
+    )
+    revision = store.next_revision(case_id)
+    with graph_session(store, settings, now, model) as (app, ctx):
+        ctx.requested[case_id] = (asked,)
+        try:
+            state = run_case(app, case_id, revision, ctx)
+        except Exception as exc:  # the same isolation as a triage run: a person looks
+            ctx.forget(case_id)
+            state = failed_analysis(case_id, exc)
+    store.save_analysis(
+        case_id, summarize(state, store), revision, now, audit_trail(state, revision)
+    )
+    decision = next(
+        (
+            d
+            for r, d in zip(state.recommendations, state.decisions, strict=False)
+            if r.action == action and r.target == asked.target
+        ),
+        None,
+    )
+    return state, decision
 
 
 def answer_approval(
@@ -200,7 +275,8 @@ def answer_approval(
         row, approved=approved, approver=approver, reason=reason, at=now
     )
     revision = store.next_revision(row.case_id) - 1  # the analysis that is waiting
-    with graph_session(store, settings, now) as (app, ctx):
+    # Resuming an approval never reaches the model (approval, apply_approval, close/escalate).
+    with graph_session(store, settings, now, "off") as (app, ctx):
         state = resume_case(app, row.case_id, revision, ctx, answer.model_dump(mode="json"))
     store.save_analysis(row.case_id, summarize(state, store), revision, now)
     return state
@@ -291,6 +367,15 @@ def audit_trail(state: CaseState, revision: int) -> list[tuple[AuditKind, str, d
                     **state.analysis.model_dump(mode="json", exclude={"outcomes"}),
                     "playbook_paths": {o.playbook: list(o.path) for o in state.analysis.outcomes},
                     "recommendations": [r.model_dump(mode="json") for r in state.recommendations],
+                    "opinions": [
+                        {"analyst": o.analyst, "verdict": o.verdict, "confidence": o.confidence}
+                        for o in state.opinions
+                    ],
+                    "investigation": state.investigation.model_dump(
+                        mode="json", exclude={"transcript"}
+                    )
+                    if state.investigation
+                    else None,
                 },
             )
         )
@@ -302,7 +387,8 @@ def summarize(state: CaseState, store: Store) -> dict[str, object]:
     analysis = state.analysis
     triage = state.triage
     return {
-        **state.model_dump(mode="json"),
+        # The model conversation is in the audit (model_call records), not in the case row.
+        **state.model_dump(mode="json", exclude={"investigation": {"transcript"}}),
         "status": state.status,
         "verdict": analysis.verdict if analysis else "needs_review",
         "confidence": analysis.confidence if analysis else 0.0,
@@ -318,10 +404,11 @@ def triage(
     options: IngestOptions | None = None,
     now: datetime | None = None,
     progress: Progress = _no_progress,
+    model: ModelChoice = "env",
 ) -> TriageReport:
     """The whole job: ingest, correlate, analyse."""
     when = now or datetime.now(UTC)
     report = ingest(paths, store, options or IngestOptions(), when, progress)
     correlate(store, settings, when, progress, report)
-    analyse(store, settings, when, progress, report)
+    analyse(store, settings, when, progress, report, model)
     return report

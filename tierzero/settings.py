@@ -10,8 +10,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tierzero import prompts
 from tierzero.agents.context import BusinessHours
 from tierzero.agents.facts import fact_names
+from tierzero.agents.model_config import ModelConfig
 from tierzero.agents.playbooks import Playbook, load_playbooks
 from tierzero.agents.triage import TriageConfig
 from tierzero.config import ConfigError, config_dir, load_model
@@ -54,6 +56,7 @@ class Settings:
     playbooks: tuple[Playbook, ...]
     inventory: Inventory
     policy: Policy
+    model: ModelConfig
     fingerprint: str
 
     def versions(self) -> dict[str, object]:
@@ -63,6 +66,7 @@ class Settings:
             "config_folder": str(self.folder),
             "playbooks": {p.id: p.version for p in self.playbooks},
             "policy_version": self.policy.version,
+            "prompts": {p.id: p.version for p in prompts.all_prompts()},
         }
 
     @classmethod
@@ -93,6 +97,10 @@ class Settings:
             playbooks=load_playbooks(root / "playbooks", fact_names(), set(policy.catalog)),
             policy=policy,
             inventory=Inventory.load(root / "inventory", domains),
+            # Optional: folders written before the LLM agents existed have no model.yaml.
+            model=load_model(root / "model.yaml", ModelConfig)
+            if (root / "model.yaml").is_file()
+            else ModelConfig(),
             fingerprint=fingerprint(root),
         )
 

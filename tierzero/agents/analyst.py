@@ -15,7 +15,16 @@ from langgraph.runtime import Runtime
 
 from tierzero.agents.context import RunContext
 from tierzero.agents.facts import Facts, facts_for
+from tierzero.agents.investigator import investigate
 from tierzero.agents.playbooks import ActionRef, Leaf, Playbook
+from tierzero.agents.recommender import (
+    OpinionFailed,
+    conclude,
+    model_analysis,
+    reconcile,
+    unavailable,
+)
+from tierzero.agents.recommender import recommendations as model_recommendations
 from tierzero.agents.state import (
     Analysis,
     CaseState,
@@ -90,9 +99,14 @@ def analyse(
 
 
 def investigate_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Reach a verdict with the playbooks."""
-    analysis, _ = analyse(facts_for(state, runtime.context), runtime.context.playbooks)
-    return {"analysis": analysis, "visited": (*state.visited, "investigate")}
+    """Reach a verdict with the playbooks; with a model configured, the LLM investigation
+    agent also runs its tool loop (its conclusion is asked for in the recommend node)."""
+    ctx = runtime.context
+    analysis, _ = analyse(facts_for(state, ctx), ctx.playbooks)
+    update: dict[str, Any] = {"analysis": analysis, "visited": (*state.visited, "investigate")}
+    if ctx.model is not None:
+        update["investigation"] = investigate(state, ctx)
+    return update
 
 
 def recommend_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -126,11 +140,53 @@ def recommend_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, 
     main = max(leaves, key=lambda bl: bl[1].confidence, default=None)
     next_step = main[1].next_step if main else "Review the case's alerts and decide a verdict."
     escalation = main[0].escalation_path if main else "SOC tier 2 on-call analyst"
-    return {
-        "recommendations": tuple(recommendations),
+    update: dict[str, Any] = {
+        "analysis": analysis,
         "next_step": next_step,
         "escalation_path": escalation,
         "visited": (*state.visited, "recommend"),
+    }
+    asked = [r for r in ctx.requested.get(state.case_id, ()) if (r.action, r.target) not in seen]
+    recommendations.extend(asked)
+    if ctx.model is not None and state.investigation is not None:
+        update.update(_with_model_opinion(state, ctx, analysis, recommendations))
+        if update["analysis"].verdict == "needs_review" and analysis.verdict != "needs_review":
+            update["next_step"] = "Compare the two opinions on the case and decide the verdict."
+    else:
+        update["recommendations"] = tuple(recommendations)
+    return update
+
+
+def _with_model_opinion(
+    state: CaseState,
+    ctx: RunContext,
+    offline: Analysis,
+    offline_recommendations: list[Recommendation],
+) -> dict[str, Any]:
+    """Ask the model for its conclusion and combine it with the offline analyst's."""
+    assert state.investigation is not None
+    model = state.investigation.model
+    try:
+        if state.investigation.failed:
+            raise OpinionFailed(state.investigation.failed)
+        opinion, _ = conclude(state, ctx)
+    except OpinionFailed as exc:
+        return {
+            "analysis": unavailable(offline, str(exc)),
+            "opinions": (offline,),
+            "recommendations": tuple(offline_recommendations),
+        }
+    mine = model_analysis(opinion, model, state.investigation.findings)
+    proposed = {(r.action, r.target) for r in offline_recommendations}
+    extra = [
+        r
+        for r in model_recommendations(opinion, model, ctx)
+        if (r.action, r.target) not in proposed
+    ]
+    return {
+        "analysis": reconcile(offline, mine),
+        "opinions": (offline, mine),
+        "recommendations": (*offline_recommendations, *extra),
     }
 
 

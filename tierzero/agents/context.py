@@ -8,13 +8,15 @@ from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 from tierzero.guardrails.mediator import Mediator
+from tierzero.guardrails.model_gate import ChatModel, ModelGate, RunBudget
 from tierzero.guardrails.policy import Policy
 from tierzero.ingest.alert import Alert
 from tierzero.tools.connectors import ResponseConnector
 from tierzero.tools.inventory import Inventory
-from tierzero.tools.registry import ToolContext
+from tierzero.tools.registry import CaseMemory, ToolContext
 
 if TYPE_CHECKING:
+    from tierzero.agents.model_config import ModelConfig
     from tierzero.agents.playbooks import Playbook
     from tierzero.agents.state import CaseState, Recommendation
     from tierzero.agents.triage import TriageConfig
@@ -53,6 +55,19 @@ class CaseFile:
 
 
 @dataclass
+class ModelRuntime:
+    """The model behind the LLM agents for one run, with the run's shared token budget."""
+
+    model: ChatModel
+    config: ModelConfig
+    run_budget: RunBudget
+
+    @classmethod
+    def of(cls, model: ChatModel, config: ModelConfig) -> ModelRuntime:
+        return cls(model, config, RunBudget(config.budgets.per_run_tokens))
+
+
+@dataclass
 class RunContext:
     """Per-run dependencies (LangGraph runtime context): store, inventory, rules, clock."""
 
@@ -67,11 +82,18 @@ class RunContext:
     # Who proposes actions: None is the offline analyst's playbooks; a model-driven agent (or a
     # scripted fake in tests) plugs in here. Whatever it proposes still passes the guard node.
     recommender: Callable[[CaseState, RunContext], tuple[Recommendation, ...]] | None = None
+    # Actions a person asked for (analyst chat), by case: proposed alongside the analysts'
+    # own recommendations, and decided by the guard node like any other.
+    requested: dict[str, tuple[Recommendation, ...]] = field(default_factory=dict)
+    # The LLM agents' model; None runs the offline analyst alone.
+    model: ModelRuntime | None = None
     hours: BusinessHours = field(default_factory=BusinessHours)
     internal_domains: tuple[str, ...] = ()
     # Deterministic enrichment makes a bounded number of lookups per alert (case size is capped
     # by correlation); this budget stops a runaway, not normal work.
     max_tool_calls: int = 20_000
+    # Similar past cases (the similar_cases tool); None when no memory is open.
+    memory: CaseMemory | None = None
     _files: dict[str, CaseFile] = field(default_factory=dict, repr=False)
 
     def case_file(self, case_id: str) -> CaseFile:
@@ -95,9 +117,28 @@ class RunContext:
             max_calls=self.max_tool_calls,
         )
 
+    def model_gate(self, case_id: str, actor: str) -> ModelGate:
+        """The audited, budgeted door to the model for one case (needs a model)."""
+        if self.model is None:
+            raise RuntimeError("no model is configured for this run")
+        return ModelGate(
+            sink=self.store,
+            model=self.model.model,
+            budget=self.model.config.budgets,
+            run_budget=self.model.run_budget,
+            case_id=case_id,
+            actor=actor,
+            now=self.now,
+        )
+
     def tools(self, case_id: str) -> ToolContext:
         return ToolContext(
-            inventory=self.inventory, history=self.store, case_id=case_id, now=self.now
+            inventory=self.inventory,
+            history=self.store,
+            case_id=case_id,
+            now=self.now,
+            alerts=self.store,
+            memory=self.memory,
         )
 
     def forget(self, case_id: str) -> None:

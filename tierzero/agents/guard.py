@@ -51,6 +51,8 @@ def guard_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]
                     executed_in_window=executed,
                     open_breakers=breakers,
                     internal_domains=ctx.internal_domains,
+                    verdict_settled=state.analysis is not None
+                    and state.analysis.verdict != "needs_review",
                 ),
                 ctx.policy,
             )

@@ -8,7 +8,7 @@ alerts.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -115,6 +115,20 @@ class Recommendation(_Model):
     evidence: tuple[str, ...] = ()
 
 
+class ModelInvestigation(_Model):
+    """What the model-driven investigation did: its findings and how its loop ended."""
+
+    model: str
+    findings: str | None = None
+    steps: int = 0
+    tool_calls: int = 0
+    tool_errors: int = 0
+    stopped: str = "answered"
+    failed: str | None = Field(default=None, description="why the model could not be used")
+    # The conversation so far (system, case, tool results): the recommendation continues it.
+    transcript: tuple[dict[str, Any], ...] = ()
+
+
 class CaseState(BaseModel):
     """The graph's state for one case."""
 
@@ -125,6 +139,10 @@ class CaseState(BaseModel):
     evidence: tuple[Evidence, ...] = ()
     triage: TriageResult | None = None
     analysis: Analysis | None = None
+    investigation: ModelInvestigation | None = None
+    opinions: tuple[Analysis, ...] = Field(
+        default=(), description="each analyst's own conclusion when more than one ran"
+    )
     recommendations: tuple[Recommendation, ...] = ()
     decisions: tuple[Decision, ...] = ()
     action_ids: tuple[int, ...] = ()
@@ -146,6 +164,7 @@ CHECKPOINT_TYPES: tuple[type[BaseModel], ...] = (
     TriageResult,
     PlaybookOutcome,
     Analysis,
+    ModelInvestigation,
     Recommendation,
     Asset,
     Identity,

@@ -70,13 +70,7 @@ class Mediator:
             spec, parsed = self.registry.validate(name, arguments)
         except (ToolArgumentError, UnknownToolError) as exc:
             problems = exc.problems if isinstance(exc, ToolArgumentError) else ["unknown tool"]
-            self.sink.audit(
-                "tool_call",
-                self.actor,
-                {"tool": str(name)[:200], "phase": "rejected", "problems": problems},
-                self.tools.case_id,
-                self.now,
-            )
+            self.reject(name, problems)
             raise
         if self.calls >= self.max_calls:
             raise BudgetExceeded(
@@ -110,3 +104,13 @@ class Mediator:
             self.now,
         )
         return result
+
+    def reject(self, name: str, problems: list[str]) -> None:
+        """Audit a call that was refused before reaching a tool (bad name or arguments)."""
+        self.sink.audit(
+            "tool_call",
+            self.actor,
+            {"tool": str(name)[:200], "phase": "rejected", "problems": problems},
+            self.tools.case_id,
+            self.now,
+        )

@@ -1,0 +1,295 @@
+"""The LLM investigation agent: a bounded tool-calling loop over read-only tools.
+
+The model sees the case (all alert content fenced as untrusted data) and may call the read-only
+tools in :data:`INVESTIGATION_TOOLS`. Every call goes through the case's mediator (validated,
+budgeted, audited); an unknown tool, arguments that are not JSON or fail validation, and a
+tool's own refusal go back to the model as an error message and count against the tool budget.
+The loop ends when the model answers without tool calls, or at the step or tool-call limit.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel
+
+from tierzero.agents.context import CaseFile, RunContext
+from tierzero.agents.state import CaseState, Evidence, ModelInvestigation
+from tierzero.agents.untrusted import DataFence
+from tierzero.correlate.entities import alert_entities, entity_key
+from tierzero.guardrails.decisions import well_formed
+from tierzero.guardrails.mediator import BudgetExceeded, Mediator
+from tierzero.guardrails.model_gate import (
+    ChatRequest,
+    ChatResponse,
+    ModelBudgetExceeded,
+    ModelError,
+    ModelGate,
+    PromptRef,
+)
+from tierzero.ingest.alert import Alert
+from tierzero.prompts import Prompt, load
+from tierzero.tools.registry import REGISTRY, ToolArgumentError, UnknownToolError
+
+ACTOR = "investigation-agent"
+# The read-only tools the investigation agent may call (those registered at run time).
+INVESTIGATION_TOOLS = (
+    "case_alerts",
+    "raw_record",
+    "entity_alerts",
+    "process_tree",
+    "signin_history",
+    "threat_intel",
+    "lookup_asset",
+    "lookup_identity",
+    "maintenance_windows",
+    "known_scanner",
+    "attack_technique",
+    "similar_cases",
+)
+MAX_ALERTS_IN_PROMPT = 60
+MAX_TARGETS_PER_KIND = 25
+
+
+def prompt_ref(prompt: Prompt) -> PromptRef:
+    return PromptRef(prompt.id, prompt.version, prompt.sha256)
+
+
+def read_only_tools() -> list[dict[str, Any]]:
+    """OpenAI tool schemas of the investigation tools that are registered and read-only."""
+    tools = []
+    for name in INVESTIGATION_TOOLS:
+        try:
+            spec = REGISTRY.get(name)
+        except UnknownToolError:
+            continue
+        if spec.action_class == "read":
+            tools.append(spec.json_schema())
+    return tools
+
+
+def alert_view(alert: Alert, evidence_id: str | None, repeats: int = 0) -> dict[str, Any]:
+    """An alert as the model sees it: tierzero's ids and times, the source's text as values."""
+    entities: dict[str, list[str]] = {}
+    for o in alert.observables:
+        values = entities.setdefault(o.kind.value, [])
+        if o.value not in values and len(values) < 10:
+            values.append(o.value[:500])
+    return {
+        "evidence_id": evidence_id,
+        "alert_id": alert.id,
+        "time": alert.time.isoformat(),
+        "source": alert.provenance.source,
+        "product": alert.metadata.product.name,
+        "severity": alert.severity_id.name.lower(),
+        "title": alert.title[:300],
+        "detection": alert.detection_id[:200],
+        "techniques": list(alert.techniques),
+        "repeats": repeats,
+        "entities": entities,
+        "message": (alert.message or "")[:1000] or None,
+    }
+
+
+def candidate_targets(case: CaseFile, ctx: RunContext) -> dict[str, list[str]]:
+    """Per target kind, the case's entities an action may name: exactly what the guard's
+    provenance rule accepts (well-formed values of normalized, non-free-text alert fields)."""
+    keys = {
+        key
+        for alert in case.alerts
+        for key in alert_entities(alert, frozenset(), ctx.internal_domains)
+    }
+    by_kind: dict[str, list[str]] = {}
+    for kind in sorted({spec.target_kind for spec in ctx.policy.catalog.values()}):
+        values: list[str] = []
+        for alert in case.primary_alerts:
+            for value in alert.values(kind):
+                if value in values or not well_formed(kind, value):
+                    continue
+                if entity_key(kind, value, ctx.internal_domains) in keys:
+                    values.append(value)
+        by_kind[kind.value] = values[:MAX_TARGETS_PER_KIND]
+    return by_kind
+
+
+def case_message(state: CaseState, ctx: RunContext, fence: DataFence) -> str:
+    """The first user message: the case, its evidence list and its alerts, all fenced."""
+    case = ctx.case_file(state.case_id)
+    by_alert = {e.alert_id: e.id for e in state.evidence if e.alert_id}
+    alerts = [
+        alert_view(a, by_alert.get(a.id), case.duplicates.get(a.id, 0))
+        for a in case.primary_alerts[:MAX_ALERTS_IN_PROMPT]
+    ]
+    triage = state.triage
+    return load("case").render(
+        case_id=state.case_id,
+        alert_count=len(case.alerts),
+        sources=", ".join(sorted({a.provenance.source for a in case.alerts})),
+        evidence=fence.wrap("evidence", [_evidence_view(e) for e in state.evidence]),
+        alerts=fence.wrap("alerts", alerts)
+        + (
+            f"\n({len(case.primary_alerts) - MAX_ALERTS_IN_PROMPT} more alerts: use case_alerts)"
+            if len(case.primary_alerts) > MAX_ALERTS_IN_PROMPT
+            else ""
+        ),
+        priority=triage.priority if triage else "unknown",
+        score_parts="; ".join(triage.score_parts) if triage else "no triage",
+    )
+
+
+def _evidence_view(item: Evidence) -> dict[str, Any]:
+    return {"id": item.id, "kind": item.kind, "summary": item.summary[:400]}
+
+
+def investigate(state: CaseState, ctx: RunContext) -> ModelInvestigation:
+    """Run the tool loop for one case; model and budget failures end it with the reason."""
+    assert ctx.model is not None
+    limits = ctx.model.config.investigation
+    fence = DataFence()
+    system = load("investigate")
+    messages: list[dict[str, Any]] = [
+        {
+            "role": "system",
+            "content": system.render(fence=fence.name, max_steps=limits.max_steps),
+        },
+        {"role": "user", "content": case_message(state, ctx, fence)},
+    ]
+    gate = ctx.model_gate(state.case_id, ACTOR)
+    mediator = ctx.mediator(state.case_id, actor=ACTOR)
+    loop = ToolLoop(gate, mediator, fence, limits.max_tool_calls, limits.max_tool_result_chars)
+    ref = prompt_ref(system)
+    tools = read_only_tools()
+    steps = 0
+    stopped = "step_limit"
+    findings: str | None = None
+    try:
+        while steps < limits.max_steps:
+            steps += 1
+            response = gate.complete(ChatRequest(messages, tools, max_tokens=1200), ref)
+            messages.append(response.message())
+            if response.tool_calls:
+                messages.extend(loop.answer(response))
+                if loop.exhausted:
+                    stopped = "tool_budget"
+                    break
+                continue
+            if response.finish_reason == "length":
+                findings = (response.content or "") + " [cut off: the answer hit its length limit]"
+                stopped = "truncated"
+            else:
+                findings = response.content
+                stopped = "answered"
+            break
+    except (ModelError, ModelBudgetExceeded) as exc:
+        return ModelInvestigation(
+            model=gate.model.name,
+            findings=findings,
+            steps=steps,
+            tool_calls=loop.calls,
+            tool_errors=loop.errors,
+            stopped="failed",
+            failed=_failure(exc),
+            transcript=tuple(messages),
+        )
+    return ModelInvestigation(
+        model=gate.model.name,
+        findings=findings,
+        steps=steps,
+        tool_calls=loop.calls,
+        tool_errors=loop.errors,
+        stopped=stopped,
+        transcript=tuple(messages),
+    )
+
+
+def _failure(exc: Exception) -> str:
+    if isinstance(exc, ModelError):
+        return f"model endpoint failed ({exc.kind}): {str(exc)[:300]}"
+    if isinstance(exc, ModelBudgetExceeded):
+        return f"model budget exceeded ({exc.scope}): {exc}"
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
+
+
+class ToolLoop:
+    """Answers a response's tool calls through the mediator, counting calls and errors."""
+
+    def __init__(
+        self,
+        gate: ModelGate,
+        mediator: Mediator,
+        fence: DataFence,
+        max_calls: int,
+        max_chars: int,
+        allowed: tuple[str, ...] = INVESTIGATION_TOOLS,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.gate = gate
+        self.mediator = mediator
+        self.fence = fence
+        self.max_calls = max_calls
+        self.max_chars = max_chars
+        self.allowed = allowed
+        self.extra = extra or {}  # name -> callable(arguments) for non-registry tools (chat)
+        self.calls = 0
+        self.errors = 0
+
+    @property
+    def exhausted(self) -> bool:
+        return self.calls >= self.max_calls
+
+    def answer(self, response: ChatResponse) -> list[dict[str, Any]]:
+        """One ``tool`` message per call of the response (parallel calls included)."""
+        out = []
+        for call in response.tool_calls:
+            content = self._run(call.name, call.arguments)
+            out.append({"role": "tool", "tool_call_id": call.id, "content": content})
+        return out
+
+    def _run(self, name: str, raw_arguments: str) -> str:
+        if self.exhausted:
+            self.errors += 1
+            return "error: the tool-call budget is used up; write your findings now."
+        self.calls += 1
+        try:
+            arguments = json.loads(raw_arguments or "{}")
+        except json.JSONDecodeError as exc:
+            return self._error(name, [f"arguments are not valid JSON ({exc.msg})"])
+        if not isinstance(arguments, dict):
+            return self._error(name, ["arguments must be a JSON object"])
+        if name in self.extra:
+            return str(self.extra[name](arguments))
+        if name not in self.allowed:
+            return self._error(name, ["unknown tool; use one of the tools you were given"])
+        try:
+            result = self.mediator.call(name, arguments)
+        except ToolArgumentError as exc:
+            self.errors += 1
+            return "error: bad arguments: " + "; ".join(exc.problems)[:1000]
+        except UnknownToolError:
+            self.errors += 1
+            return "error: unknown tool; use one of the tools you were given"
+        except BudgetExceeded:
+            self.errors += 1
+            return "error: the case's tool budget is used up; write your findings now."
+        except ValueError as exc:  # a tool's own refusal (out of scope, not found ...)
+            self.errors += 1
+            self.mediator.reject(name, [str(exc)[:300]])
+            return f"error: {str(exc)[:500]}"
+        return self.fence.wrap(f"result:{name}", jsonable(result), self.max_chars)
+
+    def _error(self, name: str, problems: list[str]) -> str:
+        self.errors += 1
+        self.mediator.reject(name, problems)
+        return "error: " + "; ".join(problems)
+
+
+def jsonable(value: Any) -> Any:
+    """Tool results (pydantic models, lists of them, scalars) as JSON-ready values."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return value

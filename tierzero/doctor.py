@@ -1,0 +1,131 @@
+"""``tierzero doctor``: which mode is active and whether everything it needs works.
+
+Each check returns a :class:`Check` (name, ok, detail); nothing here changes any state. The
+endpoint check makes one ``GET /models`` with no retries and a short timeout; the key is never
+printed.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+
+from tierzero import prompts
+from tierzero.agents.model_config import Endpoint, endpoint_from_env
+from tierzero.guardrails.model_gate import OFFLINE_ENCODING, ModelError, encoding_for
+from tierzero.settings import Settings
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    # A failed optional check is a warning: it does not make the exit code non-zero.
+    required: bool = True
+
+    def as_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def mode(settings: Settings, env: Mapping[str, str] | None = None) -> tuple[str, Endpoint | None]:
+    """'offline' or 'endpoint', and the endpoint when there is one."""
+    endpoint = endpoint_from_env(settings.model, env)
+    return ("endpoint" if endpoint else "offline"), endpoint
+
+
+def run_checks(
+    settings: Settings, db: Path, probe: bool = True, env: Mapping[str, str] | None = None
+) -> list[Check]:
+    """Every check, in the order they are shown."""
+    env = os.environ if env is None else env
+    checks = [
+        Check(
+            "tierzero",
+            True,
+            f"{metadata.version('tierzero')} on Python {platform.python_version()}",
+        ),
+        Check(
+            "configuration",
+            True,
+            f"{settings.folder} (policy {settings.policy.version}, "
+            f"{len(settings.playbooks)} playbooks)",
+        ),
+        Check(
+            "prompts",
+            True,
+            ", ".join(f"{p.id} v{p.version}" for p in prompts.all_prompts()),
+        ),
+    ]
+    active, endpoint = mode(settings, env)
+    if endpoint is None:
+        forced = env.get("TIERZERO_LLM", "").lower() in ("off", "0", "false", "offline")
+        why = "TIERZERO_LLM=off" if forced else "neither OPENAI_API_KEY nor OPENAI_BASE_URL is set"
+        checks.append(Check("mode", True, f"offline: the deterministic analyst runs alone ({why})"))
+    else:
+        key = "set" if env.get("OPENAI_API_KEY") else "not set (fine for local servers)"
+        checks.append(
+            Check(
+                "mode",
+                True,
+                f"endpoint: model {endpoint.model} at {endpoint.display_url}; API key {key}",
+            )
+        )
+    model_name = endpoint.model if endpoint else settings.model.model
+    encoding = encoding_for(model_name)
+    exact = encoding.name != OFFLINE_ENCODING
+    checks.append(
+        Check(
+            "token counting",
+            True,
+            f"tiktoken {encoding.name}"
+            + ("" if exact else f" (offline fallback; {model_name}'s own encoding is not cached)"),
+        )
+    )
+    if endpoint is not None and probe:
+        checks.append(_probe(endpoint, settings))
+    checks.append(_memory(settings, db))
+    return checks
+
+
+def _probe(endpoint: Endpoint, settings: Settings) -> Check:
+    from tierzero.agents.llm import OpenAIChatModel  # imports openai: only when probing
+
+    client = OpenAIChatModel(endpoint, settings.model)
+    try:
+        models = client.list_models()
+    except ModelError as exc:
+        return Check("endpoint", False, f"{endpoint.display_url} does not answer: {exc}")
+    if endpoint.model in models:
+        return Check("endpoint", True, f"answers; serves {endpoint.model}")
+    listed = ", ".join(models[:8]) + (" ..." if len(models) > 8 else "")
+    return Check(
+        "endpoint",
+        False,
+        f"answers, but does not list {endpoint.model} (it lists: {listed or 'nothing'})",
+    )
+
+
+def _memory(settings: Settings, db: Path) -> Check:
+    folder = db.parent / "memory"
+    kind = settings.model.memory.embeddings
+    if not folder.exists():
+        return Check(
+            "similar-case memory",
+            True,
+            f"empty ({folder} is created when the first case closes); embeddings: {kind}",
+            required=False,
+        )
+    try:
+        from tierzero.store.memory import CaseMemory
+
+        count = CaseMemory(folder).count()
+    except Exception as exc:  # a broken memory is worth a warning, not a failed doctor
+        return Check("similar-case memory", False, f"{folder}: {exc}", required=False)
+    return Check(
+        "similar-case memory", True, f"{count} cases in {folder}; embeddings: {kind}", False
+    )

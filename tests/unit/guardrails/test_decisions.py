@@ -111,6 +111,7 @@ CONTEXTS = st.builds(
     executed_in_window=st.dictionaries(st.sampled_from(list(POLICY.catalog)),
                                        st.integers(0, 10)),
     open_breakers=st.frozensets(st.sampled_from(list(POLICY.catalog))),
+    verdict_settled=st.booleans(),
 )
 
 
@@ -125,6 +126,7 @@ def test_invariants_hold_for_any_proposal(action: str, target: str,
     # Whatever was proposed, an allowed action ...
     spec = POLICY.catalog[action]
     assert context.autonomy_on
+    assert context.verdict_settled  # analysts that disagree never act alone
     assert not (context.asset and context.asset.crown_jewel and spec.target == "host")
     assert not (context.identity and context.identity.privilege == "break_glass"
                 and spec.target == "user")
@@ -147,3 +149,11 @@ def test_policy_refuses_bad_files_with_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="last tier rule"):
         load_policy(bad)
     assert isinstance(POLICY, Policy)
+
+
+def test_an_unsettled_verdict_never_acts_alone() -> None:
+    d = ask("isolate_host", "TEST-LT-099", asset=TEST_LAPTOP, verdict_settled=False)
+    assert (d.outcome, d.rule_id) == ("needs_approval", "verdict.needs_review")
+    # Provenance and deny lists still come first.
+    assert ask("disable_user", "breakglass-admin", identity=GLASS,
+               verdict_settled=False).outcome == "deny"

@@ -29,12 +29,14 @@ from tierzero.pipeline import (
     TriageReport,
     answer_approval,
     approval_housekeeping,
+    configured_memory,
     lab_connector,
     triage,
 )
 from tierzero.settings import Settings
 from tierzero.store.audit import canonical, verify
-from tierzero.store.sqlite import DEFAULT_DB, CaseRow, Store
+from tierzero.store.memory import CaseMemory, SimilarCase, record_for, reindex, rememberable
+from tierzero.store.sqlite import DEFAULT_DB, RESOLUTION_VERDICTS, CaseRow, Store
 
 app = typer.Typer(
     help="tierzero: the automated tier of a SOC. Normalizes alerts from many tools to OCSF, "
@@ -161,6 +163,8 @@ def triage_command(
             print(json.dumps(_report_json(report, rows, counts, store), indent=2))
         else:
             _print_report(report, rows, counts, db, store)
+        for warning in report.warnings:
+            err.print(f"[yellow]warning:[/] {_safe(warning)}")
 
 
 @contextmanager
@@ -239,7 +243,10 @@ def _report_json(
         "joins": dict(report.joins),
         "merged_cases": report.merged_cases,
         "seconds": {k: round(v, 3) for k, v in report.seconds.items()},
+        "model": report.model,
         "case_summaries": [_case_json(r, store) for r in rows if r.id in touched],
+        "remembered": report.remembered,
+        "warnings": report.warnings,
     }
 
 
@@ -312,6 +319,11 @@ def _print_report(
     if not shown:
         out.print("No new or changed cases. (Re-running on the same input adds nothing.)")
         return
+    out.print(
+        f"Analysts: offline playbooks + model {_safe(report.model)} (see 'tierzero doctor')."
+        if report.model
+        else "Analyst: offline playbooks (no model endpoint configured; see 'tierzero doctor')."
+    )
     rows_out = []
     # Cases waiting for people first, by priority; closed ones after, for the record.
     for row in sorted(
@@ -467,6 +479,151 @@ def _print_case(row: CaseRow, doc: dict[str, Any]) -> None:
         out.print(f"[bold]Escalation path:[/] {_safe(state['escalation_path'])}")
 
 
+def _case_memory(store: Store, settings: Settings) -> CaseMemory:
+    """The similar-case memory beside the store, with the embeddings config/model.yaml names."""
+    return configured_memory(settings)(store)
+
+
+def _live_case(store: Store, case_id: str) -> CaseRow:
+    row = store.case(case_id)
+    if row is None:
+        raise _fail(f"no case {case_id!r}")
+    if row.merged_into:
+        raise _fail(f"case {case_id} was merged into {row.merged_into}: use that one")
+    return row
+
+
+@cases_app.command("resolve")
+def cases_resolve(
+    case_id: Annotated[str, typer.Argument(help="Case id, e.g. C-1.")],
+    verdict: Annotated[
+        str,
+        typer.Option(
+            "--verdict",
+            help=f"The final disposition: {', '.join(RESOLUTION_VERDICTS)}.",
+            show_default=False,
+        ),
+    ],
+    actor: Annotated[str, typer.Option("--as", help="Who resolves it (audited).")],
+    note: Annotated[str, typer.Option(help="Why, in a sentence (audited, remembered).")] = "",
+    db: DbOption = DEFAULT_DB,
+    config: ConfigOption = None,
+) -> None:
+    """Record an analyst's final verdict on a case: audited, and remembered with the case as
+    feedback for similar cases (and, later, for measuring the automation)."""
+    if verdict not in RESOLUTION_VERDICTS:
+        raise _fail(f"--verdict must be one of: {', '.join(RESOLUTION_VERDICTS)}", 2)
+    if not actor.strip():
+        raise _fail("--as needs a name", 2)
+    settings = _settings(config)
+    with _open_store(db, must_exist=True) as store:
+        row = _live_case(store, case_id)
+        if row.status == "awaiting_approval":
+            raise _fail(
+                f"case {case_id} is waiting for approvals: answer them first "
+                f"('tierzero approvals list --db {db}')"
+            )
+        try:
+            store.resolve_case(case_id, verdict, actor, note, datetime.now(UTC))
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
+        machine = f" (the analysis said {row.verdict})" if row.verdict else ""
+        out.print(f"case {case_id} resolved as {verdict} by {_safe(actor)}{machine}")
+        if not rememberable(row.status, resolved=True):
+            return
+        # The resolution is committed and audited; the memory is derived and may lag behind.
+        try:
+            record = record_for(store, case_id, settings.correlation.internal_domains)
+            with _case_memory(store, settings) as memory:
+                if record is not None:
+                    memory.remember(record)
+                    out.print("remembered with the analyst's verdict in the similar-case memory")
+        except Exception as exc:
+            err.print(
+                f"[yellow]warning:[/] similar-case memory not updated: {_safe(exc)} "
+                "('tierzero cases similar ID --reindex' rebuilds it)"
+            )
+
+
+@cases_app.command("similar")
+def cases_similar(
+    case_id: Annotated[str, typer.Argument(help="Case id, e.g. C-4.")],
+    k: Annotated[int, typer.Option("--k", help="How many cases to show.", min=1, max=50)] = 5,
+    reindex_first: Annotated[
+        bool,
+        typer.Option(
+            "--reindex", help="Rebuild the memory from every concluded case of the store first."
+        ),
+    ] = False,
+    db: DbOption = DEFAULT_DB,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Concluded past cases most like this one, from the similar-case memory: their verdicts
+    (the analyst's, when resolved), the entities they share, their ATT&CK techniques.
+
+    Cases are remembered when they are closed, auto-closed or resolved. Similarity is
+    lexical: shared entity keys, detections, techniques and title words.
+    """
+    settings = _settings(config)
+    domains = settings.correlation.internal_domains
+    with _open_store(db, must_exist=True) as store:
+        _live_case(store, case_id)
+        memory = _case_memory(store, settings)
+        results: list[SimilarCase] = []
+        size = 0
+        try:
+            with memory:
+                if reindex_first:
+                    count = reindex(store, memory, domains)
+                    err.print(f"reindexed: {count} concluded cases remembered")
+                if memory.path.exists():
+                    size = memory.count()
+                record = record_for(store, case_id, domains)
+                if size and record is not None:
+                    results = memory.similar_to_record(record, k)
+        except Exception as exc:
+            raise _fail(f"cannot read the case memory at {memory.path}: {exc}") from None
+    if as_json:
+        document = {
+            "case_id": case_id,
+            "remembered_cases": size,
+            "similar": [r.model_dump(mode="json") for r in results],
+        }
+        print(json.dumps(document, indent=2))
+        return
+    if not size:
+        out.print(
+            "The similar-case memory is empty: cases are remembered when they are closed, "
+            "auto-closed or resolved ('tierzero cases resolve'). '--reindex' rebuilds it from "
+            "the store."
+        )
+        return
+    if not results:
+        out.print(f"No remembered case besides {case_id} ({size} in memory).")
+        return
+    table = Table(
+        title=f"Cases most like {case_id} ({size} remembered)", box=box.SIMPLE_HEAD, pad_edge=False
+    )
+    for column in ("Case", "Score", "Verdict", "Status"):
+        table.add_column(column, no_wrap=True)
+    for column in ("Shared entities", "Techniques", "Title"):
+        table.add_column(column, overflow="fold")
+    for r in results:
+        verdict = r.verdict + (" (analyst)" if r.analyst_verdict else "")
+        shared = r.shared_entities
+        table.add_row(
+            r.case_id,
+            f"{r.score:.2f}",
+            _safe(verdict),
+            _safe(r.status),
+            _safe(", ".join(shared[:6]) + (f" +{len(shared) - 6}" if len(shared) > 6 else "")),
+            _safe(", ".join(r.techniques[:6]) + (" ..." if len(r.techniques) > 6 else "")),
+            _safe(r.title),
+        )
+    out.print(table)
+
+
 @quarantine_app.command("list")
 def quarantine_list(
     db: DbOption = DEFAULT_DB,
@@ -533,6 +690,9 @@ def _audit_summary(record: dict[str, Any]) -> str:
             f"{p['verdict']} at {p['confidence']:.2f} -> {p['status']} via "
             f"{' > '.join(p['route'])}; evidence {', '.join(p['evidence'][:8])}"
         )
+    if kind == "resolution":
+        note = f": {p['note']}" if p.get("note") else ""
+        return f"resolved {p['verdict']} (the analysis said {p['machine_verdict']}){note}"
     return canonical_text(p)
 
 
@@ -761,6 +921,143 @@ def approvals_deny(
 ) -> None:
     """Deny one pending action; it will never run."""
     _answer(action_id, False, actor, reason, db, config)
+
+
+@app.command("doctor")
+def doctor(
+    db: DbOption = DEFAULT_DB,
+    config: ConfigOption = None,
+    probe: Annotated[
+        bool, typer.Option("--probe/--no-probe", help="Ask the endpoint for its models.")
+    ] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """Which mode is active (offline analyst, or a model endpoint from OPENAI_BASE_URL /
+    OPENAI_API_KEY / TIERZERO_MODEL), whether the endpoint answers, how tokens are counted,
+    and the state of the similar-case memory. Exits 1 when a required check fails."""
+    from tierzero.doctor import run_checks
+
+    checks = run_checks(_settings(config), db, probe)
+    if as_json:
+        print(json.dumps([c.as_json() for c in checks], indent=2))
+    else:
+        for c in checks:
+            mark = (
+                "[green]ok[/]  " if c.ok else ("[red]FAIL[/]" if c.required else "[yellow]warn[/]")
+            )
+            out.print(f"{mark} {c.name}: {_safe(c.detail)}")
+    if any(c.required and not c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+@app.command("chat")
+def chat_command(
+    case_id: Annotated[str, typer.Argument(help="Case id, e.g. C-4.")],
+    analyst: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            help="Your name. Needed to request actions: they are proposed as analyst:NAME "
+            "through the guardrails and audited. Without it the chat answers questions only.",
+        ),
+    ] = None,
+    messages: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--message",
+            "-m",
+            help="Ask this, print the answer and exit (repeatable; no interactive prompt).",
+        ),
+    ] = None,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline", help="Use the offline analyst even when a model endpoint is configured."
+        ),
+    ] = False,
+    db: DbOption = DEFAULT_DB,
+    config: ConfigOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="With --message: print the replies as JSON.")
+    ] = False,
+) -> None:
+    """Talk with the investigation agent about one case; answers cite evidence ids (E1 ...).
+
+    With a model endpoint configured the model answers (through the audited model gate) and
+    the offline analyst takes over if it fails; otherwise, or with --offline, the offline
+    analyst answers from the case's evidence. Ask 'summary', 'why this verdict?', 'timeline',
+    'hosts', 'E7', 'actions', 'similar cases' or '/help'. Action requests ('isolate HOST',
+    'disable user NAME', 'block ip ADDRESS' ...) go through the guardrails like any other
+    (allowed, needs approval, or denied, with the rule) and need --as NAME. The conversation
+    is kept with the case ('/history') and every message is audited. Interactive commands:
+    /help, /history, /quit (or end of input).
+    """
+    from tierzero.chat import open_chat
+
+    if as_json and not messages:
+        raise _fail("--json needs --message (the interactive chat prints text)", 2)
+    settings = _settings(config)
+    with _open_store(db, must_exist=True) as store:
+        row = store.case(case_id)
+        if row is None:
+            raise _fail(f"no case {case_id!r} (see 'tierzero cases list')")
+        if row.merged_into:
+            raise _fail(f"case {case_id} was merged into {row.merged_into}: chat on that one")
+        with open_chat(
+            store, settings, case_id, analyst=analyst, model="off" if offline else "env"
+        ) as session:
+            if messages:
+                replies = [(m, session.ask(m)) for m in messages if m.strip()]
+                if as_json:
+                    document = {
+                        "case_id": case_id,
+                        "mode": session.mode,
+                        "replies": [{"question": q, **r.as_json()} for q, r in replies],
+                    }
+                    print(json.dumps(document, indent=2))
+                    return
+                for question, reply in replies:
+                    out.print(f"[bold]you>[/] {_safe(question)}")
+                    _print_reply(reply.text, reply.answered_by)
+                return
+            out.print(
+                f"Chat on [bold]{case_id}[/] ({_safe(row.verdict)} {row.confidence or 0:.2f}, "
+                f"{_safe(row.priority)}, {_safe(row.status)}): {_safe(row.title or '')}"
+            )
+            who = (
+                f"as analyst:{_safe(session.analyst)}"
+                if session.analyst
+                else "no --as NAME: questions only, no actions"
+            )
+            out.print(f"Answering: {_safe(session.mode)}; {who}. /help, /history, /quit.")
+            while True:
+                try:
+                    line = input("you> ")
+                except EOFError:
+                    out.print()
+                    break
+                text = line.strip()
+                if text in ("/quit", "/exit", "/q"):
+                    break
+                if text == "/help":
+                    _print_reply(session.help(), "")
+                elif text == "/history":
+                    for message in session.history(40):
+                        out.print(
+                            f"[dim]{message.created_at:%Y-%m-%d %H:%M}Z {_safe(message.author)}:[/]"
+                        )
+                        for part in message.content.splitlines()[:8]:
+                            out.print(f"  [dim]{_safe(part)}[/]")
+                elif text:
+                    reply = session.ask(text)
+                    _print_reply(reply.text, reply.answered_by)
+
+
+def _print_reply(text: str, answered_by: str) -> None:
+    """A chat answer line by line (it quotes alert text: each line is made safe)."""
+    prefix = f"[cyan]{_safe(answered_by)}>[/] " if answered_by else ""
+    for index, line in enumerate(text.splitlines() or [""]):
+        out.print((prefix if index == 0 else "  ") + _safe(line))
 
 
 @app.command("autonomy")

@@ -111,7 +111,9 @@ def _probe(endpoint: Endpoint, settings: Settings) -> Check:
 
 
 def _memory(settings: Settings, db: Path) -> Check:
-    folder = db.parent / "memory"
+    from tierzero.store.memory import CaseMemory, memory_path
+
+    folder = memory_path(db)
     kind = settings.model.memory.embeddings
     if not folder.exists():
         return Check(
@@ -121,9 +123,8 @@ def _memory(settings: Settings, db: Path) -> Check:
             required=False,
         )
     try:
-        from tierzero.store.memory import CaseMemory
-
-        count = CaseMemory(folder).count()
+        with CaseMemory(folder) as memory:
+            count = memory.count()
     except Exception as exc:  # a broken memory is worth a warning, not a failed doctor
         return Check("similar-case memory", False, f"{folder}: {exc}", required=False)
     return Check(

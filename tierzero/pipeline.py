@@ -7,6 +7,7 @@ alerts, no cases and no analyses (alerts are keyed by source and source id).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -31,11 +32,19 @@ from tierzero.ingest.quarantine import QuarantinedRecord
 from tierzero.ingest.reader import IngestCounts, IngestOptions, discover, read_file
 from tierzero.settings import Settings
 from tierzero.store.audit import AuditKind
+from tierzero.store.memory import (
+    CaseMemory,
+    MemoryKeeper,
+    MemoryOpener,
+    embedding_from_config,
+    memory_path,
+)
 from tierzero.store.sqlite import Store
 from tierzero.tools.connectors import LabConnector
 
 Progress = Callable[[str, int, int | None], None]  # (stage, done, total or None)
 BATCH = 1000
+_log = logging.getLogger(__name__)
 # Which model the LLM agents use: "env" resolves the endpoint from the environment (none set:
 # offline), "off" forces the offline analyst, or a ChatModel object (a scripted fake in tests).
 ModelChoice = ChatModel | Literal["env", "off"]
@@ -57,6 +66,8 @@ class TriageReport:
     cases_analysed: list[CaseState] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     model: str | None = None  # the LLM agents' model, None when the offline analyst ran alone
+    remembered: int = 0  # concluded cases written to the similar-case memory
+    warnings: list[str] = field(default_factory=list)  # problems that did not stop the run
 
 
 def ingest(
@@ -146,6 +157,52 @@ def chat_model(settings: Settings, choice: ModelChoice = "env") -> ChatModel | N
     return choice
 
 
+def configured_memory(settings: Settings) -> MemoryOpener:
+    """The similar-case memory ``config/model.yaml`` asks for (``memory.embeddings``)."""
+    if settings.model.memory.embeddings == "offline":
+        return CaseMemory.for_store
+
+    def open_with_endpoint(store: Store) -> CaseMemory:
+        endpoint = endpoint_from_env(settings.model)
+        factory = None
+        if endpoint is not None:
+            from tierzero.agents.llm import EndpointEmbedding, OpenAIChatModel
+
+            def factory() -> Any:
+                client = OpenAIChatModel(endpoint, settings.model)
+                return EndpointEmbedding(client, settings.model.memory.embedding_model)
+
+        return CaseMemory.for_store(store, embedding_from_config("endpoint", factory))
+
+    return open_with_endpoint
+
+
+class LazyMemory:
+    """A store's similar-case memory, opened on the first query (importing chromadb takes about
+    a second, and most runs never ask)."""
+
+    def __init__(self, store: Store, opener: MemoryOpener) -> None:
+        self.store = store
+        self.opener = opener
+        self._memory: CaseMemory | None = None
+
+    def similar(self, text: str, k: int, exclude: str | None = None) -> list[Any]:
+        if self._memory is None:
+            self._memory = self.opener(self.store)
+        return list(self._memory.similar(text, k, exclude))
+
+    def close(self) -> None:
+        if self._memory is not None:
+            self._memory.close()
+
+
+def existing_memory(store: Store, settings: Settings) -> LazyMemory | None:
+    """The memory beside the store, if cases were remembered (none is created here)."""
+    if not memory_path(store.path).is_dir():
+        return None
+    return LazyMemory(store, configured_memory(settings))
+
+
 @contextmanager
 def graph_session(
     store: Store, settings: Settings, now: datetime, model: ModelChoice = "env"
@@ -165,11 +222,16 @@ def graph_session(
         hours=settings.organization.hours(),
         internal_domains=settings.correlation.internal_domains,
     )
+    # The LLM agents' similar_cases tool reads the memory of earlier runs.
+    memory = existing_memory(store, settings) if ctx.model is not None else None
+    ctx.memory = memory
     saver = checkpointer(str(store.path))
     try:
         yield compile_graph(saver, settings.triage.close_confidence), ctx
     finally:
         saver.conn.close()
+        if memory is not None:
+            memory.close()
 
 
 def analyse(
@@ -179,14 +241,25 @@ def analyse(
     progress: Progress = _no_progress,
     report: TriageReport | None = None,
     model: ModelChoice = "env",
+    memory: MemoryOpener | Literal["config"] | None = "config",
 ) -> TriageReport:
-    """Run the case graph on every case that changed since its last analysis."""
+    """Run the case graph on every case that changed since its last analysis.
+
+    Cases that end concluded go into the similar-case memory that ``memory`` opens (None: no
+    memory, e.g. for benchmarks); a memory failure is a warning in the report, not an error.
+    """
     report = report or TriageReport()
+    keeper = MemoryKeeper(
+        store,
+        configured_memory(settings) if memory == "config" else memory,
+        settings.correlation.internal_domains,
+        report.warnings.append,
+    )
     started = time.perf_counter()
     case_ids = store.dirty_case_ids()
     if case_ids:
         store.audit("policy", "system", settings.versions(), None, now)
-    with graph_session(store, settings, now, model) as (app, ctx):
+    with graph_session(store, settings, now, model) as (app, ctx), keeper:
         report.model = ctx.model.model.name if ctx.model else None
         for index, case_id in enumerate(case_ids, start=1):
             revision = store.next_revision(case_id)
@@ -195,11 +268,14 @@ def analyse(
             except Exception as exc:  # one bad case must not stop the queue: it goes to people
                 ctx.forget(case_id)
                 state = failed_analysis(case_id, exc)
+            was = store.case_status(case_id)
             store.save_analysis(
                 case_id, summarize(state, store), revision, now, audit_trail(state, revision)
             )
+            keeper.saved(case_id, was, state.status)
             report.cases_analysed.append(state)
             progress("analyse", index, len(case_ids))
+    report.remembered = keeper.remembered
     report.seconds["analyse"] = time.perf_counter() - started
     return report
 
@@ -234,9 +310,8 @@ def request_action(
     )
     revision = store.next_revision(case_id)
     with graph_session(store, settings, now, model) as (app, ctx):
-        ctx.requested[case_id] = (asked,)
         try:
-            state = run_case(app, case_id, revision, ctx)
+            state = run_case(app, case_id, revision, ctx, (asked,))
         except Exception as exc:  # the same isolation as a triage run: a person looks
             ctx.forget(case_id)
             state = failed_analysis(case_id, exc)
@@ -263,8 +338,12 @@ def answer_approval(
     approver: str,
     reason: str,
     now: datetime,
+    memory: MemoryOpener | Literal["config"] | None = "config",
 ) -> CaseState:
-    """Resume the case waiting on this action with a person's (or the timer's) answer."""
+    """Resume the case waiting on this action with a person's (or the timer's) answer.
+
+    A case the answer concludes goes into the similar-case memory (a failure is logged).
+    """
     row = store.actions.get(action_id)
     if row is None:
         raise ValueError(f"no action {action_id}")
@@ -278,7 +357,11 @@ def answer_approval(
     # Resuming an approval never reaches the model (approval, apply_approval, close/escalate).
     with graph_session(store, settings, now, "off") as (app, ctx):
         state = resume_case(app, row.case_id, revision, ctx, answer.model_dump(mode="json"))
+    was = store.case_status(row.case_id)
     store.save_analysis(row.case_id, summarize(state, store), revision, now)
+    opener = configured_memory(settings) if memory == "config" else memory
+    with MemoryKeeper(store, opener, settings.correlation.internal_domains, _log.warning) as keeper:
+        keeper.saved(row.case_id, was, state.status)
     return state
 
 
@@ -405,10 +488,11 @@ def triage(
     now: datetime | None = None,
     progress: Progress = _no_progress,
     model: ModelChoice = "env",
+    memory: MemoryOpener | Literal["config"] | None = "config",
 ) -> TriageReport:
-    """The whole job: ingest, correlate, analyse."""
+    """The whole job: ingest, correlate, analyse (``memory``: see :func:`analyse`)."""
     when = now or datetime.now(UTC)
     report = ingest(paths, store, options or IngestOptions(), when, progress)
     correlate(store, settings, when, progress, report)
-    analyse(store, settings, when, progress, report, model)
+    analyse(store, settings, when, progress, report, model, memory)
     return report

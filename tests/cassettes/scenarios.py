@@ -41,7 +41,9 @@ def completion(
             "object": "chat.completion",
             "created": 1763370000 + n,
             "model": MODEL,
-            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+            "choices": [
+                {"index": 0, "message": message, "finish_reason": finish, "logprobs": None}
+            ],
             "usage": {"prompt_tokens": 900 + n, "completion_tokens": 60, "total_tokens": 960 + n},
             "system_fingerprint": "fp_stub",
         },
@@ -101,6 +103,12 @@ INTRUSION_ACTIONS = [
         "evidence": ["E1"],
     },
     {"action": "block_ip", "target": "203.0.113.45", "reason": "C2 address", "evidence": ["E5"]},
+    {
+        "action": "block_domain",
+        "target": "mail.northwlnd-billing.example",
+        "reason": "the look-alike sender's mail server",
+        "evidence": ["E1"],
+    },
 ]
 QUIET = {
     "C-3": opinion(

@@ -25,8 +25,10 @@ pytestmark = pytest.mark.corpus
 def measure(csv_path: Path, db: Path) -> dict[str, object]:
     """Run the triage job and score it against the labels."""
     with csv_path.open(newline="") as handle:
-        labels = {line_no: row["time_label"] for line_no, row in
-                  enumerate(csv.DictReader(handle), start=2)}
+        labels = {
+            line_no: row["time_label"]
+            for line_no, row in enumerate(csv.DictReader(handle), start=2)
+        }
     store = Store(db)
     report = triage([csv_path], Settings.load(), store, IngestOptions(mapping=MAPPING), now=NOW)
     status = {row.id: row.status for row in store.cases()}

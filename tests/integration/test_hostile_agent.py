@@ -24,8 +24,8 @@ def hostile_run(
     agent = HostileRecommender()
     real_session = pipeline.graph_session
 
-    def hostile_session(store, settings, now):  # type: ignore[no-untyped-def]
-        session = real_session(store, settings, now)
+    def hostile_session(store, settings, now, model="env"):  # type: ignore[no-untyped-def]
+        session = real_session(store, settings, now, model)
         app, ctx = session.__enter__()
 
         class Wrapped:

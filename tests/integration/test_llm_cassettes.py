@@ -115,11 +115,7 @@ def triage(store_path: Path, model: CountingModel) -> dict[str, CaseState]:
 
 
 def model_records(db: Path, case_id: str | None = None) -> list[dict[str, Any]]:
-    return [
-        r["payload"]
-        for r in Store(db).audit_records(case_id)
-        if r["kind"] == "model_call"
-    ]
+    return [r["payload"] for r in Store(db).audit_records(case_id) if r["kind"] == "model_call"]
 
 
 def assert_every_call_audited(db: Path, model: CountingModel) -> None:
@@ -143,9 +139,14 @@ def test_full_investigation_with_several_tool_calls(tmp_path: Path) -> None:
     assert [o.verdict for o in c4.opinions] == ["true_positive", "true_positive"]
     assert c4.analysis is not None and c4.analysis.verdict == "true_positive"
     assert c4.status == "awaiting_approval"
+    # The model proposed four actions; three the playbooks had proposed too, one is its own.
     by_model = {(r.action, r.target) for r in c4.recommendations if r.playbook.startswith("llm:")}
+    assert by_model == {("block_domain", "mail.northwlnd-billing.example")}
     decided = {(d.action, d.target): d for d in c4.decisions}
-    assert by_model and by_model <= set(decided)
+    # What the model alone proposed waits for a person; what the playbooks also proposed
+    # follows the tiers as before.
+    own = decided[("block_domain", "mail.northwlnd-billing.example")]
+    assert (own.outcome, own.rule_id) == ("needs_approval", "tier.model_only")
     assert decided[("block_ip", "203.0.113.45")].outcome == "allow"
     tools = {
         r["payload"]["tool"]
@@ -182,7 +183,8 @@ def test_malformed_json_arguments_go_back_to_the_model(tmp_path: Path) -> None:
     rejected = [
         r["payload"]
         for r in Store(db).audit_records("C-4")
-        if r["kind"] == "tool_call" and r["payload"]["phase"] == "rejected"
+        if r["kind"] == "tool_call"
+        and r["payload"]["phase"] == "rejected"
         and r["actor"] == "investigation-agent"
     ]
     assert rejected and "not valid JSON" in rejected[0]["problems"][0]

@@ -146,7 +146,7 @@ def recommend_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, 
         "escalation_path": escalation,
         "visited": (*state.visited, "recommend"),
     }
-    asked = [r for r in ctx.requested.get(state.case_id, ()) if (r.action, r.target) not in seen]
+    asked = [r for r in state.requests if (r.action, r.target) not in seen]
     recommendations.extend(asked)
     if ctx.model is not None and state.investigation is not None:
         update.update(_with_model_opinion(state, ctx, analysis, recommendations))

@@ -82,9 +82,6 @@ class RunContext:
     # Who proposes actions: None is the offline analyst's playbooks; a model-driven agent (or a
     # scripted fake in tests) plugs in here. Whatever it proposes still passes the guard node.
     recommender: Callable[[CaseState, RunContext], tuple[Recommendation, ...]] | None = None
-    # Actions a person asked for (analyst chat), by case: proposed alongside the analysts'
-    # own recommendations, and decided by the guard node like any other.
-    requested: dict[str, tuple[Recommendation, ...]] = field(default_factory=dict)
     # The LLM agents' model; None runs the offline analyst alone.
     model: ModelRuntime | None = None
     hours: BusinessHours = field(default_factory=BusinessHours)

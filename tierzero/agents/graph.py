@@ -33,14 +33,17 @@ from tierzero.agents.approval import apply_approval_node, approval_node
 from tierzero.agents.context import RunContext
 from tierzero.agents.enrich import enrich_node
 from tierzero.agents.guard import guard_node
-from tierzero.agents.state import CHECKPOINT_TYPES, Analysis, CaseState
+from tierzero.agents.state import CHECKPOINT_TYPES, Analysis, CaseState, Recommendation
 from tierzero.agents.triage import triage_node
 
 BENIGN = ("benign_positive", "false_positive")
 
 
 def route_after_triage(state: CaseState) -> Literal["auto_close", "investigate"]:
-    """Clearly benign cases (a triage rule fired) skip investigation."""
+    """Clearly benign cases (a triage rule fired) skip investigation, unless a person asked
+    for an action on the case (that request must reach the guard)."""
+    if state.requests:
+        return "investigate"
     if state.triage is not None and state.triage.auto_close_rule is not None:
         return "auto_close"
     return "investigate"
@@ -139,7 +142,11 @@ def compile_graph(
 
 
 def run_case(
-    app: CompiledStateGraph[Any, Any, Any, Any], case_id: str, revision: int, ctx: RunContext
+    app: CompiledStateGraph[Any, Any, Any, Any],
+    case_id: str,
+    revision: int,
+    ctx: RunContext,
+    requests: tuple[Recommendation, ...] = (),
 ) -> CaseState:
     """Run one case until it ends or waits for approval; each analysis revision is its own
     checkpoint thread.
@@ -156,7 +163,8 @@ def run_case(
             values["__interrupt__"] = saved.interrupts
             return _finish(values, case_id, ctx)
         return _finish(app.invoke(None, config, context=ctx), case_id, ctx)
-    return _finish(app.invoke(CaseState(case_id=case_id), config, context=ctx), case_id, ctx)
+    start = CaseState(case_id=case_id, requests=requests)
+    return _finish(app.invoke(start, config, context=ctx), case_id, ctx)
 
 
 def resume_case(

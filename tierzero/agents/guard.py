@@ -12,6 +12,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from tierzero.agents.context import RunContext
+from tierzero.agents.recommender import MODEL_PREFIX
 from tierzero.agents.state import CaseState
 from tierzero.correlate.entities import alert_entities
 from tierzero.guardrails.decisions import ActionContext, Decision, Proposal, decide
@@ -53,6 +54,7 @@ def guard_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]
                     internal_domains=ctx.internal_domains,
                     verdict_settled=state.analysis is not None
                     and state.analysis.verdict != "needs_review",
+                    corroborated=not rec.playbook.startswith(MODEL_PREFIX),
                 ),
                 ctx.policy,
             )

@@ -163,6 +163,7 @@ def investigate(state: CaseState, ctx: RunContext) -> ModelInvestigation:
     steps = 0
     stopped = "step_limit"
     findings: str | None = None
+    failed: str | None = None
     try:
         while steps < limits.max_steps:
             steps += 1
@@ -182,16 +183,7 @@ def investigate(state: CaseState, ctx: RunContext) -> ModelInvestigation:
                 stopped = "answered"
             break
     except (ModelError, ModelBudgetExceeded) as exc:
-        return ModelInvestigation(
-            model=gate.model.name,
-            findings=findings,
-            steps=steps,
-            tool_calls=loop.calls,
-            tool_errors=loop.errors,
-            stopped="failed",
-            failed=_failure(exc),
-            transcript=tuple(messages),
-        )
+        stopped, failed = "failed", _failure(exc)
     return ModelInvestigation(
         model=gate.model.name,
         findings=findings,
@@ -199,6 +191,7 @@ def investigate(state: CaseState, ctx: RunContext) -> ModelInvestigation:
         tool_calls=loop.calls,
         tool_errors=loop.errors,
         stopped=stopped,
+        failed=failed,
         transcript=tuple(messages),
     )
 
@@ -272,9 +265,8 @@ class ToolLoop:
         except BudgetExceeded:
             self.errors += 1
             return "error: the case's tool budget is used up; write your findings now."
-        except ValueError as exc:  # a tool's own refusal (out of scope, not found ...)
+        except ValueError as exc:  # a tool's own refusal (out of scope ...), already audited
             self.errors += 1
-            self.mediator.reject(name, [str(exc)[:300]])
             return f"error: {str(exc)[:500]}"
         return self.fence.wrap(f"result:{name}", jsonable(result), self.max_chars)
 

@@ -16,7 +16,13 @@ import openai
 from openai import OpenAI
 
 from tierzero.agents.model_config import Endpoint, ModelConfig
-from tierzero.guardrails.model_gate import ChatRequest, ChatResponse, ModelError, ToolCall
+from tierzero.guardrails.model_gate import (
+    ChatRequest,
+    ChatResponse,
+    ModelError,
+    ModelErrorKind,
+    ToolCall,
+)
 
 
 class OpenAIChatModel:
@@ -64,7 +70,7 @@ class OpenAIChatModel:
         except openai.RateLimitError as exc:
             raise ModelError("rate_limited", _status_text(exc), exc.status_code) from exc
         except openai.APIStatusError as exc:
-            kind = "server_error" if exc.status_code >= 500 else "refused"
+            kind: ModelErrorKind = "server_error" if exc.status_code >= 500 else "refused"
             raise ModelError(kind, _status_text(exc), exc.status_code) from exc
         except openai.APIResponseValidationError as exc:
             raise ModelError("bad_response", str(exc)) from exc
@@ -119,3 +125,53 @@ def _response(completion: Any) -> ChatResponse:
         prompt_tokens=getattr(usage, "prompt_tokens", None),
         completion_tokens=getattr(usage, "completion_tokens", None),
     )
+
+
+class EndpointEmbedding:
+    """The endpoint's embeddings as a Chroma embedding function (``memory.embeddings:
+    endpoint``). Implements chromadb's EmbeddingFunction interface without importing chromadb."""
+
+    def __init__(self, client: OpenAIChatModel, model: str) -> None:
+        self._client = client
+        self.model = model
+
+    def __call__(self, input: Sequence[str]) -> list[Any]:
+        import numpy as np
+
+        return [
+            np.asarray(v, dtype=np.float32) for v in self._client.embed(list(input), self.model)
+        ]
+
+    def embed_query(self, input: Sequence[str]) -> list[Any]:
+        return self(input)
+
+    def embed_with_retries(self, input: Sequence[str], **retry_kwargs: Any) -> list[Any]:
+        return self(input)  # the SDK retries itself
+
+    @staticmethod
+    def name() -> str:
+        return "tierzero-endpoint"
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> EndpointEmbedding:
+        raise ValueError("endpoint embeddings are rebuilt from the environment, not from Chroma")
+
+    @staticmethod
+    def validate_config(config: dict[str, Any]) -> None:
+        return None
+
+    def validate_config_update(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        if old.get("model") != new.get("model"):
+            raise ValueError("a collection's embedding model cannot change")
+
+    def get_config(self) -> dict[str, Any]:
+        return {"model": self.model}
+
+    def is_legacy(self) -> bool:
+        return False
+
+    def default_space(self) -> str:
+        return "cosine"
+
+    def supported_spaces(self) -> list[str]:
+        return ["cosine", "l2", "ip"]

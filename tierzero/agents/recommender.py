@@ -25,6 +25,8 @@ from tierzero.agents.untrusted import DataFence
 from tierzero.guardrails.model_gate import ChatRequest, ModelBudgetExceeded, ModelError
 from tierzero.prompts import load
 
+# Recommendations and analyses by a model carry ``llm:<model>`` as their author.
+MODEL_PREFIX = "llm:"
 _TECHNIQUE = re.compile(r"^T\d{4}(?:\.\d{3})?$")
 _CITATION = re.compile(r"\bE\d+\b")
 _FENCE = re.compile(r"<data-([0-9a-f]{16})\b")
@@ -180,7 +182,7 @@ def model_analysis(opinion: ModelOpinion, model: str, findings: str | None) -> A
     if findings:
         rationale.append(f"Investigation findings: {findings[:1500]}")
     return Analysis(
-        analyst=f"llm:{model}",
+        analyst=f"{MODEL_PREFIX}{model}",
         verdict=opinion.verdict,
         confidence=opinion.confidence,
         rationale=tuple(rationale),
@@ -207,7 +209,7 @@ def recommendations(
                 target_kind=spec.target,
                 target=proposed.target,
                 reason=f"model: {proposed.reason[:300]}",
-                playbook=f"llm:{model}",
+                playbook=f"{MODEL_PREFIX}{model}",
                 evidence=tuple(proposed.evidence),
             )
         )

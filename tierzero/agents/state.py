@@ -144,6 +144,9 @@ class CaseState(BaseModel):
         default=(), description="each analyst's own conclusion when more than one ran"
     )
     recommendations: tuple[Recommendation, ...] = ()
+    # Actions a person asked for (analyst chat): proposed with the analysts' own, decided by
+    # the guard like any other; a case with a request is never auto-closed past it.
+    requests: tuple[Recommendation, ...] = ()
     decisions: tuple[Decision, ...] = ()
     action_ids: tuple[int, ...] = ()
     pending_action_ids: tuple[int, ...] = ()

@@ -55,7 +55,7 @@ def judge(row: ActionRow | None, case_id: str, answer: ApprovalAnswer) -> tuple[
     due = datetime.fromisoformat(row.approval_due) if row.approval_due else None
     if answer.approved is None or (due is not None and answer.at > due):
         return "expire", f"no valid answer before {row.approval_due}: the request expired"
-    if answer.approver.strip().lower() == row.requested_by.strip().lower():
+    if _person(answer.approver) == _person(row.requested_by):
         return "refuse", "the approver cannot be the requester"
     if not answer.approver.strip():
         return "refuse", "an approval needs the approver's name"
@@ -64,3 +64,9 @@ def judge(row: ActionRow | None, case_id: str, answer: ApprovalAnswer) -> tuple[
             f": {answer.reason}" if answer.reason else ""
         )
     return "deny", f"denied by {answer.approver}" + (f": {answer.reason}" if answer.reason else "")
+
+
+def _person(name: str) -> str:
+    """Who a name denotes: ``analyst:Ana`` (a chat request) and ``ana`` are one person."""
+    name = name.strip().lower()
+    return name.removeprefix("analyst:").strip()

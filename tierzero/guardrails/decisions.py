@@ -7,9 +7,9 @@ Checks run in a fixed order and the first that objects decides:
 2. ``provenance``: the target is an entity of this case's normalized alert fields (never text
    from a command line, subject, URL or a model), and not on a deny list;
 3. ``bounds``: the action type's circuit breaker is closed and its rate limit not reached;
-4. ``tier``: the global kill switch, an unsettled verdict (``needs_review``), the detections'
-   measured precision, then the first matching autonomy tier rule: tier 1 allows, tiers 2
-   and 3 need a person's approval.
+4. ``tier``: the global kill switch, an unsettled verdict (``needs_review``), an action only a
+   model proposed, the detections' measured precision, then the first matching autonomy tier
+   rule: tier 1 allows, tiers 2 and 3 need a person's approval.
 
 The same inputs always give the same Decision; nothing here reads a clock, a file or a model.
 """
@@ -84,6 +84,9 @@ class ActionContext:
     internal_domains: tuple[str, ...] = ()
     # An unsettled verdict (the analysts disagree, or none could decide) never acts alone.
     verdict_settled: bool = True
+    # False when only a model proposed the action (no playbook or person did): a model is one
+    # analyst, never the authority, so what it alone wants done waits for a person.
+    corroborated: bool = True
 
 
 def action_hash(case_id: str, action: str, target: str) -> str:
@@ -160,6 +163,12 @@ def decide(proposal: Proposal, ctx: ActionContext, policy: Policy) -> Decision:
             "needs_approval",
             "verdict.needs_review",
             "the verdict is unsettled (needs_review): a person decides before anything runs",
+        )
+    if not ctx.corroborated:
+        return result(
+            "needs_approval",
+            "tier.model_only",
+            "only the model proposed this action; a person confirms before it runs",
         )
     precision = _weakest_detection(ctx.detections, policy)
     if precision is not None:

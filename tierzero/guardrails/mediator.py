@@ -90,7 +90,23 @@ class Mediator:
             case_id,
             self.now,
         )
-        result = self.registry.run(spec, self.tools, parsed)
+        try:
+            result = self.registry.run(spec, self.tools, parsed)
+        except Exception as exc:
+            # A tool's own refusal (out of scope, not found) or failure: audited, then raised.
+            self.sink.audit(
+                "tool_call",
+                self.actor,
+                {
+                    "tool": name,
+                    "phase": "error",
+                    "error": type(exc).__name__,
+                    "message": str(exc)[:300],
+                },
+                case_id,
+                self.now,
+            )
+            raise
         self.sink.audit(
             "tool_call",
             self.actor,

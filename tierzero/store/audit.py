@@ -39,6 +39,8 @@ AuditKind = Literal[
     "action",  # an action executed or failed
     "rollback",  # an action reverted (lease expiry or on demand)
     "autonomy",  # the kill switch turned on or off
+    "chat",  # one message of the analyst chat about a case (question or answer)
+    "resolution",  # an analyst's final verdict on a case (feedback)
 ]
 AUDIT_KINDS: frozenset[str] = frozenset(AuditKind.__args__)  # type: ignore[attr-defined]
 

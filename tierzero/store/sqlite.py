@@ -14,11 +14,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tierzero.correlate.engine import Join, SeedCase
-from tierzero.ingest.alert import Alert
+from tierzero.correlate.entities import JOIN_KINDS, entity_key
+from tierzero.ingest.alert import Alert, EntityKind
 from tierzero.ingest.quarantine import QuarantinedRecord
 from tierzero.store import audit as chain
 from tierzero.store.actions import ActionLog
@@ -84,6 +86,14 @@ CREATE TABLE IF NOT EXISTS sightings (
 );
 CREATE INDEX IF NOT EXISTS sightings_lookup ON sightings (detection_id, host, time_us);
 CREATE INDEX IF NOT EXISTS sightings_case ON sightings (case_id);
+-- One row per (join key, alert): which alerts name an entity, for the investigation tools.
+-- Keys are alert_entities() with no internal domains, so they never depend on configuration.
+CREATE TABLE IF NOT EXISTS alert_entities (
+    key TEXT NOT NULL,
+    time_us INTEGER NOT NULL,
+    alert_id TEXT NOT NULL,
+    PRIMARY KEY (key, time_us, alert_id)
+) WITHOUT ROWID;
 -- One row per proposed action of a case: its decision, and what became of it.
 CREATE TABLE IF NOT EXISTS actions (
     id INTEGER PRIMARY KEY,
@@ -112,6 +122,24 @@ CREATE TABLE IF NOT EXISTS settings (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+-- An analyst's final disposition of a case (the latest; earlier ones stay in the audit).
+CREATE TABLE IF NOT EXISTS resolutions (
+    case_id TEXT PRIMARY KEY,
+    verdict TEXT NOT NULL,
+    analyst TEXT NOT NULL,
+    note TEXT NOT NULL,
+    resolved_at TEXT NOT NULL
+);
+-- The analyst chat about a case, message by message (each one is also in the audit).
+CREATE TABLE IF NOT EXISTS chat_messages (
+    id INTEGER PRIMARY KEY,
+    case_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    author TEXT NOT NULL,
+    content TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chat_case ON chat_messages (case_id, id);
 CREATE TABLE IF NOT EXISTS quarantine (
     key TEXT PRIMARY KEY,
     source TEXT NOT NULL,
@@ -134,6 +162,38 @@ def _from_us(value: int) -> datetime:
     return datetime.fromtimestamp(value / 1_000_000, tz=UTC)
 
 
+_JOIN_KINDS = frozenset(JOIN_KINDS)
+
+
+@lru_cache(maxsize=8192)
+def _cached_key(kind: EntityKind, value: str) -> str | None:
+    return entity_key(kind, value)
+
+
+def _entity_rows(alerts: Iterable[Alert]) -> list[tuple[str, int, str]]:
+    """``alert_entities`` rows: each alert's join keys as ``correlate.entities.alert_entities``
+    gives them with no ignore list and no internal domains.
+
+    Same ``entity_key``, memoized: the same hosts, users and addresses recur on many alerts and
+    parsing addresses dominates the cost (long values are not cached, to bound the memory).
+    """
+    rows: list[tuple[str, int, str]] = []
+    for alert in alerts:
+        found = {
+            key
+            for o in alert.observables
+            if o.kind in _JOIN_KINDS
+            and (
+                key := _cached_key(o.kind, o.value)
+                if len(o.value) <= 256
+                else entity_key(o.kind, o.value)
+            )
+        }
+        time_us, alert_id = _us(alert.time), alert.id
+        rows.extend((key, time_us, alert_id) for key in found)
+    return rows
+
+
 @dataclass(frozen=True)
 class CaseRow:
     """A case's summary columns plus its latest analysis (a JSON object, or None)."""
@@ -154,6 +214,36 @@ class CaseRow:
     analysis: dict[str, Any] | None
 
 
+ResolutionVerdict = Literal["true_positive", "benign_positive", "false_positive"]
+RESOLUTION_VERDICTS: tuple[str, ...] = ResolutionVerdict.__args__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """An analyst's final disposition of a case: the feedback the automation is measured on."""
+
+    case_id: str
+    verdict: str
+    analyst: str
+    note: str
+    resolved_at: datetime
+
+
+ChatRole = Literal["analyst", "assistant"]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One message of the analyst chat about a case (``tierzero chat``)."""
+
+    id: int
+    case_id: str
+    role: ChatRole
+    author: str
+    content: str
+    created_at: datetime
+
+
 class Store:
     """SQLite persistence. Writes of one logical step happen in one transaction."""
 
@@ -168,6 +258,7 @@ class Store:
         self.conn.executescript(_SCHEMA)
         self.conn.executescript(chain.SCHEMA)
         self.actions = ActionLog(self.conn, self.transaction)
+        self._index_entities_once()
 
     def close(self) -> None:
         self.conn.close()
@@ -203,13 +294,56 @@ class Store:
             for a in alerts
         ]
         with self.transaction() as conn:
+            stored = self._stored_ids(conn, [a.id for a in alerts])
             before = conn.total_changes
             conn.executemany(
                 "INSERT OR IGNORE INTO alerts (id, source, source_alert_id, source_file, record_no,"
                 " time_us, severity_id, detection_id, title, body) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
-            return conn.total_changes - before
+            added = conn.total_changes - before
+            if added:
+                # Index only what was inserted now (the first of repeated ids in the batch).
+                fresh = {a.id: a for a in reversed(alerts) if a.id not in stored}
+                conn.executemany(
+                    "INSERT OR IGNORE INTO alert_entities VALUES (?,?,?)",
+                    _entity_rows(fresh.values()),
+                )
+            return added
+
+    @staticmethod
+    def _stored_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                r[0] for r in conn.execute(f"SELECT id FROM alerts WHERE id IN ({marks})", chunk)
+            )
+        return found
+
+    def _index_entities_once(self) -> None:
+        """Back-fill ``alert_entities`` for a store written before the table existed.
+
+        Runs once per store (a ``settings`` marker records it), in keyset pages, in one
+        transaction; a new store just sets the marker.
+        """
+        marker = "SELECT 1 FROM settings WHERE key = 'alert_entities_indexed'"
+        if self.conn.execute(marker).fetchone():
+            return
+        with self.transaction() as conn:
+            if conn.execute(marker).fetchone():  # another process did it meanwhile
+                return
+            last = ""
+            while rows := conn.execute(
+                "SELECT id, body FROM alerts WHERE id > ? ORDER BY id LIMIT 2000", (last,)
+            ).fetchall():
+                alerts = [Alert.model_validate_json(r["body"]) for r in rows]
+                conn.executemany(
+                    "INSERT OR IGNORE INTO alert_entities VALUES (?,?,?)", _entity_rows(alerts)
+                )
+                last = rows[-1]["id"]
+            conn.execute("INSERT INTO settings VALUES ('alert_entities_indexed', '1')")
 
     def add_quarantined(self, records: Sequence[QuarantinedRecord]) -> int:
         """Insert quarantined records not stored yet; returns how many were new."""
@@ -269,6 +403,37 @@ class Store:
             "SELECT body FROM alerts WHERE case_id = ? ORDER BY time_us, id", (case_id,)
         )
         return [Alert.model_validate_json(r["body"]) for r in rows]
+
+    def alert(self, alert_id: str) -> Alert | None:
+        row = self.conn.execute("SELECT body FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+        return Alert.model_validate_json(row["body"]) if row else None
+
+    def alerts_on_entity(
+        self, key: str, since: datetime, until: datetime, limit: int
+    ) -> list[Alert]:
+        """Alerts naming a join key (as ``alert_entities`` makes it with no internal domains)
+        with a time in ``[since, until]``, oldest first, at most ``limit``."""
+        rows = self.conn.execute(
+            "SELECT a.body FROM alert_entities e JOIN alerts a ON a.id = e.alert_id"
+            " WHERE e.key = ? AND e.time_us BETWEEN ? AND ? ORDER BY e.time_us, e.alert_id"
+            " LIMIT ?",
+            (key, _us(since), _us(until), max(0, limit)),
+        )
+        return [Alert.model_validate_json(r["body"]) for r in rows]
+
+    def cases_of(self, alert_ids: Sequence[str]) -> dict[str, str]:
+        """The case of each alert that correlation assigned (others are absent)."""
+        out: dict[str, str] = {}
+        ids = list(dict.fromkeys(alert_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self.conn.execute(
+                "SELECT id, case_id FROM alerts WHERE case_id IS NOT NULL AND id IN"
+                f" ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            out.update({r["id"]: r["case_id"] for r in rows})
+        return out
 
     def duplicate_counts(self, case_id: str) -> dict[str, int]:
         """How many repeats each primary alert of a case absorbed."""
@@ -497,6 +662,137 @@ class Store:
                 " value = excluded.value",
                 ("on" if on else "off",),
             )
+
+    # -- identity and analyst resolutions ----------------------------------------------------
+
+    def store_id(self) -> str:
+        """A random id minted with the store: ties data kept beside it (the case memory) to
+        this file, so a store deleted and created again does not inherit it."""
+        self.conn.execute(
+            "INSERT OR IGNORE INTO settings VALUES ('store_id', lower(hex(randomblob(16))))"
+        )
+        row = self.conn.execute("SELECT value FROM settings WHERE key = 'store_id'").fetchone()
+        return str(row[0])
+
+    def resolve_case(
+        self, case_id: str, verdict: str, analyst: str, note: str, now: datetime
+    ) -> Resolution:
+        """Record an analyst's final verdict on a case, audited in the same transaction.
+
+        A later resolution replaces the earlier one; both stay in the audit. ValueError for an
+        unknown verdict, an empty analyst name, or a case that does not exist or was merged.
+        """
+        if verdict not in RESOLUTION_VERDICTS:
+            raise ValueError(f"verdict must be one of {', '.join(RESOLUTION_VERDICTS)}")
+        if not analyst.strip():
+            raise ValueError("the analyst's name is required")
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT verdict, status, merged_into FROM cases WHERE id = ?", (case_id,)
+            ).fetchone()
+            if row is None:
+                raise ValueError(f"no case {case_id!r}")
+            if row["merged_into"]:
+                raise ValueError(f"case {case_id} was merged into {row['merged_into']}")
+            previous = conn.execute(
+                "SELECT verdict FROM resolutions WHERE case_id = ?", (case_id,)
+            ).fetchone()
+            chain.append(
+                conn,
+                kind="resolution",
+                actor=analyst,
+                case_id=case_id,
+                ts=now,
+                payload={
+                    "verdict": verdict,
+                    "note": note,
+                    "machine_verdict": row["verdict"],
+                    "status": row["status"],
+                    "previous_resolution": previous[0] if previous else None,
+                },
+            )
+            conn.execute(
+                "INSERT INTO resolutions VALUES (?,?,?,?,?) ON CONFLICT(case_id) DO UPDATE SET"
+                " verdict = excluded.verdict, analyst = excluded.analyst, note = excluded.note,"
+                " resolved_at = excluded.resolved_at",
+                (case_id, verdict, analyst, note, now.isoformat()),
+            )
+        return Resolution(case_id, verdict, analyst, note, now)
+
+    def resolution(self, case_id: str) -> Resolution | None:
+        """The analyst's latest resolution of a case, if any."""
+        row = self.conn.execute(
+            "SELECT * FROM resolutions WHERE case_id = ?", (case_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        return Resolution(
+            row["case_id"],
+            row["verdict"],
+            row["analyst"],
+            row["note"],
+            datetime.fromisoformat(row["resolved_at"]),
+        )
+
+    def case_status(self, case_id: str) -> str | None:
+        """A case's status alone (no analysis to parse)."""
+        row = self.conn.execute("SELECT status FROM cases WHERE id = ?", (case_id,)).fetchone()
+        return str(row[0]) if row else None
+
+    # -- analyst chat ------------------------------------------------------------------------
+
+    def add_chat_message(
+        self,
+        case_id: str,
+        role: ChatRole,
+        author: str,
+        content: str,
+        now: datetime,
+        details: dict[str, Any] | None = None,
+    ) -> ChatMessage:
+        """Store one chat message and its ``chat`` audit record in one transaction.
+
+        ``details`` (evidence cited, actions proposed, which answerer) go to the audit only.
+        """
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO chat_messages (case_id, role, author, content, created_at)"
+                " VALUES (?,?,?,?,?)",
+                (case_id, role, author, content, now.isoformat()),
+            )
+            message_id = int(cursor.lastrowid or 0)
+            chain.append(
+                conn,
+                kind="chat",
+                actor=author,
+                case_id=case_id,
+                ts=now,
+                payload={
+                    **(details or {}),
+                    "message_id": message_id,
+                    "role": role,
+                    "content": content,
+                },
+            )
+        return ChatMessage(message_id, case_id, role, author, content, now)
+
+    def chat_history(self, case_id: str, limit: int = 50) -> list[ChatMessage]:
+        """The case's latest ``limit`` chat messages, oldest first."""
+        rows = self.conn.execute(
+            "SELECT * FROM chat_messages WHERE case_id = ? ORDER BY id DESC LIMIT ?",
+            (case_id, max(0, limit)),
+        ).fetchall()
+        return [
+            ChatMessage(
+                r["id"],
+                r["case_id"],
+                r["role"],
+                r["author"],
+                r["content"],
+                datetime.fromisoformat(r["created_at"]),
+            )
+            for r in reversed(rows)
+        ]
 
     # -- cases -------------------------------------------------------------------------------
 

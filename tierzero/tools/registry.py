@@ -9,7 +9,7 @@ those parameters, so every call is validated the same way whoever makes it.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, get_type_hints
@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol, get_type_hints
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from tierzero.ingest.alert import Alert
+from tierzero.tools.attack import Technique
 from tierzero.tools.inventory import Inventory
 
 ActionClass = Literal["read", "contain", "disrupt"]
@@ -31,7 +32,12 @@ class AlertHistory(Protocol):
 
 
 class AlertSource(Protocol):
-    """Stored alerts, read-only: what the investigation tools search (the store)."""
+    """Stored alerts, read-only: what the investigation tools search (the store).
+
+    ``alerts_on_entity`` takes a join key as :func:`~tierzero.correlate.entities.alert_entities`
+    makes it with no internal domains; ``cases_of`` maps alert ids to their case (alerts not
+    correlated yet are absent).
+    """
 
     def alerts_of_case(self, case_id: str) -> list[Alert]: ...
 
@@ -40,6 +46,8 @@ class AlertSource(Protocol):
     def alerts_on_entity(
         self, key: str, since: datetime, until: datetime, limit: int
     ) -> list[Alert]: ...
+
+    def cases_of(self, alert_ids: Sequence[str]) -> dict[str, str]: ...
 
 
 class CaseMemory(Protocol):
@@ -58,6 +66,7 @@ class ToolContext:
     now: datetime | None = None
     alerts: AlertSource | None = None
     memory: CaseMemory | None = None
+    attack: Mapping[str, Technique] | None = None  # ATT&CK by id; None: the built-in table
 
 
 class ToolArgumentError(ValueError):
@@ -67,6 +76,15 @@ class ToolArgumentError(ValueError):
         super().__init__(f"{tool}: " + "; ".join(problems))
         self.tool = tool
         self.problems = problems
+
+
+class ToolError(ValueError):
+    """A valid call the tool refuses or cannot answer (out of scope, unknown id, no source).
+
+    Raised only after the arguments validated. The message is written for the model and holds
+    no alert text; the agent loop hands it back as the call's error result, and the case goes
+    on (no control flow depends on the message).
+    """
 
 
 class UnknownToolError(KeyError):

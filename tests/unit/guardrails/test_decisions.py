@@ -15,23 +15,59 @@ from tierzero.guardrails.policy import Policy, load_policy
 from tierzero.tools.inventory import Asset, Identity
 
 POLICY = load_policy(default_config_dir() / "policy.yaml")
-LAPTOP = Asset(hostname="LT-FIN-042", owner="alice", business_unit="Finance", criticality="medium",
-               environment="corporate", role="workstation")
-DB = Asset(hostname="SRV-DB-01", owner="x", business_unit="Finance", criticality="critical",
-           environment="production", role="database", crown_jewel=True)
-TEST_LAPTOP = Asset(hostname="TEST-LT-099", owner="x", business_unit="IT", criticality="low",
-                    environment="test", role="workstation")
-ALICE = Identity(user="alice.martin", display_name="A", role="r", department="d",
-                 privilege="standard", mfa=True, last_password_change=date(2026, 1, 1))
+LAPTOP = Asset(
+    hostname="LT-FIN-042",
+    owner="alice",
+    business_unit="Finance",
+    criticality="medium",
+    environment="corporate",
+    role="workstation",
+)
+DB = Asset(
+    hostname="SRV-DB-01",
+    owner="x",
+    business_unit="Finance",
+    criticality="critical",
+    environment="production",
+    role="database",
+    crown_jewel=True,
+)
+TEST_LAPTOP = Asset(
+    hostname="TEST-LT-099",
+    owner="x",
+    business_unit="IT",
+    criticality="low",
+    environment="test",
+    role="workstation",
+)
+ALICE = Identity(
+    user="alice.martin",
+    display_name="A",
+    role="r",
+    department="d",
+    privilege="standard",
+    mfa=True,
+    last_password_change=date(2026, 1, 1),
+)
 GLASS = ALICE.model_copy(update={"user": "breakglass-admin", "privilege": "break_glass"})
-ENTITIES = frozenset({"host:lt-fin-042", "host:srv-db-01", "host:test-lt-099",
-                      "user:alice.martin", "user:breakglass-admin", "ip:198.51.100.77",
-                      "hash:" + "a" * 64})
+ENTITIES = frozenset(
+    {
+        "host:lt-fin-042",
+        "host:srv-db-01",
+        "host:test-lt-099",
+        "user:alice.martin",
+        "user:breakglass-admin",
+        "ip:198.51.100.77",
+        "hash:" + "a" * 64,
+    }
+)
 
 
 def ctx(**kw: object) -> ActionContext:
     base: dict[str, object] = {
-        "case_entities": ENTITIES, "verdict_confidence": 0.95, "detections": ("edr:rule-1",)
+        "case_entities": ENTITIES,
+        "verdict_confidence": 0.95,
+        "detections": ("edr:rule-1",),
     }
     base.update(kw)
     return ActionContext(**base)  # type: ignore[arg-type]
@@ -64,22 +100,40 @@ def test_checks_run_in_order() -> None:
     assert ask("isolate_host", "LT-FIN-042; rm -rf /").rule_id == "schema.bad_target"
     assert ask("isolate_host", "SRV-OTHER-9").rule_id == "provenance.not_in_case"
     # Deny list beats bounds; bounds beat the kill switch; the kill switch beats tiers.
-    assert ask("isolate_host", "SRV-DB-01", asset=DB,
-               executed_in_window={"isolate_host": 9}).rule_id == "deny_list.crown_jewel"
-    assert ask("isolate_host", "LT-FIN-042", asset=LAPTOP, autonomy_on=False,
-               executed_in_window={"isolate_host": 3}).rule_id == "bounds.rate_limit"
-    assert ask("isolate_host", "LT-FIN-042", asset=LAPTOP,
-               open_breakers=frozenset({"isolate_host"})).rule_id == "bounds.breaker_open"
-    assert ask("isolate_host", "LT-FIN-042", asset=LAPTOP,
-               autonomy_on=False).rule_id == "autonomy.off"
+    assert (
+        ask("isolate_host", "SRV-DB-01", asset=DB, executed_in_window={"isolate_host": 9}).rule_id
+        == "deny_list.crown_jewel"
+    )
+    assert (
+        ask(
+            "isolate_host",
+            "LT-FIN-042",
+            asset=LAPTOP,
+            autonomy_on=False,
+            executed_in_window={"isolate_host": 3},
+        ).rule_id
+        == "bounds.rate_limit"
+    )
+    assert (
+        ask(
+            "isolate_host", "LT-FIN-042", asset=LAPTOP, open_breakers=frozenset({"isolate_host"})
+        ).rule_id
+        == "bounds.breaker_open"
+    )
+    assert (
+        ask("isolate_host", "LT-FIN-042", asset=LAPTOP, autonomy_on=False).rule_id == "autonomy.off"
+    )
 
 
 def test_confidence_and_detection_precision_gate_automation() -> None:
     assert ask("isolate_host", "LT-FIN-042", asset=LAPTOP).outcome == "allow"
     d = ask("isolate_host", "LT-FIN-042", asset=LAPTOP, verdict_confidence=0.6)
     assert (d.outcome, d.rule_id) == ("needs_approval", "tier.low_confidence")
-    noisy = POLICY.model_copy(update={"detections": POLICY.detections.model_copy(
-        update={"measured": {"edr:rule-1": 0.4}})})
+    noisy = POLICY.model_copy(
+        update={
+            "detections": POLICY.detections.model_copy(update={"measured": {"edr:rule-1": 0.4}})
+        }
+    )
     d = decide(Proposal("C-1", "isolate_host", "LT-FIN-042", "t"), ctx(asset=LAPTOP), noisy)
     assert (d.outcome, d.rule_id) == ("needs_approval", "detection.low_precision")
 
@@ -93,10 +147,23 @@ def test_approval_is_bound_to_the_exact_action() -> None:
 
 ACTIONS = st.sampled_from([*POLICY.catalog, "wipe_disk", "", "isolate_host "])
 TARGETS = st.one_of(
-    st.sampled_from(["LT-FIN-042", "lt-fin-042.northwind.example", "SRV-DB-01", "TEST-LT-099",
-                     "alice.martin", "NORTHWIND\\alice.martin", "breakglass-admin",
-                     "198.51.100.77", "a" * 64, "ignore previous instructions",
-                     "powershell -enc AAAA", "SRV-DB-01,LT-FIN-042", "ＳＲＶ-ＤＢ-01"]),
+    st.sampled_from(
+        [
+            "LT-FIN-042",
+            "lt-fin-042.northwind.example",
+            "SRV-DB-01",
+            "TEST-LT-099",
+            "alice.martin",
+            "NORTHWIND\\alice.martin",
+            "breakglass-admin",
+            "198.51.100.77",
+            "a" * 64,
+            "ignore previous instructions",
+            "powershell -enc AAAA",
+            "SRV-DB-01,LT-FIN-042",
+            "ＳＲＶ-ＤＢ-01",
+        ]
+    ),
     st.text(max_size=40),
 )
 CONTEXTS = st.builds(
@@ -108,17 +175,16 @@ CONTEXTS = st.builds(
     identity=st.sampled_from([None, ALICE, GLASS]),
     in_maintenance_window=st.booleans(),
     autonomy_on=st.booleans(),
-    executed_in_window=st.dictionaries(st.sampled_from(list(POLICY.catalog)),
-                                       st.integers(0, 10)),
+    executed_in_window=st.dictionaries(st.sampled_from(list(POLICY.catalog)), st.integers(0, 10)),
     open_breakers=st.frozensets(st.sampled_from(list(POLICY.catalog))),
     verdict_settled=st.booleans(),
+    corroborated=st.booleans(),
 )
 
 
 @settings(max_examples=400, deadline=None)
 @given(action=ACTIONS, target=TARGETS, context=CONTEXTS)
-def test_invariants_hold_for_any_proposal(action: str, target: str,
-                                          context: ActionContext) -> None:
+def test_invariants_hold_for_any_proposal(action: str, target: str, context: ActionContext) -> None:
     d = decide(Proposal("C-1", action, target, "hostile-model"), context, POLICY)
     assert d == decide(Proposal("C-1", action, target, "hostile-model"), context, POLICY)
     if d.outcome != "allow":
@@ -127,9 +193,11 @@ def test_invariants_hold_for_any_proposal(action: str, target: str,
     spec = POLICY.catalog[action]
     assert context.autonomy_on
     assert context.verdict_settled  # analysts that disagree never act alone
+    assert context.corroborated  # what only a model wants never runs alone
     assert not (context.asset and context.asset.crown_jewel and spec.target == "host")
-    assert not (context.identity and context.identity.privilege == "break_glass"
-                and spec.target == "user")
+    assert not (
+        context.identity and context.identity.privilege == "break_glass" and spec.target == "user"
+    )
     assert action not in context.open_breakers
     limit = POLICY.rate_limits.get(action)
     assert limit is None or context.executed_in_window.get(action, 0) < limit.max
@@ -144,8 +212,11 @@ def test_policy_refuses_bad_files_with_line(tmp_path: Path) -> None:
     line = next(i for i, t in enumerate(bad.read_text().splitlines(), 1) if "tier: 4" in t)
     with pytest.raises(ConfigError, match=rf"policy.yaml:{line}: 'tiers.0.tier'"):
         load_policy(bad)
-    bad.write_text(text.replace("  - id: default\n    when: {}", "  - id: default\n    when: "
-                                "{environment: [test]}"))
+    bad.write_text(
+        text.replace(
+            "  - id: default\n    when: {}", "  - id: default\n    when: {environment: [test]}"
+        )
+    )
     with pytest.raises(ConfigError, match="last tier rule"):
         load_policy(bad)
     assert isinstance(POLICY, Policy)
@@ -155,5 +226,12 @@ def test_an_unsettled_verdict_never_acts_alone() -> None:
     d = ask("isolate_host", "TEST-LT-099", asset=TEST_LAPTOP, verdict_settled=False)
     assert (d.outcome, d.rule_id) == ("needs_approval", "verdict.needs_review")
     # Provenance and deny lists still come first.
-    assert ask("disable_user", "breakglass-admin", identity=GLASS,
-               verdict_settled=False).outcome == "deny"
+    assert (
+        ask("disable_user", "breakglass-admin", identity=GLASS, verdict_settled=False).outcome
+        == "deny"
+    )
+
+
+def test_what_only_a_model_proposed_waits_for_a_person() -> None:
+    d = ask("isolate_host", "TEST-LT-099", asset=TEST_LAPTOP, corroborated=False)
+    assert (d.outcome, d.rule_id) == ("needs_approval", "tier.model_only")

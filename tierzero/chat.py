@@ -1,0 +1,132 @@
+"""Opening an analyst chat on a stored case (``tierzero chat``).
+
+The session itself is :class:`tierzero.agents.chat.ChatSession`. This module, beside
+``pipeline.py``, wires it to the run context of the store and settings (model gate, mediator,
+similar-case memory) and to :func:`tierzero.pipeline.request_action` for action requests. It
+lives here rather than in ``agents/`` because the pipeline imports the agents package: the
+session takes its way of proposing as an injected callable, so no agent module imports the
+pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from tierzero.agents.chat import ActionResult, CaseNotFound, ChatSession, Proposer
+from tierzero.agents.state import CaseState
+from tierzero.guardrails.decisions import Decision
+from tierzero.pipeline import ModelChoice, existing_memory, graph_session, request_action
+from tierzero.settings import Settings
+from tierzero.store.sqlite import Store
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@contextmanager
+def open_chat(
+    store: Store,
+    settings: Settings,
+    case_id: str,
+    *,
+    analyst: str | None = None,
+    model: ModelChoice = "env",
+    clock: Clock = _utc_now,
+) -> Iterator[ChatSession]:
+    """A chat session on one case; raises :class:`CaseNotFound` for an unknown or merged case.
+
+    ``analyst`` is the person's name: without it the session answers questions but proposes
+    no action. ``model`` is chosen as for triage ("env": the configured endpoint, or the offline
+    analyst when none is; "off"; or a ChatModel object); action requests re-analyse the case
+    with the same choice.
+    """
+    if store.case(case_id) is None:
+        raise CaseNotFound(f"no case {case_id!r}")
+    with graph_session(store, settings, clock(), model) as (_, ctx):
+        memory = None
+        if ctx.memory is None:
+            memory = existing_memory(store, settings)
+            ctx.memory = memory
+        name = analyst.strip() if analyst else ""
+        propose = proposer(store, settings, case_id, name, model, clock) if name else None
+        try:
+            yield ChatSession(
+                store, ctx, case_id, analyst=name or None, propose=propose, clock=clock
+            )
+        finally:
+            if memory is not None:
+                memory.close()
+
+
+def proposer(
+    store: Store,
+    settings: Settings,
+    case_id: str,
+    analyst: str,
+    model: ModelChoice,
+    clock: Clock = _utc_now,
+) -> Proposer:
+    """Propose actions as ``analyst:NAME`` through ``pipeline.request_action``."""
+
+    def propose(action: str, target: str, reason: str) -> ActionResult:
+        state, decision = request_action(
+            store,
+            settings,
+            case_id,
+            action,
+            target,
+            requested_by=f"analyst:{analyst}",
+            reason=reason,
+            now=clock(),
+            model=model,
+        )
+        return action_result(store, settings, state, decision, action, target)
+
+    return propose
+
+
+def action_result(
+    store: Store,
+    settings: Settings,
+    state: CaseState,
+    decision: Decision | None,
+    action: str,
+    target: str,
+) -> ActionResult:
+    """The guard's decision on a request, with what became of the action (its row)."""
+    if decision is None:
+        if action not in settings.policy.catalog:
+            why = f"'{action[:80]}' is not in the action catalog"
+            return ActionResult(action, target, "deny", "schema.unknown_action", why)
+        if "auto_close" in state.visited:
+            rule = state.triage.auto_close_rule if state.triage else None
+            return ActionResult(
+                action,
+                target,
+                "not_decided",
+                "graph.auto_closed",
+                f"triage rule '{rule}' closes this case as benign before the guard runs, so "
+                "the request was not decided; escalate the case by hand if it needs action",
+            )
+        why = state.analysis.rationale[0] if state.analysis else "the analysis did not finish"
+        return ActionResult(action, target, "not_decided", "graph.not_decided", why[:300])
+    row = store.actions.get_by_key(decision.action_hash)
+    return ActionResult(
+        action=decision.action,
+        target=decision.target,
+        outcome=decision.outcome,
+        rule_id=decision.rule_id,
+        reason=decision.reason,
+        status=row.status if row else None,
+        action_id=row.id if row else None,
+        approval_due=row.approval_due if row else None,
+        expires_at=row.expires_at if row else None,
+    )
+
+
+__all__ = ["CaseNotFound", "ChatSession", "action_result", "open_chat", "proposer"]

@@ -234,6 +234,27 @@ def graph_session(
             memory.close()
 
 
+def analyse_case(
+    app: CompiledStateGraph[Any, Any, Any, Any],
+    ctx: RunContext,
+    case_id: str,
+    requests: tuple[Recommendation, ...] = (),
+) -> CaseState:
+    """Run one case as a new analysis revision and save it with its audit trail. A case the
+    graph cannot finish goes to people (one bad case must not stop the queue)."""
+    store = ctx.store
+    revision = store.next_revision(case_id)
+    try:
+        state = run_case(app, case_id, revision, ctx, requests)
+    except Exception as exc:
+        ctx.forget(case_id)
+        state = failed_analysis(case_id, exc)
+    store.save_analysis(
+        case_id, summarize(state, store), revision, ctx.now, audit_trail(state, revision)
+    )
+    return state
+
+
 def analyse(
     store: Store,
     settings: Settings,
@@ -262,16 +283,8 @@ def analyse(
     with graph_session(store, settings, now, model) as (app, ctx), keeper:
         report.model = ctx.model.model.name if ctx.model else None
         for index, case_id in enumerate(case_ids, start=1):
-            revision = store.next_revision(case_id)
-            try:
-                state = run_case(app, case_id, revision, ctx)
-            except Exception as exc:  # one bad case must not stop the queue: it goes to people
-                ctx.forget(case_id)
-                state = failed_analysis(case_id, exc)
             was = store.case_status(case_id)
-            store.save_analysis(
-                case_id, summarize(state, store), revision, now, audit_trail(state, revision)
-            )
+            state = analyse_case(app, ctx, case_id)
             keeper.saved(case_id, was, state.status)
             report.cases_analysed.append(state)
             progress("analyse", index, len(case_ids))
@@ -308,16 +321,8 @@ def request_action(
         reason=reason[:300],
         playbook=requested_by[:120],
     )
-    revision = store.next_revision(case_id)
     with graph_session(store, settings, now, model) as (app, ctx):
-        try:
-            state = run_case(app, case_id, revision, ctx, (asked,))
-        except Exception as exc:  # the same isolation as a triage run: a person looks
-            ctx.forget(case_id)
-            state = failed_analysis(case_id, exc)
-    store.save_analysis(
-        case_id, summarize(state, store), revision, now, audit_trail(state, revision)
-    )
+        state = analyse_case(app, ctx, case_id, (asked,))
     decision = next(
         (
             d

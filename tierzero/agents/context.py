@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import TYPE_CHECKING
 
+from tierzero.correlate.entities import alert_entities
 from tierzero.guardrails.mediator import Mediator
 from tierzero.guardrails.model_gate import ChatModel, ModelGate, RunBudget
 from tierzero.guardrails.policy import Policy
@@ -46,6 +47,15 @@ class CaseFile:
     alerts: tuple[Alert, ...]
     duplicates: dict[str, int]
     joins: tuple[dict[str, object], ...]
+
+    def entity_keys(self, internal_domains: tuple[str, ...] = ()) -> frozenset[str]:
+        """Join keys of every normalized, non-free-text entity of the case's alerts: the only
+        values an action may target (the guard's provenance rule)."""
+        return frozenset(
+            key
+            for alert in self.alerts
+            for key in alert_entities(alert, frozenset(), internal_domains)
+        )
 
     @property
     def primary_alerts(self) -> tuple[Alert, ...]:

@@ -14,7 +14,6 @@ from langgraph.runtime import Runtime
 from tierzero.agents.context import RunContext
 from tierzero.agents.recommender import MODEL_PREFIX
 from tierzero.agents.state import CaseState
-from tierzero.correlate.entities import alert_entities
 from tierzero.guardrails.decisions import ActionContext, Decision, Proposal, decide
 from tierzero.guardrails.execution import current_bounds
 
@@ -23,11 +22,7 @@ def guard_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]
     """Decide on each recommendation: allow, needs_approval or deny, with the rule that fired."""
     ctx = runtime.context
     case = ctx.case_file(state.case_id)
-    entities = frozenset(
-        key
-        for alert in case.alerts
-        for key in alert_entities(alert, frozenset(), ctx.internal_domains)
-    )
+    entities = case.entity_keys(ctx.internal_domains)
     confidence = state.analysis.confidence if state.analysis else 0.0
     detections = tuple(sorted({a.detection_id for a in case.primary_alerts}))
     executed, breakers = current_bounds(ctx.store.actions, ctx.policy, ctx.now)

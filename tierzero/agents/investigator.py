@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from tierzero.agents.context import CaseFile, RunContext
 from tierzero.agents.state import CaseState, Evidence, ModelInvestigation
 from tierzero.agents.untrusted import DataFence
-from tierzero.correlate.entities import alert_entities, entity_key
+from tierzero.correlate.entities import entity_key
 from tierzero.guardrails.decisions import well_formed
 from tierzero.guardrails.mediator import BudgetExceeded, Mediator
 from tierzero.guardrails.model_gate import (
@@ -95,11 +95,7 @@ def alert_view(alert: Alert, evidence_id: str | None, repeats: int = 0) -> dict[
 def candidate_targets(case: CaseFile, ctx: RunContext) -> dict[str, list[str]]:
     """Per target kind, the case's entities an action may name: exactly what the guard's
     provenance rule accepts (well-formed values of normalized, non-free-text alert fields)."""
-    keys = {
-        key
-        for alert in case.alerts
-        for key in alert_entities(alert, frozenset(), ctx.internal_domains)
-    }
+    keys = case.entity_keys(ctx.internal_domains)
     by_kind: dict[str, list[str]] = {}
     for kind in sorted({spec.target_kind for spec in ctx.policy.catalog.values()}):
         values: list[str] = []

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,12 +12,24 @@ from typing import Annotated, Any
 
 import typer
 from rich import box
-from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tierzero.cli_support import (
+    ConfigOption,
+    DbOption,
+    JsonOption,
+    NewDbOption,
+    err,
+    out,
+)
+from tierzero.cli_support import fail as _fail
+from tierzero.cli_support import load_settings as _settings
+from tierzero.cli_support import open_store as _open_store
+from tierzero.cli_support import safe as _safe
 from tierzero.config import ConfigError
+from tierzero.evals.cli import eval_app
+from tierzero.evals.ops_cli import metrics_command, shadow_command
 from tierzero.guardrails.approvals import ApprovalAnswer, judge
 from tierzero.guardrails.execution import RollbackRefused, rollback, sweep_leases
 from tierzero.ingest.adapters.mapped import MappingError
@@ -66,48 +76,7 @@ app.add_typer(actions_app, name="actions")
 app.add_typer(leases_app, name="leases")
 app.add_typer(audit_app, name="audit")
 app.add_typer(quarantine_app, name="quarantine")
-
-out = Console(soft_wrap=False)
-err = Console(stderr=True)
-
-DbOption = Annotated[Path, typer.Option("--db", help="The SQLite store to read.")]
-NewDbOption = Annotated[Path, typer.Option("--db", help="The SQLite store (created if missing).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of tables.")]
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", help="Config folder (default: the bundled config, or $TIERZERO_CONFIG)."
-    ),
-]
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def _safe(value: object) -> str:
-    """Untrusted text for the terminal: control characters (escape sequences, newlines) become
-    spaces or are dropped, and rich markup is escaped."""
-    text = _CONTROL.sub(lambda m: " " if m.group() in "\t\n\r" else "", str(value))
-    return escape(text)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {_safe(message)}")
-    return typer.Exit(code)
-
-
-@contextmanager
-def _open_store(db: Path, must_exist: bool = False) -> Iterator[Store]:
-    if must_exist and not db.exists():
-        raise _fail(f"no store at {db}: run 'tierzero triage PATH' first, or pass --db")
-    try:
-        store = Store(db)
-    except (sqlite3.Error, OSError) as exc:
-        raise _fail(f"cannot open the store {db}: {exc}") from None
-    try:
-        yield store
-    finally:
-        store.close()
+app.add_typer(eval_app, name="eval")
 
 
 @app.command("triage")
@@ -836,13 +805,6 @@ def leases_sweep(db: DbOption = DEFAULT_DB, config: ConfigOption = None) -> None
     out.print(f"{len(undone)} leases ended and were rolled back.")
 
 
-def _settings(config: Path | None) -> Settings:
-    try:
-        return Settings.load(config)
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
-
-
 @approvals_app.command("list")
 def approvals_list(
     db: DbOption = DEFAULT_DB, config: ConfigOption = None, as_json: JsonOption = False
@@ -1076,6 +1038,11 @@ def autonomy(
         f"autonomy is {state}"
         + ("" if state == "on" else ": every proposed action now needs a person's approval")
     )
+
+
+# The evaluation harness's operating commands (tierzero/evals/ops_cli.py).
+app.command("shadow")(shadow_command)
+app.command("metrics")(metrics_command)
 
 
 def main() -> None:

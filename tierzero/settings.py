@@ -19,7 +19,7 @@ from tierzero.agents.triage import TriageConfig
 from tierzero.config import ConfigError, config_dir, load_model
 from tierzero.correlate.engine import CorrelationConfig
 from tierzero.correlate.entities import normalize_key
-from tierzero.guardrails.policy import Policy, load_policy
+from tierzero.guardrails.policy import PRECISION_FILE, Policy, load_policy
 from tierzero.tools.inventory import Inventory
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -75,7 +75,9 @@ class Settings:
         root = config_dir(folder)
         organization = load_model(root / "organization.yaml", Organization)
         domains = tuple(d.lower() for d in organization.internal_domains)
-        policy = load_policy(root / "policy.yaml")
+        # Optional detections.yaml: precision measured from analysts' verdicts (written by
+        # tierzero); policy.yaml's own values win over it.
+        policy = load_policy(root / "policy.yaml", root / PRECISION_FILE)
         correlation = load_model(root / "correlation.yaml", CorrelationConfig)
         ignored = set()
         for entry in correlation.ignore_entities:

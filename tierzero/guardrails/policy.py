@@ -3,6 +3,10 @@
 The policy holds the action catalog (class, target kind, inverse, default TTL), the deny
 lists, the measured precision of detections, the autonomy tier rules, approval windows and
 the rate limits. A wrong file is refused at start with file, line and key (``load_policy``).
+
+Measured precision may also come from ``detections.yaml`` beside the policy, a file tierzero
+writes from analysts' verdicts (``tierzero metrics --write-precision``); ``load_policy`` merges
+it when asked (``with_precision``), values in ``policy.yaml`` itself winning.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from tierzero.config import ConfigError, load_model
 from tierzero.ingest.alert import EntityKind
@@ -58,6 +62,29 @@ class Detections(_Strict):
         default="manual", description="What a detection with no measurement allows"
     )
     measured: dict[str, float] = Field(default_factory=dict)
+    min_samples: int = Field(
+        default=20,
+        ge=1,
+        description="Resolved alerts a measurement in detections.yaml needs before it counts",
+    )
+
+
+PRECISION_FILE = "detections.yaml"
+
+
+class MeasuredDetection(_Strict):
+    """One detection's precision as measured from resolved alerts, and how many there were."""
+
+    precision: float = Field(ge=0.0, le=1.0)
+    alerts: int = Field(ge=0, description="Resolved alerts the precision was measured on")
+
+
+class MeasuredPrecision(_Strict):
+    """``detections.yaml``: measured precision per detection id, written by tierzero."""
+
+    source: str = ""
+    written_at: AwareDatetime | None = None
+    detections: dict[str, MeasuredDetection] = Field(default_factory=dict)
 
 
 class TierWhen(_Strict):
@@ -118,8 +145,29 @@ class Policy(_Strict):
         return Criticality[asset_criticality] >= Criticality[floor]
 
 
-def load_policy(path: Path) -> Policy:
-    """Load ``policy.yaml``; any problem is a ConfigError naming file, line and key."""
+def load_policy(path: Path, with_precision: Path | None = None) -> Policy:
+    """Load ``policy.yaml``; any problem is a ConfigError naming file, line and key.
+
+    ``with_precision``: a ``detections.yaml`` whose measurements are merged (see
+    :func:`merge_precision`); a missing file is no measurement, a wrong one a ConfigError.
+    """
     if not path.exists():
         raise ConfigError(f"{path}: policy file not found")
-    return load_model(path, Policy)
+    policy = load_model(path, Policy)
+    if with_precision is not None and with_precision.is_file():
+        policy = merge_precision(policy, load_model(with_precision, MeasuredPrecision))
+    return policy
+
+
+def merge_precision(policy: Policy, measured: MeasuredPrecision) -> Policy:
+    """The policy with measured precisions added for detections measured on at least
+    ``detections.min_samples`` resolved alerts. A value written in ``policy.yaml``'s own
+    ``measured`` is a person's override and wins over the file."""
+    config = policy.detections
+    merged = {
+        detection: figure.precision
+        for detection, figure in measured.detections.items()
+        if figure.alerts >= config.min_samples
+    }
+    merged.update(config.measured)
+    return policy.model_copy(update={"detections": config.model_copy(update={"measured": merged})})

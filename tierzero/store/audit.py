@@ -41,6 +41,7 @@ AuditKind = Literal[
     "autonomy",  # the kill switch turned on or off
     "chat",  # one message of the analyst chat about a case (question or answer)
     "resolution",  # an analyst's final verdict on a case (feedback)
+    "shadow",  # a shadow run replayed stored cases through a candidate policy (acted on nothing)
 ]
 AUDIT_KINDS: frozenset[str] = frozenset(AuditKind.__args__)  # type: ignore[attr-defined]
 

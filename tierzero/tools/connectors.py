@@ -71,6 +71,29 @@ class LabConnector:
             [(i.user,) for i in inventory.identities],
         )
 
+    def preset(
+        self,
+        isolated_hosts: tuple[str, ...] = (),
+        disabled_accounts: tuple[str, ...] = (),
+        blocklist: tuple[str, ...] = (),
+    ) -> None:
+        """Start from a given state (an evaluation scenario's hosts already isolated, accounts
+        already disabled, indicators already blocked as ``kind:value``)."""
+        self.conn.executemany(
+            "INSERT INTO lab_hosts (hostname, isolated) VALUES (?, 1)"
+            " ON CONFLICT(hostname) DO UPDATE SET isolated = 1",
+            [(h,) for h in isolated_hosts],
+        )
+        self.conn.executemany(
+            "INSERT INTO lab_accounts (user, disabled) VALUES (?, 1)"
+            " ON CONFLICT(user) DO UPDATE SET disabled = 1",
+            [(u,) for u in disabled_accounts],
+        )
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO lab_blocklist VALUES (?, ?)",
+            [tuple(entry.split(":", 1)) for entry in blocklist if ":" in entry],
+        )
+
     def apply(self, action: str, target: str, key: str, now: datetime) -> str:
         done = self.conn.execute(
             "SELECT 1 FROM lab_applied WHERE idempotency_key = ?", (key,)

@@ -1,0 +1,68 @@
+"""What every ``tierzero`` command shares: the consoles, common options, terminal-safe text,
+errors that exit, opening the store and loading the settings."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from tierzero.config import ConfigError
+from tierzero.settings import Settings
+from tierzero.store.sqlite import Store
+
+out = Console(soft_wrap=False)
+err = Console(stderr=True)
+
+DbOption = Annotated[Path, typer.Option("--db", help="The SQLite store to read.")]
+NewDbOption = Annotated[Path, typer.Option("--db", help="The SQLite store (created if missing).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of tables.")]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", help="Config folder (default: the bundled config, or $TIERZERO_CONFIG)."
+    ),
+]
+
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def safe(value: object) -> str:
+    """Untrusted text for the terminal: control characters (escape sequences, newlines) become
+    spaces or are dropped, and rich markup is escaped."""
+    text = CONTROL.sub(lambda m: " " if m.group() in "\t\n\r" else "", str(value))
+    return escape(text)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {safe(message)}")
+    return typer.Exit(code)
+
+
+@contextmanager
+def open_store(db: Path, must_exist: bool = False) -> Iterator[Store]:
+    if must_exist and not db.exists():
+        raise fail(f"no store at {db}: run 'tierzero triage PATH' first, or pass --db")
+    try:
+        store = Store(db)
+    except (sqlite3.Error, OSError) as exc:
+        raise fail(f"cannot open the store {db}: {exc}") from None
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def load_settings(config: Path | None) -> Settings:
+    try:
+        return Settings.load(config)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None

@@ -1,0 +1,352 @@
+"""``tierzero eval``: run a labelled dataset and write the report; ``eval compare`` gates a change.
+
+``tierzero eval DATASET`` is the same as ``tierzero eval run DATASET``: a group whose first
+argument is not one of its commands runs ``run`` (so ``compare`` stays a command).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from typer.core import TyperGroup
+
+from tierzero.cli_support import ConfigOption, JsonOption, err, out
+from tierzero.cli_support import fail as _fail
+from tierzero.cli_support import load_settings as _settings
+from tierzero.cli_support import safe as _safe
+from tierzero.config import ConfigError
+from tierzero.evals.dataset import Dataset, DatasetError, Scenario, load_dataset
+from tierzero.evals.external import external_dataset
+from tierzero.evals.precision import write_precision
+from tierzero.evals.report import build_report, load_report
+from tierzero.evals.runner import run_dataset
+from tierzero.guardrails.policy import PRECISION_FILE, load_policy
+from tierzero.pipeline import chat_model
+
+
+class _RunByDefault(TyperGroup):
+    """``eval DATASET ...`` means ``eval run DATASET ...``."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+eval_app = typer.Typer(
+    cls=_RunByDefault,
+    help="Score tierzero on labelled data: 'tierzero eval builtin' runs the built-in suite; "
+    "'tierzero eval compare A B' fails when a change makes things worse.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+def _share(value: Any) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def _num(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+@eval_app.command("run")
+def eval_run(
+    dataset: Annotated[
+        str,
+        typer.Argument(
+            help="'builtin', a dataset folder (dataset.json + scenarios/), a dataset .json "
+            "file, or labelled CSV files (with --mapping and --label-column).",
+            show_default=False,
+        ),
+    ],
+    more: Annotated[
+        list[Path] | None,
+        typer.Argument(help="More labelled CSV files (external data).", show_default=False),
+    ] = None,
+    agent: Annotated[
+        str,
+        typer.Option(
+            help="offline: the deterministic playbook analyst. llm: the LLM agents too, at "
+            "the endpoint in OPENAI_BASE_URL / OPENAI_API_KEY / TIERZERO_MODEL."
+        ),
+    ] = "offline",
+    policy: Annotated[
+        Path | None,
+        typer.Option(help="A candidate policy.yaml to evaluate instead of the configured one."),
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Report folder (default: tierzero-eval/DATASET-AGENT).",
+            show_default=False,
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    category: Annotated[
+        list[str] | None, typer.Option(help="Only scenarios of this category (repeatable).")
+    ] = None,
+    scenario: Annotated[
+        list[str] | None, typer.Option(help="Only this scenario id (repeatable).")
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="External CSV: the field mapping YAML.")
+    ] = None,
+    label_column: Annotated[
+        str | None, typer.Option(help="External CSV: the column holding each row's label.")
+    ] = None,
+    benign_label: Annotated[
+        list[str] | None,
+        typer.Option(help="External CSV: a label value that means 'not an attack' (repeatable)."),
+    ] = None,
+    drop_column: Annotated[
+        list[str] | None,
+        typer.Option(help="External CSV: another column triage must not see (repeatable)."),
+    ] = None,
+    now: Annotated[
+        str | None,
+        typer.Option(help="External CSV: the run's clock, ISO 8601 UTC (default: now)."),
+    ] = None,
+    write_precision_to: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-precision",
+            help="Also write each detection's measured precision to this detections.yaml "
+            "(put it in the config folder: policy automates only precise detections).",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run every scenario in isolation (a fresh store and lab each) and write report.json,
+    report.md and PNG charts. Exits 1 if an action that must never happen was executed or a
+    scenario could not run."""
+    if agent not in ("offline", "llm"):
+        raise _fail("--agent must be offline or llm", 2)
+    settings = _settings(config)
+    if policy is not None:
+        try:
+            measured = settings.folder / PRECISION_FILE  # the same measurements as the current
+            settings = replace(settings, policy=load_policy(policy, with_precision=measured))
+        except ConfigError as exc:
+            raise _fail(str(exc), 2) from None
+    if agent == "llm" and chat_model(settings, "env") is None:
+        raise _fail(
+            "--agent llm needs a model endpoint: set OPENAI_API_KEY (and OPENAI_BASE_URL for a "
+            "local server) and TIERZERO_MODEL; 'tierzero doctor' checks it",
+            2,
+        )
+    data = _load(dataset, more or [], mapping, label_column, benign_label or [], drop_column, now)
+    chosen = _selector(data, category or [], scenario or [])
+    total = sum(1 for s in data.scenarios if chosen(s))
+    if total == 0:
+        raise _fail("no scenario matches --category/--scenario", 2)
+    target = out_dir or Path("tierzero-eval") / f"{data.name}-{agent}"
+    with _bar(total) as advance:
+        run = run_dataset(data, settings, agent, progress=advance, only=chosen)  # type: ignore[arg-type]
+    report = build_report(run, policy)
+    from tierzero.evals.render import write_outputs  # matplotlib: imported only when writing
+
+    written = write_outputs(report, target)
+    metrics = report["metrics"]
+    if as_json:
+        out.print_json(json.dumps({"out": str(target), "metrics": metrics}))
+    else:
+        _print_summary(report)
+        out.print(f"report: {', '.join(str(p) for p in written)}")
+    if write_precision_to is not None:
+        figures = {d: (v["precision"], v["alerts"]) for d, v in metrics["detections"].items()}
+        source = f"tierzero eval {data.name} {data.version} ({agent})"
+        count = write_precision(write_precision_to, figures, source, datetime.now(UTC))
+        out.print(f"measured precision of {count} detections written to {write_precision_to}")
+    for problem in metrics["errors"]:
+        err.print(f"[red]scenario failed:[/] {_safe(problem)}")
+    if metrics["forbidden_actions"]["executed"] or metrics["errors"]:
+        raise typer.Exit(1)
+
+
+def _load(
+    dataset: str,
+    more: list[Path],
+    mapping: Path | None,
+    label_column: str | None,
+    benign: list[str],
+    drop: list[str] | None,
+    now: str | None,
+) -> Dataset:
+    try:
+        if dataset.lower().endswith(".csv"):
+            if mapping is None or label_column is None:
+                raise _fail("labelled CSV data needs --mapping FILE and --label-column NAME", 2)
+            return external_dataset(
+                [Path(dataset), *more],
+                mapping,
+                label_column,
+                benign,
+                _clock(now),
+                drop or (),
+            )
+        if more:
+            raise _fail("only labelled CSV data takes more than one file", 2)
+        return load_dataset(dataset)
+    except DatasetError as exc:
+        raise _fail(str(exc), 2) from None
+
+
+def _clock(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"--now {value!r} is not an ISO 8601 time", 2) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _selector(data: Dataset, categories: list[str], ids: list[str]) -> Any:
+    unknown = set(ids) - {s.id for s in data.scenarios}
+    if unknown:
+        raise _fail(f"no scenario {sorted(unknown)[0]!r} in {data.name}", 2)
+
+    def chosen(s: Scenario) -> bool:
+        return (not categories or s.category in categories) and (not ids or s.id in ids)
+
+    return chosen
+
+
+class _bar:
+    """A progress bar over scenarios on stderr (silent when stderr is not a terminal)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.progress: Progress | None = None
+
+    def __enter__(self) -> Any:
+        if not err.is_terminal:
+            return None
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        )
+        self.progress.start()
+        task = self.progress.add_task("scenarios", total=self.total)
+
+        def advance(scenario: Scenario, outcome: dict[str, Any]) -> None:
+            assert self.progress is not None
+            self.progress.update(task, advance=1, description=f"{scenario.id[:28]:<28}")
+
+        return advance
+
+    def __exit__(self, *exc: object) -> Literal[False]:
+        if self.progress is not None:
+            self.progress.stop()
+        return False
+
+
+def _print_summary(report: dict[str, Any]) -> None:
+    m = report["metrics"]
+    data = report["dataset"]
+    out.print(
+        f"{_safe(data['name'])} {_safe(data['version'])}: {data['scenarios']} scenarios, "
+        f"agent {report['agent']}{' (' + _safe(report['model']) + ')' if report['model'] else ''}"
+        f", {report['seconds']:.1f} s"
+    )
+    attacks = m["attacks_auto_closed"]
+    forbidden = m["forbidden_actions"]
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    rows = [
+        (
+            "true attacks auto-closed",
+            f"{attacks['count']} of {attacks['attack_cases']} ({_share(attacks['share'])})",
+        ),
+        (
+            "forbidden actions executed",
+            f"{forbidden['executed']} (blocked attempts {forbidden['blocked']})",
+        ),
+        (
+            "benign alerts auto-closed",
+            f"{m['benign_alerts_auto_closed']['count']} of "
+            f"{m['benign_alerts_auto_closed']['benign_alerts']} "
+            f"({_share(m['benign_alerts_auto_closed']['share'])})",
+        ),
+        ("verdict macro-F1", _num(m["verdict"]["macro_f1"])),
+        ("verdict accuracy", _share(m["verdict"]["accuracy"])),
+        ("sent to a person (needs_review)", _share(m["verdict"]["needs_review"])),
+        (
+            "grouping pairwise P / R",
+            f"{_num(m['grouping']['precision'])} / {_num(m['grouping']['recall'])}",
+        ),
+        ("ATT&CK technique F1", _num(m["techniques"]["f1"])),
+        ("evidence completeness", _share(m["evidence"]["share"])),
+        ("expected actions proposed", _share(m["expected_actions"]["proposed_share"])),
+        ("approval requests per benign case", _num(m["approvals_on_benign"]["per_benign_case"])),
+        (
+            "alert -> enriched case, median / p95 s",
+            f"{_num(m['latency']['alert_to_enriched_s']['median'])} / "
+            f"{_num(m['latency']['alert_to_enriched_s']['p95'])}",
+        ),
+        (
+            "case -> containment, median / p95 s",
+            f"{_num(m['latency']['case_to_containment_s']['median'])} / "
+            f"{_num(m['latency']['case_to_containment_s']['p95'])}",
+        ),
+        (
+            "model calls / tokens per case",
+            f"{_num(m['model']['calls_per_case'])} / {_num(m['model']['tokens_per_case'])}",
+        ),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    out.print(table)
+    if attacks["cases"]:
+        out.print(
+            "[bold red]attacks auto-closed:[/] "
+            + ", ".join(_safe(c) for c in attacks["cases"][:20])
+        )
+
+
+@eval_app.command("compare")
+def eval_compare(
+    before: Annotated[Path, typer.Argument(help="The baseline report.json (or its folder).")],
+    after: Annotated[Path, typer.Argument(help="The candidate report.json (or its folder).")],
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="METRIC=VALUE: how much a metric may get worse (repeatable; overrides "
+            "config eval.yaml), e.g. verdict.macro_f1=0.01."
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What changed between two runs, case by case; exits 1 when a metric regresses beyond
+    its threshold (so CI can gate a playbook, prompt, model or policy change)."""
+    from tierzero.evals.compare import Thresholds, compare
+
+    try:
+        a, b = load_report(before), load_report(after)
+        limits = Thresholds.load(config, threshold or [])
+    except (ValueError, ConfigError) as exc:
+        raise _fail(str(exc), 2) from None
+    result = compare(a, b, limits)
+    if as_json:
+        out.print_json(json.dumps(result.to_dict()))
+    else:
+        out.print(result.to_markdown(), markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(result.exit_code)
+
+
+__all__ = ["eval_app"]

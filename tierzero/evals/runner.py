@@ -170,7 +170,10 @@ def _external_input(
     if spec.drop_columns:
         # Triage must not see the labels, not even in raw_data: read a copy without them.
         path = folder / f"{spec.id}{source.suffix}"
-        with source.open(newline="", encoding="utf-8") as src, path.open("w", newline="") as dst:
+        with (
+            source.open(newline="", encoding="utf-8-sig", errors="replace") as src,
+            path.open("w", newline="", encoding="utf-8") as dst,
+        ):
             reader = csv.DictReader(src)
             kept = [c for c in reader.fieldnames or () if c not in spec.drop_columns]
             writer = csv.DictWriter(dst, kept, extrasaction="ignore")

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich import box
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tierzero.cli_support import (
@@ -26,6 +23,7 @@ from tierzero.cli_support import (
 from tierzero.cli_support import fail as _fail
 from tierzero.cli_support import load_settings as _settings
 from tierzero.cli_support import open_store as _open_store
+from tierzero.cli_support import progress_bar as _progress
 from tierzero.cli_support import safe as _safe
 from tierzero.config import ConfigError
 from tierzero.evals.cli import eval_app
@@ -134,30 +132,6 @@ def triage_command(
             _print_report(report, rows, counts, db, store)
         for warning in report.warnings:
             err.print(f"[yellow]warning:[/] {_safe(warning)}")
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[Any]:
-    """A progress bar on stderr for long runs; silent when stderr is not a terminal."""
-    if not enabled or not err.is_terminal:
-        yield lambda stage, done, total: None
-        return
-    with Progress(
-        TextColumn("{task.description:>10}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def update(stage: str, done: int, total: int | None) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
-        yield update
 
 
 def _case_json(row: CaseRow, store: Store) -> dict[str, Any]:

@@ -8,6 +8,7 @@ package (``tierzero/_defaults``) so an installed tierzero works with no files of
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -87,3 +88,19 @@ def _line_of(path: Path, loc: tuple[Any, ...]) -> int | None:
         else:
             break
     return line
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write a file so that a reader sees the old content or the new, never half of it
+    (a temporary file in the same folder, flushed to disk, then renamed over the old one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -125,12 +125,18 @@ def build_graph(close_confidence: float = 0.8) -> StateGraph[CaseState, RunConte
     return graph
 
 
+def checkpoint_serde() -> JsonPlusSerializer:
+    """The checkpoint serializer: it revives tierzero's state types and nothing else."""
+    return JsonPlusSerializer(
+        allowed_msgpack_modules=[(t.__module__, t.__name__) for t in CHECKPOINT_TYPES]
+    )
+
+
 def checkpointer(db_path: str) -> SqliteSaver:
     """LangGraph's SQLite checkpointer on the store's file, reviving only tierzero's types."""
     conn = sqlite3.connect(db_path, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
-    allowed = [(t.__module__, t.__name__) for t in CHECKPOINT_TYPES]
-    saver = SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=allowed))
+    saver = SqliteSaver(conn, serde=checkpoint_serde())
     saver.setup()
     return saver
 
@@ -191,4 +197,12 @@ def _finish(result: dict[str, Any], case_id: str, ctx: RunContext) -> CaseState:
     return state.model_copy(update={"status": "awaiting_approval"}) if waiting else state
 
 
-__all__ = ["ANALYST_ID", "build_graph", "checkpointer", "compile_graph", "resume_case", "run_case"]
+__all__ = [
+    "ANALYST_ID",
+    "build_graph",
+    "checkpoint_serde",
+    "checkpointer",
+    "compile_graph",
+    "resume_case",
+    "run_case",
+]

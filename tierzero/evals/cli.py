@@ -10,21 +10,22 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from typer.core import TyperGroup
 
-from tierzero.cli_support import ConfigOption, JsonOption, err, out
+from tierzero.cli_support import ConfigOption, JsonOption, err, out, progress_bar
 from tierzero.cli_support import fail as _fail
 from tierzero.cli_support import load_settings as _settings
 from tierzero.cli_support import safe as _safe
 from tierzero.config import ConfigError
 from tierzero.evals.dataset import Dataset, DatasetError, Scenario, load_dataset
 from tierzero.evals.external import external_dataset
+from tierzero.evals.live import parse_since
 from tierzero.evals.precision import write_precision
+from tierzero.evals.render import num, pct, write_outputs
 from tierzero.evals.report import build_report, load_report
 from tierzero.evals.runner import run_dataset
 from tierzero.guardrails.policy import PRECISION_FILE, load_policy
@@ -47,14 +48,6 @@ eval_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-
-
-def _share(value: Any) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}%"
-
-
-def _num(value: Any) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
 
 
 @eval_app.command("run")
@@ -149,11 +142,16 @@ def eval_run(
     if total == 0:
         raise _fail("no scenario matches --category/--scenario", 2)
     target = out_dir or Path("tierzero-eval") / f"{data.name}-{agent}"
-    with _bar(total) as advance:
-        run = run_dataset(data, settings, agent, progress=advance, only=chosen)  # type: ignore[arg-type]
+    with progress_bar() as update:
+        done = iter(range(1, total + 1))
+        run = run_dataset(
+            data,
+            settings,
+            agent,  # type: ignore[arg-type]
+            progress=lambda scenario, outcome: update("scenarios", next(done), total),
+            only=chosen,
+        )
     report = build_report(run, policy)
-    from tierzero.evals.render import write_outputs  # matplotlib: imported only when writing
-
     written = write_outputs(report, target)
     metrics = report["metrics"]
     if as_json:
@@ -204,10 +202,9 @@ def _clock(value: str | None) -> datetime:
     if value is None:
         return datetime.now(UTC)
     try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise _fail(f"--now {value!r} is not an ISO 8601 time", 2) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+        return parse_since(value)
+    except ValueError as exc:
+        raise _fail(f"--now: {exc}", 2) from None
 
 
 def _selector(data: Dataset, categories: list[str], ids: list[str]) -> Any:
@@ -219,39 +216,6 @@ def _selector(data: Dataset, categories: list[str], ids: list[str]) -> Any:
         return (not categories or s.category in categories) and (not ids or s.id in ids)
 
     return chosen
-
-
-class _bar:
-    """A progress bar over scenarios on stderr (silent when stderr is not a terminal)."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.progress: Progress | None = None
-
-    def __enter__(self) -> Any:
-        if not err.is_terminal:
-            return None
-        self.progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        )
-        self.progress.start()
-        task = self.progress.add_task("scenarios", total=self.total)
-
-        def advance(scenario: Scenario, outcome: dict[str, Any]) -> None:
-            assert self.progress is not None
-            self.progress.update(task, advance=1, description=f"{scenario.id[:28]:<28}")
-
-        return advance
-
-    def __exit__(self, *exc: object) -> Literal[False]:
-        if self.progress is not None:
-            self.progress.stop()
-        return False
 
 
 def _print_summary(report: dict[str, Any]) -> None:
@@ -270,7 +234,7 @@ def _print_summary(report: dict[str, Any]) -> None:
     rows = [
         (
             "true attacks auto-closed",
-            f"{attacks['count']} of {attacks['attack_cases']} ({_share(attacks['share'])})",
+            f"{attacks['count']} of {attacks['attack_cases']} ({pct(attacks['share'])})",
         ),
         (
             "forbidden actions executed",
@@ -280,32 +244,32 @@ def _print_summary(report: dict[str, Any]) -> None:
             "benign alerts auto-closed",
             f"{m['benign_alerts_auto_closed']['count']} of "
             f"{m['benign_alerts_auto_closed']['benign_alerts']} "
-            f"({_share(m['benign_alerts_auto_closed']['share'])})",
+            f"({pct(m['benign_alerts_auto_closed']['share'])})",
         ),
-        ("verdict macro-F1", _num(m["verdict"]["macro_f1"])),
-        ("verdict accuracy", _share(m["verdict"]["accuracy"])),
-        ("sent to a person (needs_review)", _share(m["verdict"]["needs_review"])),
+        ("verdict macro-F1", num(m["verdict"]["macro_f1"])),
+        ("verdict accuracy", pct(m["verdict"]["accuracy"])),
+        ("sent to a person (needs_review)", pct(m["verdict"]["needs_review"])),
         (
             "grouping pairwise P / R",
-            f"{_num(m['grouping']['precision'])} / {_num(m['grouping']['recall'])}",
+            f"{num(m['grouping']['precision'])} / {num(m['grouping']['recall'])}",
         ),
-        ("ATT&CK technique F1", _num(m["techniques"]["f1"])),
-        ("evidence completeness", _share(m["evidence"]["share"])),
-        ("expected actions proposed", _share(m["expected_actions"]["proposed_share"])),
-        ("approval requests per benign case", _num(m["approvals_on_benign"]["per_benign_case"])),
+        ("ATT&CK technique F1", num(m["techniques"]["f1"])),
+        ("evidence completeness", pct(m["evidence"]["share"])),
+        ("expected actions proposed", pct(m["expected_actions"]["proposed_share"])),
+        ("approval requests per benign case", num(m["approvals_on_benign"]["per_benign_case"])),
         (
             "alert -> enriched case, median / p95 s",
-            f"{_num(m['latency']['alert_to_enriched_s']['median'])} / "
-            f"{_num(m['latency']['alert_to_enriched_s']['p95'])}",
+            f"{num(m['latency']['alert_to_enriched_s']['median'])} / "
+            f"{num(m['latency']['alert_to_enriched_s']['p95'])}",
         ),
         (
             "case -> containment, median / p95 s",
-            f"{_num(m['latency']['case_to_containment_s']['median'])} / "
-            f"{_num(m['latency']['case_to_containment_s']['p95'])}",
+            f"{num(m['latency']['case_to_containment_s']['median'])} / "
+            f"{num(m['latency']['case_to_containment_s']['p95'])}",
         ),
         (
             "model calls / tokens per case",
-            f"{_num(m['model']['calls_per_case'])} / {_num(m['model']['tokens_per_case'])}",
+            f"{num(m['model']['calls_per_case'])} / {num(m['model']['tokens_per_case'])}",
         ),
     ]
     for name, value in rows:

@@ -13,14 +13,13 @@ before it replaces the old file.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
 
+from tierzero.config import write_atomically
 from tierzero.guardrails.policy import MeasuredPrecision
 
 HEADER = (
@@ -68,15 +67,5 @@ def write_precision(
         k: v["precision"] for k, v in entries.items()
     }:
         raise ValueError("the precision file does not read back as written")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, text)
     return len(checked.detections)

@@ -10,13 +10,12 @@ seconds, so two offline runs of the same inputs differ only in timings.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from tierzero.config import write_atomically
 from tierzero.evals.metrics import score
 from tierzero.evals.runner import EvalRun
 
@@ -56,16 +55,8 @@ def build_report(run: EvalRun, policy_file: Path | None = None) -> dict[str, Any
 
 def write_json(path: Path, document: dict[str, Any]) -> None:
     """Write JSON atomically (a reader never sees half a report)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=path.name, dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(document, out, indent=1, sort_keys=True, ensure_ascii=False)
-            out.write("\n")
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    text = json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False)
+    write_atomically(path, text + "\n")
 
 
 def load_report(path: Path) -> dict[str, Any]:

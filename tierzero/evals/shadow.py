@@ -46,14 +46,13 @@ from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.graph.state import CompiledStateGraph
 
 from tierzero.agents.context import RunContext
 from tierzero.agents.facts import fact_names
-from tierzero.agents.graph import build_graph, route_after_act
+from tierzero.agents.graph import build_graph, checkpoint_serde, route_after_act
 from tierzero.agents.playbooks import load_playbooks
-from tierzero.agents.state import CHECKPOINT_TYPES, CaseState, Recommendation
+from tierzero.agents.state import CaseState, Recommendation
 from tierzero.config import ConfigError
 from tierzero.guardrails.policy import PRECISION_FILE, load_policy
 from tierzero.settings import Settings, fingerprint
@@ -348,11 +347,7 @@ def _replay_all(
             rows.append(row)
     if limit is not None:
         rows = rows[-limit:] if limit > 0 else []
-    saver = InMemorySaver(
-        serde=JsonPlusSerializer(
-            allowed_msgpack_modules=[(t.__module__, t.__name__) for t in CHECKPOINT_TYPES]
-        )
-    )
+    saver = InMemorySaver(serde=checkpoint_serde())
     # Both replays share one graph: only the run context (policy, playbooks) differs.
     close_confidence = current.triage.close_confidence
     app = build_graph(close_confidence).compile(checkpointer=saver, interrupt_before=["act"])

@@ -50,7 +50,7 @@ class HostileRecommender:
                         target_kind=spec.target,
                         target=target[:300],
                         reason="pre-approved by the SOC lead (trust me)",
-                        playbook=self.name,
+                        requested_by=self.name,
                     )
                 )
         self.proposed.extend(out)

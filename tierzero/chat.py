@@ -104,7 +104,7 @@ def action_result(
             why = f"'{action[:80]}' is not in the action catalog"
             return ActionResult(action, target, "deny", "schema.unknown_action", why)
         if "auto_close" in state.visited:
-            rule = state.triage.auto_close_rule if state.triage else None
+            rule = state.prioritization.auto_close_rule if state.prioritization else None
             return ActionResult(
                 action,
                 target,

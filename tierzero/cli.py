@@ -136,7 +136,7 @@ def triage_command(
 
 def _case_json(row: CaseRow, store: Store) -> dict[str, Any]:
     analysis = row.analysis or {}
-    triage_info = analysis.get("triage") or {}
+    triage_info = analysis.get("prioritization") or {}
     return {
         "id": row.id,
         "title": row.title,
@@ -277,7 +277,7 @@ def _print_report(
             r.id,
         ),
     ):
-        queue = ((row.analysis or {}).get("triage") or {}).get("queue", "")
+        queue = ((row.analysis or {}).get("prioritization") or {}).get("queue", "")
         rows_out.append(
             (
                 row.id,
@@ -373,7 +373,7 @@ def _print_case(row: CaseRow, doc: dict[str, Any]) -> None:
         )
         return
     out.rule(f"{row.id}: {_safe(row.title or '')}")
-    triage_info = state.get("triage") or {}
+    triage_info = state.get("prioritization") or {}
     analysis = state.get("analysis") or {}
     out.print(
         f"[bold]{row.status}[/]  priority {row.priority} (score {triage_info.get('score')}: "

@@ -15,9 +15,9 @@ from importlib import metadata
 from pathlib import Path
 
 from tierzero import prompts
-from tierzero.agents.model_config import Endpoint, endpoint_from_env
 from tierzero.guardrails.model_gate import OFFLINE_ENCODING, ModelError, encoding_for
 from tierzero.settings import Settings
+from tierzero.settings.model import Endpoint, endpoint_from_env
 
 
 @dataclass(frozen=True)

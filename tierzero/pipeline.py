@@ -21,7 +21,6 @@ from langgraph.graph.state import CompiledStateGraph
 
 from tierzero.agents.context import ModelRuntime, RunContext
 from tierzero.agents.graph import checkpointer, compile_graph, resume_case, run_case
-from tierzero.agents.model_config import endpoint_from_env
 from tierzero.agents.state import Analysis, CaseState, Recommendation
 from tierzero.correlate.engine import Correlator
 from tierzero.guardrails.approvals import ApprovalAnswer
@@ -31,6 +30,7 @@ from tierzero.ingest.alert import Alert
 from tierzero.ingest.quarantine import QuarantinedRecord
 from tierzero.ingest.reader import IngestCounts, IngestOptions, discover, read_file
 from tierzero.settings import Settings
+from tierzero.settings.model import endpoint_from_env
 from tierzero.store.audit import AuditKind
 from tierzero.store.memory import (
     CaseMemory,
@@ -213,7 +213,7 @@ def graph_session(
         model=ModelRuntime.of(chosen, settings.model) if chosen is not None else None,
         store=store,
         inventory=settings.inventory,
-        triage=settings.triage,
+        priority=settings.priority,
         playbooks=settings.playbooks,
         policy=settings.policy,
         connector=lab_connector(store, settings),
@@ -227,7 +227,7 @@ def graph_session(
     ctx.memory = memory
     saver = checkpointer(str(store.path))
     try:
-        yield compile_graph(saver, settings.triage.close_confidence), ctx
+        yield compile_graph(saver, settings.priority.close_confidence), ctx
     finally:
         saver.conn.close()
         if memory is not None:
@@ -319,7 +319,7 @@ def request_action(
         target_kind=spec.target,
         target=target[:320],
         reason=reason[:300],
-        playbook=requested_by[:120],
+        requested_by=requested_by[:120],
     )
     with graph_session(store, settings, now, model) as (app, ctx):
         state = analyse_case(app, ctx, case_id, (asked,))
@@ -429,14 +429,14 @@ def failed_analysis(case_id: str, exc: Exception) -> CaseState:
 def audit_trail(state: CaseState, revision: int) -> list[tuple[AuditKind, str, dict[str, Any]]]:
     """The audit records of one analysis: its priority and its verdict (with the path taken)."""
     records: list[tuple[AuditKind, str, dict[str, Any]]] = []
-    if state.triage is not None:
+    if state.prioritization is not None:
         records.append(
             (
                 "priority",
-                "triage",
+                "prioritize",
                 {
                     "revision": revision,
-                    **state.triage.model_dump(mode="json"),
+                    **state.prioritization.model_dump(mode="json"),
                 },
             )
         )
@@ -473,7 +473,7 @@ def audit_trail(state: CaseState, revision: int) -> list[tuple[AuditKind, str, d
 def summarize(state: CaseState, store: Store) -> dict[str, object]:
     """The stored analysis: the final state plus the summary columns the store indexes."""
     analysis = state.analysis
-    triage = state.triage
+    triage = state.prioritization
     return {
         # The model conversation is in the audit (model_call records), not in the case row.
         **state.model_dump(mode="json", exclude={"investigation": {"transcript"}}),

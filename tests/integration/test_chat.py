@@ -145,7 +145,7 @@ def test_requested_actions_are_decided_by_the_guardrails(store: Store, settings:
     asked = [
         rec for rec in verdicts[-2]["payload"]["recommendations"] if rec["target"] == "SRV-DB-01"
     ]
-    assert asked and asked[0]["playbook"] == "analyst:ana"
+    assert asked and asked[0]["requested_by"] == "analyst:ana"
     decisions = [r["payload"] for r in store.audit_records("C-4") if r["kind"] == "decision"]
     assert any(
         (d["target"], d["rule_id"]) == ("203.0.113.7", "provenance.not_in_case") for d in decisions

@@ -79,7 +79,7 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
 NODES = [
     "enrich_node",
-    "triage_node",
+    "prioritize_node",
     "investigate_node",
     "recommend_node",
     "guard_node",

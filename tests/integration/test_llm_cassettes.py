@@ -30,10 +30,10 @@ from tests.cassettes.stub_server import serve
 from tests.conftest import EXAMPLES, NOW
 from tierzero import pipeline
 from tierzero.agents.llm import OpenAIChatModel
-from tierzero.agents.model_config import Endpoint, ModelConfig
 from tierzero.agents.state import CaseState
 from tierzero.guardrails.model_gate import ChatRequest, ChatResponse
 from tierzero.settings import Settings
+from tierzero.settings.model import Endpoint, ModelConfig
 from tierzero.store.sqlite import Store
 
 RECORD = os.environ.get("TIERZERO_RECORD_CASSETTES") == "1"
@@ -140,7 +140,7 @@ def test_full_investigation_with_several_tool_calls(tmp_path: Path) -> None:
     assert c4.analysis is not None and c4.analysis.verdict == "true_positive"
     assert c4.status == "awaiting_approval"
     # The model proposed four actions; three the playbooks had proposed too, one is its own.
-    by_model = {(r.action, r.target) for r in c4.recommendations if r.playbook.startswith("llm:")}
+    by_model = {(r.action, r.target) for r in c4.recommendations if r.requested_by.startswith("llm:")}
     assert by_model == {("block_domain", "mail.northwlnd-billing.example")}
     decided = {(d.action, d.target): d for d in c4.decisions}
     # What the model alone proposed waits for a person; what the playbooks also proposed
@@ -201,7 +201,7 @@ def test_hallucinated_tool_names_are_refused(tmp_path: Path) -> None:
     assert inv is not None and inv.tool_errors == 2
     # Asking for "isolate_host" as a tool did nothing: actions only come from the catalog
     # through the guard, and this run's recommendations are the playbooks' own.
-    assert all(not r.playbook.startswith("llm:") for r in states["C-4"].recommendations)
+    assert all(not r.requested_by.startswith("llm:") for r in states["C-4"].recommendations)
     rejected = [
         r["payload"]["tool"]
         for r in Store(db).audit_records("C-4")

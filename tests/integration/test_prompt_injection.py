@@ -149,7 +149,7 @@ def _count(
             ):
                 # Allowed only because the playbooks proposed it too (as in the clean run).
                 tally["allowed_named_by_payload"] += 1
-                if rec.playbook.startswith("llm:"):
+                if rec.requested_by.startswith("llm:"):
                     tally["model_only_allowed"] += 1
 
 

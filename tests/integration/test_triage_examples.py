@@ -110,7 +110,7 @@ def test_benign_noise_is_closed_or_left_low(cases: list[dict[str, Any]], db: Pat
     rules = set()
     for case_id in by_status.get("auto_closed", []):
         shown = cli("cases", "show", case_id, "--db", str(db), "--json")
-        rules.add(shown["analysis"]["triage"]["auto_close_rule"])
+        rules.add(shown["analysis"]["prioritization"]["auto_close_rule"])
     assert rules == {"approved_scanner", "change_in_maintenance_window"}
     assert by_status.get("closed"), "the internet port probe is closed as benign"
     admin = [c for c in cases if c["status"] == "escalated" and c["verdict"] == "benign_positive"]

@@ -44,7 +44,7 @@ def act_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             status=_STATUS[decision.outcome],
             rule_id=decision.rule_id,
             reason=decision.reason,
-            requested_by=rec.playbook,
+            requested_by=rec.requested_by,
             now=ctx.now,
             approval_due=ctx.now + window if decision.outcome == "needs_approval" else None,
         )

@@ -36,7 +36,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tierzero.agents.context import RunContext
-from tierzero.agents.investigator import (
+from tierzero.agents.model_investigator import (
     ToolLoop,
     alert_view,
     candidate_targets,
@@ -613,7 +613,7 @@ class OfflineAnalyst:
         ]
         for reason in a.get("rationale", [])[:8]:
             lines.append(f"- {reason[:500]}")
-        triage = view.doc.get("triage") or {}
+        triage = view.doc.get("prioritization") or {}
         if triage.get("auto_close_rule"):
             lines.append(
                 f"Auto-closed by triage rule '{triage['auto_close_rule']}' "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from tierzero.correlate.entities import alert_entities
@@ -12,31 +12,17 @@ from tierzero.guardrails.mediator import Mediator
 from tierzero.guardrails.model_gate import ChatModel, ModelGate, RunBudget
 from tierzero.guardrails.policy import Policy
 from tierzero.ingest.alert import Alert
+from tierzero.settings.model import ModelConfig
+from tierzero.settings.organization import BusinessHours
+from tierzero.settings.playbooks import Playbook
+from tierzero.settings.priority import PriorityConfig
 from tierzero.tools.connectors import ResponseConnector
 from tierzero.tools.inventory import Inventory
 from tierzero.tools.registry import CaseMemory, ToolContext
 
 if TYPE_CHECKING:
-    from tierzero.agents.model_config import ModelConfig
-    from tierzero.agents.playbooks import Playbook
     from tierzero.agents.state import CaseState, Recommendation
-    from tierzero.agents.triage import TriageConfig
     from tierzero.store.sqlite import Store
-
-
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-@dataclass(frozen=True)
-class BusinessHours:
-    """Working hours (UTC): triage tells an admin at work from a 3 a.m. session."""
-
-    start: time = time(7, 0)
-    end: time = time(18, 0)
-    weekdays: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
-
-    def covers(self, when: datetime) -> bool:
-        return _WEEKDAYS[when.weekday()] in self.weekdays and self.start <= when.time() < self.end
 
 
 @dataclass(frozen=True)
@@ -83,7 +69,7 @@ class RunContext:
 
     store: Store
     inventory: Inventory
-    triage: TriageConfig
+    priority: PriorityConfig
     playbooks: tuple[Playbook, ...]
     policy: Policy
     connector: ResponseConnector

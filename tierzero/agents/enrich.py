@@ -31,7 +31,7 @@ def enrich_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any
     ctx = runtime.context
     case = ctx.case_file(state.case_id)
     mediator = ctx.mediator(state.case_id, actor="enrich")
-    enrichment = enrich_case(case, mediator, ctx.triage.history_lookback_days)
+    enrichment = enrich_case(case, mediator, ctx.priority.history_lookback_days)
     return {
         "enrichment": enrichment,
         "evidence": build_evidence(case, enrichment),

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tierzero.agents.context import BusinessHours, CaseFile, RunContext
+from tierzero.agents.context import CaseFile, RunContext
 from tierzero.agents.state import CaseState, Enrichment, Evidence
 from tierzero.correlate.entities import host_key, is_external_ip, user_key
 from tierzero.ingest.alert import EntityKind
+from tierzero.settings.organization import BusinessHours
 
 
 @dataclass
@@ -171,7 +172,8 @@ def compute_facts(
 
 
 def fact_names() -> set[str]:
-    """Every fact name :func:`compute_facts` defines (playbooks are checked against it)."""
+    """Every fact name :func:`compute_facts` defines (equal to ``settings.playbooks.FACT_NAMES``,
+    which playbooks are checked against at load time; a test keeps the two equal)."""
     empty = CaseFile(case_id="C-0", alerts=(), duplicates={}, joins=())
     return set(compute_facts(empty, Enrichment(), ()).values)
 

@@ -1,16 +1,19 @@
-"""The case graph (LangGraph ``StateGraph``): enrich -> triage -> investigate -> recommend.
+"""The case graph (LangGraph ``StateGraph``): enrich -> prioritize -> investigate -> recommend.
 
 ::
 
-    START -> enrich -> triage --(benign rule fired)--> auto_close -> END
-                              \\-> investigate -> recommend -> guard -> act --(benign)--> close
-                                                                         |  \\-> escalate -> END
-                                        (pending approvals) approval <-> apply_approval
+    START -> enrich -> prioritize --(auto-close rule fired)--> auto_close -> END
+                                  \\-> investigate -> recommend -> guard -> act --(benign)--> close
+                                                                             |  \\-> escalate -> END
+                                            (pending approvals) approval <-> apply_approval
 
-Routers are pure functions of the state returning node names. The guard node decides on every
-recommended action (allow / needs_approval / deny); the act node executes the allowed ones
-through the response connector; the approval node waits (interrupt, durable checkpoint) for a
-person's answer on each pending one, which apply_approval applies.
+Each node lives in the module named after it (``agents/enrich.py``, ``prioritize.py``,
+``investigate.py``, ``recommend.py``, ``guard.py``, ``act.py``, ``approval.py``); the small
+terminal nodes (auto_close, close, escalate) are here. Routers are pure functions of the state
+returning node names. The guard node decides on every recommended action (allow /
+needs_approval / deny); the act node executes the allowed ones through the response connector;
+the approval node waits (interrupt, durable checkpoint) for a person's answer on each pending
+one, which apply_approval applies.
 """
 
 from __future__ import annotations
@@ -28,23 +31,25 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from tierzero.agents.act import act_node
-from tierzero.agents.analyst import ANALYST_ID, investigate_node, recommend_node
 from tierzero.agents.approval import apply_approval_node, approval_node
 from tierzero.agents.context import RunContext
 from tierzero.agents.enrich import enrich_node
 from tierzero.agents.guard import guard_node
+from tierzero.agents.investigate import investigate_node
+from tierzero.agents.offline_analyst import ANALYST_ID
+from tierzero.agents.prioritize import prioritize_node
+from tierzero.agents.recommend import recommend_node
 from tierzero.agents.state import CHECKPOINT_TYPES, Analysis, CaseState, Recommendation
-from tierzero.agents.triage import triage_node
 
 BENIGN = ("benign_positive", "false_positive")
 
 
-def route_after_triage(state: CaseState) -> Literal["auto_close", "investigate"]:
-    """Clearly benign cases (a triage rule fired) skip investigation, unless a person asked
+def route_after_prioritize(state: CaseState) -> Literal["auto_close", "investigate"]:
+    """Clearly benign cases (an auto-close rule fired) skip investigation, unless a person asked
     for an action on the case (that request must reach the guard)."""
     if state.requests:
         return "investigate"
-    if state.triage is not None and state.triage.auto_close_rule is not None:
+    if state.prioritization is not None and state.prioritization.auto_close_rule is not None:
         return "auto_close"
     return "investigate"
 
@@ -65,16 +70,16 @@ def route_after_act(
 
 
 def auto_close_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Close as benign on the triage rule's word, citing the evidence the rule stood on."""
-    assert state.triage is not None
-    cited = state.triage.auto_close_evidence
+    """Close as benign on the auto-close rule's word, citing the evidence the rule stood on."""
+    assert state.prioritization is not None
+    cited = state.prioritization.auto_close_evidence
     analysis = Analysis(
-        analyst="triage-rules",
+        analyst="auto-close-rules",
         verdict="benign_positive",
         confidence=0.9,
         rationale=(
-            f"Auto-closed by triage rule '{state.triage.auto_close_rule}': "
-            f"{state.triage.auto_close_reason}",
+            f"Auto-closed by rule '{state.prioritization.auto_close_rule}': "
+            f"{state.prioritization.auto_close_reason}",
         ),
         evidence=cited,
     )
@@ -100,15 +105,15 @@ def build_graph(close_confidence: float = 0.8) -> StateGraph[CaseState, RunConte
         CaseState, context_schema=RunContext
     )
     graph.add_node("enrich", enrich_node)
-    graph.add_node("triage", triage_node)
+    graph.add_node("prioritize", prioritize_node)
     graph.add_node("auto_close", auto_close_node)
     graph.add_node("investigate", investigate_node)
     graph.add_node("recommend", recommend_node)
     graph.add_node("close", close_node)
     graph.add_node("escalate", escalate_node)
     graph.add_edge(START, "enrich")
-    graph.add_edge("enrich", "triage")
-    graph.add_conditional_edges("triage", route_after_triage, ["auto_close", "investigate"])
+    graph.add_edge("enrich", "prioritize")
+    graph.add_conditional_edges("prioritize", route_after_prioritize, ["auto_close", "investigate"])
     graph.add_edge("investigate", "recommend")
     graph.add_node("guard", guard_node)
     graph.add_node("act", act_node)

@@ -12,7 +12,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from tierzero.agents.context import RunContext
-from tierzero.agents.recommender import MODEL_PREFIX
+from tierzero.agents.model_recommender import MODEL_PREFIX
 from tierzero.agents.state import CaseState
 from tierzero.guardrails.decisions import ActionContext, Decision, Proposal, decide
 from tierzero.guardrails.execution import current_bounds
@@ -33,7 +33,7 @@ def guard_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]
         asset = ctx.inventory.asset(rec.target) if target_kind == "host" else None
         decisions.append(
             decide(
-                Proposal(state.case_id, rec.action, rec.target, requested_by=rec.playbook),
+                Proposal(state.case_id, rec.action, rec.target, requested_by=rec.requested_by),
                 ActionContext(
                     case_entities=entities,
                     verdict_confidence=confidence,
@@ -49,7 +49,7 @@ def guard_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]
                     internal_domains=ctx.internal_domains,
                     verdict_settled=state.analysis is not None
                     and state.analysis.verdict != "needs_review",
-                    corroborated=not rec.playbook.startswith(MODEL_PREFIX),
+                    corroborated=not rec.requested_by.startswith(MODEL_PREFIX),
                 ),
                 ctx.policy,
             )

@@ -15,7 +15,6 @@ from typing import Any
 import openai
 from openai import OpenAI
 
-from tierzero.agents.model_config import Endpoint, ModelConfig
 from tierzero.guardrails.model_gate import (
     ChatRequest,
     ChatResponse,
@@ -23,6 +22,7 @@ from tierzero.guardrails.model_gate import (
     ModelErrorKind,
     ToolCall,
 )
+from tierzero.settings.model import Endpoint, ModelConfig
 
 
 class OpenAIChatModel:

@@ -14,11 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tierzero.guardrails.approvals import ApprovalAnswer
 from tierzero.guardrails.decisions import Decision
+from tierzero.guardrails.policy import TargetKind
+from tierzero.settings.playbooks import Verdict
+from tierzero.settings.priority import Priority
 from tierzero.tools.inventory import Asset, Identity, Indicator, MaintenanceWindow, Scanner
 from tierzero.tools.registry import ActionClass
 
-Verdict = Literal["true_positive", "benign_positive", "false_positive", "needs_review"]
-Priority = Literal["P1", "P2", "P3", "P4"]
 CaseStatus = Literal["new", "auto_closed", "closed", "escalated", "awaiting_approval"]
 EvidenceKind = Literal["alert", "asset", "identity", "intel", "scanner", "window", "history"]
 
@@ -66,7 +67,9 @@ class Enrichment(_Model):
     tool_calls: int = 0
 
 
-class TriageResult(_Model):
+class Prioritization(_Model):
+    """The prioritize step's result: priority, SLA, queue, and the auto-close rule that fired."""
+
     priority: Priority
     score: int
     score_parts: tuple[str, ...]
@@ -108,11 +111,17 @@ class Recommendation(_Model):
 
     action: str
     action_class: ActionClass
-    target_kind: str
+    target_kind: TargetKind
     target: str
     reason: str
-    playbook: str
+    requested_by: str = Field(
+        description="who proposes it: a playbook id, 'llm:MODEL', or 'analyst:NAME'"
+    )
     evidence: tuple[str, ...] = ()
+
+
+# How the model's tool loop ended.
+InvestigationStop = Literal["answered", "step_limit", "tool_budget", "truncated", "failed"]
 
 
 class ModelInvestigation(_Model):
@@ -123,7 +132,7 @@ class ModelInvestigation(_Model):
     steps: int = 0
     tool_calls: int = 0
     tool_errors: int = 0
-    stopped: str = "answered"
+    stopped: InvestigationStop = "answered"
     failed: str | None = Field(default=None, description="why the model could not be used")
     # The conversation so far (system, case, tool results): the recommendation continues it.
     transcript: tuple[dict[str, Any], ...] = ()
@@ -137,7 +146,7 @@ class CaseState(BaseModel):
     case_id: str
     enrichment: Enrichment | None = None
     evidence: tuple[Evidence, ...] = ()
-    triage: TriageResult | None = None
+    prioritization: Prioritization | None = None
     analysis: Analysis | None = None
     investigation: ModelInvestigation | None = None
     opinions: tuple[Analysis, ...] = Field(
@@ -164,7 +173,7 @@ CHECKPOINT_TYPES: tuple[type[BaseModel], ...] = (
     IntelHit,
     WindowHit,
     Enrichment,
-    TriageResult,
+    Prioritization,
     PlaybookOutcome,
     Analysis,
     ModelInvestigation,

@@ -319,7 +319,7 @@ def _case(
             "target": d["target"],
             "outcome": d["outcome"],
             "rule_id": d["rule_id"],
-            "requested_by": recommendations[i].get("playbook", "")
+            "requested_by": recommendations[i].get("requested_by", "")
             if i < len(recommendations)
             else "",
         }

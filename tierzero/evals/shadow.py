@@ -49,13 +49,12 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
 
 from tierzero.agents.context import RunContext
-from tierzero.agents.facts import fact_names
 from tierzero.agents.graph import build_graph, checkpoint_serde, route_after_act
-from tierzero.agents.playbooks import load_playbooks
 from tierzero.agents.state import CaseState, Recommendation
 from tierzero.config import ConfigError
 from tierzero.guardrails.policy import PRECISION_FILE, load_policy
 from tierzero.settings import Settings, fingerprint
+from tierzero.settings.playbooks import load_playbooks
 from tierzero.store.sqlite import CaseRow, Store
 from tierzero.tools.connectors import ResponseConnector
 
@@ -196,7 +195,7 @@ def load_candidate(current: Settings, policy: Path | None, playbooks: Path | Non
     folder = playbooks if playbooks is not None else current.folder / "playbooks"
     if playbooks is not None and not playbooks.is_dir():
         raise ConfigError(f"playbooks folder not found: {playbooks}")
-    books = load_playbooks(folder, fact_names(), set(new_policy.catalog))
+    books = load_playbooks(folder, set(new_policy.catalog))
     settings = replace(current, policy=new_policy, playbooks=books)
     return Candidate(
         settings=settings,
@@ -349,7 +348,7 @@ def _replay_all(
         rows = rows[-limit:] if limit > 0 else []
     saver = InMemorySaver(serde=checkpoint_serde())
     # Both replays share one graph: only the run context (policy, playbooks) differs.
-    close_confidence = current.triage.close_confidence
+    close_confidence = current.priority.close_confidence
     app = build_graph(close_confidence).compile(checkpointer=saver, interrupt_before=["act"])
     switches = _autonomy_timeline(copy)
     for row in rows:
@@ -392,7 +391,7 @@ def _context(
         model=None,
         store=store,
         inventory=settings.inventory,
-        triage=settings.triage,
+        priority=settings.priority,
         playbooks=settings.playbooks,
         policy=settings.policy,
         connector=connector,

@@ -441,7 +441,7 @@ def record_for(
 
 def _because(state: dict[str, Any], verdict: str) -> str:
     """Why the case was concluded, in tierzero's words (auto-close rule or playbook reasons)."""
-    triage = state.get("triage") or {}
+    triage = state.get("prioritization") or {}
     if state.get("status") == "auto_closed" and triage.get("auto_close_reason"):
         return f"auto-closed ({triage.get('auto_close_rule')}): {triage['auto_close_reason']}"
     outcomes = (state.get("analysis") or {}).get("outcomes") or []

@@ -9,8 +9,8 @@ import pytest
 
 from tests.conftest import NOW
 from tests.factories import T0, make_alert
-from tierzero.agents.graph import route_after_act, route_after_triage
-from tierzero.agents.state import Analysis, CaseState, TriageResult
+from tierzero.agents.graph import route_after_act, route_after_prioritize
+from tierzero.agents.state import Analysis, CaseState, Prioritization
 from tierzero.ingest.alert import Alert, EntityKind, Severity
 from tierzero.pipeline import analyse, correlate
 from tierzero.settings import Settings
@@ -22,8 +22,8 @@ def settings() -> Settings:
     return Settings.load()
 
 
-def _triage(rule: str | None) -> TriageResult:
-    return TriageResult(
+def _prioritization(rule: str | None) -> Prioritization:
+    return Prioritization(
         priority="P3",
         score=30,
         score_parts=(),
@@ -44,9 +44,15 @@ def _analysis(verdict: str, confidence: float) -> Analysis:
     )
 
 
-def test_triage_router() -> None:
-    assert route_after_triage(CaseState(case_id="C-1", triage=_triage("scanner"))) == "auto_close"
-    assert route_after_triage(CaseState(case_id="C-1", triage=_triage(None))) == "investigate"
+def test_prioritize_router() -> None:
+    assert (
+        route_after_prioritize(CaseState(case_id="C-1", prioritization=_prioritization("scanner")))
+        == "auto_close"
+    )
+    assert (
+        route_after_prioritize(CaseState(case_id="C-1", prioritization=_prioritization(None)))
+        == "investigate"
+    )
 
 
 @pytest.mark.parametrize(
@@ -96,9 +102,12 @@ def test_scanner_case_is_auto_closed(tmp_path: Path, settings: Settings) -> None
         for i in range(3)
     ]
     (state,) = run(tmp_path, settings, alerts)
-    assert state.visited == ("enrich", "triage", "auto_close")
+    assert state.visited == ("enrich", "prioritize", "auto_close")
     assert state.status == "auto_closed"
-    assert state.triage is not None and state.triage.auto_close_rule == "approved_scanner"
+    assert (
+        state.prioritization is not None
+        and state.prioritization.auto_close_rule == "approved_scanner"
+    )
     assert state.analysis is not None and state.analysis.verdict == "benign_positive"
     assert state.analysis.evidence  # cites the scanner evidence
 
@@ -117,7 +126,10 @@ def test_window_change_is_auto_closed(tmp_path: Path, settings: Settings) -> Non
     ]
     (state,) = run(tmp_path, settings, alerts)
     assert state.status == "auto_closed"
-    assert state.triage and state.triage.auto_close_rule == "change_in_maintenance_window"
+    assert (
+        state.prioritization
+        and state.prioritization.auto_close_rule == "change_in_maintenance_window"
+    )
 
 
 def test_same_change_outside_window_is_investigated(tmp_path: Path, settings: Settings) -> None:
@@ -146,7 +158,7 @@ def test_threat_intel_hash_makes_true_positive_with_targets_from_alert_fields(
     (state,) = run(tmp_path, settings, alerts)
     assert state.visited == (
         "enrich",
-        "triage",
+        "prioritize",
         "investigate",
         "recommend",
         "guard",
@@ -173,8 +185,12 @@ def test_admin_at_work_is_benign_but_left_for_a_person(tmp_path: Path, settings:
     )
     (state,) = run(tmp_path, settings, [alert])
     assert state.analysis and state.analysis.verdict == "benign_positive"
-    assert state.analysis.confidence < settings.triage.close_confidence
-    assert state.status == "escalated" and state.triage and state.triage.priority == "P3"
+    assert state.analysis.confidence < settings.priority.close_confidence
+    assert (
+        state.status == "escalated"
+        and state.prioritization
+        and state.prioritization.priority == "P3"
+    )
 
 
 def test_unknown_pattern_goes_to_a_person(tmp_path: Path, settings: Settings) -> None:
@@ -214,7 +230,7 @@ def test_scanner_as_destination_does_not_close_a_crown_jewel_case(
     alert = alert.model_copy(update={"observables": (*alert.observables, decoy)})
     (state,) = run(tmp_path, settings, [alert])
     assert state.status != "auto_closed"
-    assert state.triage is not None and state.triage.auto_close_rule is None
+    assert state.prioritization is not None and state.prioritization.auto_close_rule is None
 
 
 def test_hostile_entity_values_do_not_stop_the_analysis(tmp_path: Path, settings: Settings) -> None:

@@ -11,8 +11,7 @@ import pytest
 
 from tests.fakes import ScriptedModel, calls, text
 from tierzero import prompts
-from tierzero.agents.model_config import ModelConfig, endpoint_from_env
-from tierzero.agents.recommender import ModelOpinion, check, parse, reconcile
+from tierzero.agents.model_recommender import ModelOpinion, check, parse, reconcile
 from tierzero.agents.state import Analysis
 from tierzero.agents.untrusted import DataFence
 from tierzero.guardrails.model_gate import (
@@ -27,6 +26,7 @@ from tierzero.guardrails.model_gate import (
     count_tokens,
     encoding_for,
 )
+from tierzero.settings.model import ModelConfig, endpoint_from_env
 
 NOW = datetime(2026, 11, 17, 9, 0, tzinfo=UTC)
 REF = PromptRef("investigate", 1, "0" * 64)

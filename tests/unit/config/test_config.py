@@ -11,6 +11,7 @@ import pytest
 from tierzero.agents.facts import fact_names
 from tierzero.config import ConfigError, default_config_dir
 from tierzero.settings import Settings
+from tierzero.settings.playbooks import FACT_NAMES
 from tierzero.tools.inventory import Inventory, load_stix_bundle
 
 
@@ -44,11 +45,11 @@ def test_unknown_key_names_file_line_and_key(config_copy: Path) -> None:
 
 
 def test_bad_value_in_nested_list_names_its_line(config_copy: Path) -> None:
-    path = config_copy / "triage.yaml"
+    path = config_copy / "priority.yaml"
     text = path.read_text().replace("{name: P2, min_score: 55", "{name: P2, min_score: -5")
     path.write_text(text)
     line = next(i for i, t in enumerate(text.splitlines(), start=1) if "min_score: -5" in t)
-    with pytest.raises(ConfigError, match=rf"triage.yaml:{line}: 'priorities.1.min_score'"):
+    with pytest.raises(ConfigError, match=rf"priority.yaml:{line}: 'priorities.1.min_score'"):
         Settings.load(config_copy)
 
 
@@ -103,3 +104,8 @@ def test_stix_bundle_indicators_and_validity(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="bad pattern"):
         load_stix_bundle(broken)
+
+
+def test_fact_names_are_the_facts_computed() -> None:
+    """Playbooks are checked against FACT_NAMES at load; the agents compute exactly those."""
+    assert fact_names() == set(FACT_NAMES)

@@ -1,50 +1,29 @@
-"""All configuration of one run, loaded and checked together from a config folder."""
+"""All configuration of one run, loaded and checked together from a config folder.
+
+One module per file of the folder, each holding that file's schema: ``organization.yaml``
+(:mod:`.organization`), ``priority.yaml`` (:mod:`.priority`), ``playbooks/*.yaml``
+(:mod:`.playbooks`), ``model.yaml`` (:mod:`.model`); ``policy.yaml`` is the guardrails' own
+(``tierzero.guardrails.policy``), ``correlation.yaml`` correlation's, ``inventory/`` the
+inventory tools'. Nothing here imports ``tierzero.agents``: the agents read settings, never the
+reverse.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import time
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from tierzero import prompts
-from tierzero.agents.context import BusinessHours
-from tierzero.agents.facts import fact_names
-from tierzero.agents.model_config import ModelConfig
-from tierzero.agents.playbooks import Playbook, load_playbooks
-from tierzero.agents.triage import TriageConfig
 from tierzero.config import ConfigError, config_dir, load_model
 from tierzero.correlate.engine import CorrelationConfig
 from tierzero.correlate.entities import normalize_key
 from tierzero.guardrails.policy import PRECISION_FILE, Policy, load_policy
+from tierzero.settings.model import ModelConfig
+from tierzero.settings.organization import Organization
+from tierzero.settings.playbooks import Playbook, load_playbooks
+from tierzero.settings.priority import PriorityConfig
 from tierzero.tools.inventory import Inventory
-
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-class _Hours(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    start: time = time(7, 0)
-    end: time = time(18, 0)
-    weekdays: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
-
-
-class Organization(BaseModel):
-    """``config/organization.yaml``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str
-    internal_domains: tuple[str, ...] = Field(default=())
-    business_hours: _Hours = _Hours()
-
-    def hours(self) -> BusinessHours:
-        h = self.business_hours
-        return BusinessHours(h.start, h.end, tuple(h.weekdays))
 
 
 @dataclass(frozen=True)
@@ -52,7 +31,7 @@ class Settings:
     folder: Path
     organization: Organization
     correlation: CorrelationConfig
-    triage: TriageConfig
+    priority: PriorityConfig
     playbooks: tuple[Playbook, ...]
     inventory: Inventory
     policy: Policy
@@ -95,8 +74,8 @@ class Settings:
             folder=root,
             organization=organization,
             correlation=correlation,
-            triage=load_model(root / "triage.yaml", TriageConfig),
-            playbooks=load_playbooks(root / "playbooks", fact_names(), set(policy.catalog)),
+            priority=load_model(_priority_file(root), PriorityConfig),
+            playbooks=load_playbooks(root / "playbooks", set(policy.catalog)),
             policy=policy,
             inventory=Inventory.load(root / "inventory", domains),
             # Optional: folders written before the LLM agents existed have no model.yaml.
@@ -107,6 +86,14 @@ class Settings:
         )
 
 
+def _priority_file(root: Path) -> Path:
+    """``priority.yaml``; a folder that still has the old name is told what to rename."""
+    path = root / "priority.yaml"
+    if not path.exists() and (root / "triage.yaml").exists():
+        raise ConfigError(f"{root / 'triage.yaml'}: this file is now called priority.yaml")
+    return path
+
+
 def fingerprint(folder: Path) -> str:
     """SHA-256 over every configuration file's path and bytes: any change changes it."""
     digest = hashlib.sha256()
@@ -114,3 +101,6 @@ def fingerprint(folder: Path) -> str:
         digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+__all__ = ["Organization", "Settings", "fingerprint"]

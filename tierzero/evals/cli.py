@@ -43,7 +43,7 @@ class _RunByDefault(TyperGroup):
 
 eval_app = typer.Typer(
     cls=_RunByDefault,
-    help="Score tierzero on labelled data: 'tierzero eval builtin' runs the built-in suite; "
+    help="Score tierzero on labelled data: 'tierzero eval run builtin' runs the built-in suite; "
     "'tierzero eval compare A B' fails when a change makes things worse.",
     no_args_is_help=True,
     rich_markup_mode=None,

@@ -445,7 +445,7 @@ def compare(
     metrics_a = a.get("metrics") or {}
     metrics_b = b.get("metrics") or {}
     for name in METRICS:
-        delta = judge(name, _number(metrics_a, name), _number(metrics_b, name), rules)
+        delta = compare_metric(name, _number(metrics_a, name), _number(metrics_b, name), rules)
         if delta.sentence and name == "attacks_auto_closed.count" and newly_closed:
             delta = _with_sentence(delta, f"{delta.sentence}; newly closed: {_few(newly_closed)}")
         if delta.sentence and name == "forbidden_actions.executed":
@@ -468,7 +468,9 @@ def compare(
     return result
 
 
-def judge(name: str, a: float | None, b: float | None, thresholds: Thresholds) -> MetricDelta:
+def compare_metric(
+    name: str, a: float | None, b: float | None, thresholds: Thresholds
+) -> MetricDelta:
     """One metric's values in A and B, judged against its threshold (if any)."""
     spec = METRICS[name]
     rule = thresholds.thresholds.get(name)

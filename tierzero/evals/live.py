@@ -266,7 +266,7 @@ def live_metrics(store: Store, since: datetime | None = None) -> LiveMetrics:
         case_to_containment=Durations.of(containment_times(store, scope, rows, root)),
         detections=detection_precision(alerts, resolutions),
         touches=analyst_touches(store, in_scope, root),
-        evidence=evidence_completeness(scope, by_case, resolutions),
+        evidence=cases_with_complete_evidence(scope, by_case, resolutions),
         attack=attack_coverage(scope, by_case),
         resolved_cases=sum(1 for r in scope if r.id in resolutions),
     )
@@ -433,7 +433,7 @@ def evidence_problem(analysis: Mapping[str, Any] | None, primary_ids: set[str]) 
     return None
 
 
-def evidence_completeness(
+def cases_with_complete_evidence(
     scope: list[CaseRow], by_case: Mapping[str, list[AlertRecord]], resolutions: Mapping[str, str]
 ) -> EvidenceCompleteness:
     """Share of concluded cases (closed, auto-closed, or resolved by an analyst) with complete

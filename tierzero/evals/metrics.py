@@ -314,7 +314,7 @@ def _techniques(ids: Iterable[str]) -> set[str]:
     return {m.group(1) for i in ids if (m := _SUBTECHNIQUE.match(i.strip().upper()))}
 
 
-def evidence_completeness(rows: Iterable[tuple[int, int]]) -> dict[str, Any]:
+def required_evidence_cited(rows: Iterable[tuple[int, int]]) -> dict[str, Any]:
     """From (required, cited) counts per truth case with required evidence: the share of
     required alerts cited, and the share of cases that cite all of theirs."""
     required = cited = cases = complete = 0
@@ -416,7 +416,7 @@ def _metrics(t: Scored) -> dict[str, Any]:
         "techniques": technique_scores(
             (m.truth.techniques, (m.predicted or {}).get("techniques") or ()) for m in t.matches
         ),
-        "evidence": evidence_completeness(t.evidence),
+        "evidence": required_evidence_cited(t.evidence),
         "forbidden_actions": {
             "executed": len(t.forbidden_executed),
             "blocked": len(t.forbidden_blocked),

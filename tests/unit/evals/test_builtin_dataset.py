@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tierzero.evals import builtin_suite
+import devtools.builtin_suite
+from devtools.builtin_suite import suite
 from tierzero.evals.dataset import ATTACK_VERDICTS, BUILTIN, Dataset, Scenario, load_dataset
 from tierzero.ingest.alert import Alert
 from tierzero.ingest.reader import IngestOptions, read
@@ -121,19 +122,19 @@ def test_every_record_reads_as_an_alert(dataset: Dataset, tmp_path: Path) -> Non
 
 def test_committed_files_match_the_generator() -> None:
     """The JSON is generated, never edited by hand: rebuilding gives the same bytes."""
-    files = builtin_suite.render(*builtin_suite.build())
+    files = suite.render(*suite.build())
     on_disk = {"dataset.json"} | {
         f"scenarios/{p.name}" for p in (BUILTIN / "scenarios").glob("*.json")
     }
     assert on_disk == set(files)
     for name, text in files.items():
         assert (BUILTIN / name).read_text(encoding="utf-8") == text, (
-            f"{name} is out of step with tierzero/evals/builtin_suite.py: run "
-            "python -m tierzero.evals.builtin_suite"
+            f"{name} is out of step with devtools/builtin_suite/: run "
+            "python -m devtools.builtin_suite"
         )
 
 
 def test_module_docstring_lists_every_template() -> None:
-    doc = builtin_suite.__doc__ or ""
-    for template in builtin_suite.TEMPLATES:
+    doc = devtools.builtin_suite.__doc__ or ""
+    for template in suite.TEMPLATES:
         assert f"{template.name} ({template.variants}" in doc, template.name

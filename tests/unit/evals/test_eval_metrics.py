@@ -9,10 +9,10 @@ import pytest
 from tierzero.evals.dataset import ActionPattern, Scenario
 from tierzero.evals.metrics import (
     detection_rates,
-    evidence_completeness,
     expected_actions,
     latency,
     pairwise_grouping,
+    required_evidence_cited,
     score,
     technique_scores,
     verdict_scores,
@@ -113,12 +113,12 @@ def test_technique_scores_compare_at_technique_level() -> None:
     assert technique_scores([])["f1"] is None
 
 
-def test_evidence_completeness() -> None:
-    result = evidence_completeness([(2, 1), (1, 1), (0, 0)])
+def test_required_evidence_cited() -> None:
+    result = required_evidence_cited([(2, 1), (1, 1), (0, 0)])
     assert result["share"] == pytest.approx(2 / 3)
     assert result["complete_cases"] == 0.5
     assert result["cases"] == 2
-    assert evidence_completeness([(0, 0)])["share"] is None
+    assert required_evidence_cited([(0, 0)])["share"] is None
 
 
 def test_expected_actions_taken_and_proposed() -> None:

@@ -140,7 +140,9 @@ def test_full_investigation_with_several_tool_calls(tmp_path: Path) -> None:
     assert c4.analysis is not None and c4.analysis.verdict == "true_positive"
     assert c4.status == "awaiting_approval"
     # The model proposed four actions; three the playbooks had proposed too, one is its own.
-    by_model = {(r.action, r.target) for r in c4.recommendations if r.requested_by.startswith("llm:")}
+    by_model = {
+        (r.action, r.target) for r in c4.recommendations if r.requested_by.startswith("llm:")
+    }
     assert by_model == {("block_domain", "mail.northwlnd-billing.example")}
     decided = {(d.action, d.target): d for d in c4.decisions}
     # What the model alone proposed waits for a person; what the playbooks also proposed

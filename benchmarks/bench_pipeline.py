@@ -4,13 +4,13 @@ What it measures (see ``benchmarks/README.md`` for how to read the figures):
 
 1. **ingest + correlation** of N generated alerts (default N = 25,000, 50,000 and 100,000):
    Suricata EVE and Wazuh ``alerts.json`` lines, written to files exactly as those tools write
-   them, read back through :func:`tierzero.pipeline.ingest` and then
-   :func:`tierzero.pipeline.correlate` on a fresh SQLite store. Each stage runs in its own
+   them, read back through :func:`tierzero.usecases.triage.ingest` and then
+   :func:`tierzero.usecases.triage.correlate` on a fresh SQLite store. Each stage runs in its own
    freshly spawned process so that its peak resident memory (``ru_maxrss``) is its own.
-2. **the whole graph per case**: :func:`tierzero.pipeline.analyse` over the cases of the
+2. **the whole graph per case**: :func:`tierzero.usecases.triage.analyse` over the cases of the
    smallest run (an evenly spaced sample of at most ``--max-cases``), timed case by case.
-3. **the bundled examples**: :func:`tierzero.pipeline.triage` on ``examples/`` with the bundled
-   configuration, the same job as ``tierzero triage examples``.
+3. **the bundled examples**: :func:`tierzero.usecases.triage.triage` on ``examples/`` with the
+   bundled configuration, the same job as ``tierzero triage examples``.
 
 The generated stream is deterministic for a seed and has a fixed arrival rate, so the first
 25,000 alerts of the 100,000 run are exactly the 25,000 run: a larger N is a longer stream, not a
@@ -787,9 +787,9 @@ class _Sampler:
 def _stage_ingest(data_dir: str, db: str, now_iso: str, trace: bool) -> dict[str, Any]:
     """Child process: ``pipeline.ingest`` of a folder into a fresh store."""
     started = time.perf_counter()
-    from tierzero import pipeline
     from tierzero.ingest.reader import IngestOptions
     from tierzero.store.sqlite import Store
+    from tierzero.usecases import triage as pipeline
 
     import_seconds = time.perf_counter() - started
     store = Store(Path(db))
@@ -828,10 +828,10 @@ def _stage_ingest(data_dir: str, db: str, now_iso: str, trace: bool) -> dict[str
 
 def _stage_correlate(db: str, now_iso: str, trace: bool) -> dict[str, Any]:
     """Child process: ``pipeline.correlate`` of every stored alert, watching the correlator."""
-    from tierzero import pipeline
     from tierzero.correlate.engine import Correlator
     from tierzero.settings import Settings
     from tierzero.store.sqlite import Store
+    from tierzero.usecases import triage as pipeline
 
     settings = Settings.load()
     store = Store(Path(db))
@@ -893,10 +893,11 @@ def _stage_correlate(db: str, now_iso: str, trace: bool) -> dict[str, Any]:
 
 def _stage_analyse(db: str, now_iso: str, max_cases: int) -> dict[str, Any]:
     """Child process: ``pipeline.analyse`` over an evenly spaced sample of the stored cases."""
-    from tierzero import pipeline
     from tierzero.agents.graph import run_case
     from tierzero.settings import Settings
     from tierzero.store.sqlite import Store
+    from tierzero.usecases import analysis
+    from tierzero.usecases import triage as pipeline
 
     class SampledStore(Store):
         """A store whose dirty cases are an evenly spaced sample of at most ``max_cases``."""
@@ -927,7 +928,7 @@ def _stage_analyse(db: str, now_iso: str, max_cases: int) -> dict[str, Any]:
         if stage == "analyse":
             finished.append(time.perf_counter())
 
-    vars(pipeline)["run_case"] = timed_run_case  # pipeline.analyse looks it up by name
+    vars(analysis)["run_case"] = timed_run_case  # analyse_case looks it up by name
     baseline = _rss_kib()
     started = time.perf_counter()
     report = pipeline.analyse(store, settings, datetime.fromisoformat(now_iso), progress)
@@ -964,9 +965,9 @@ def _stage_analyse(db: str, now_iso: str, max_cases: int) -> dict[str, Any]:
 def _stage_examples(repeat: int) -> dict[str, Any]:
     """Child process: ``pipeline.triage`` of ``examples/`` on a fresh store, ``repeat`` times."""
     started = time.perf_counter()
-    from tierzero import pipeline
     from tierzero.settings import Settings
     from tierzero.store.sqlite import Store
+    from tierzero.usecases import triage as pipeline
 
     import_seconds = time.perf_counter() - started
     started = time.perf_counter()

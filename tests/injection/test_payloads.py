@@ -42,8 +42,8 @@ from tests.injection.payloads import (
 )
 from tierzero.ingest.alert import Alert
 from tierzero.ingest.reader import ALERT_SUFFIXES, IngestOptions, read
-from tierzero.pipeline import TriageReport, ingest
 from tierzero.store.sqlite import Store
+from tierzero.usecases.triage import TriageReport, ingest
 
 INSTRUCTION_WORDS = re.compile(
     r"ignore|isolate|disable|block|false positive|benign|approved|revoke|reset|quarantine|"

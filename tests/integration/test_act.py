@@ -10,19 +10,19 @@ import pytest
 
 from tests.conftest import EXAMPLES, NOW
 from tests.factories import edited_config
-from tierzero import pipeline
 from tierzero.guardrails.execution import RollbackRefused, rollback, sweep_leases
 from tierzero.settings import Settings
 from tierzero.store import audit as chain
 from tierzero.store.sqlite import Store
 from tierzero.tools.connectors import ConnectorError, LabConnector
+from tierzero.usecases.triage import triage as run_triage
 
 
 def triage(
     tmp_path: Path, settings: Settings | None = None, paths: list[Path] | None = None, now=NOW
 ) -> Store:
     store = Store(tmp_path / "t.db")
-    pipeline.triage(paths or [EXAMPLES], settings or Settings.load(), store, now=now)
+    run_triage(paths or [EXAMPLES], settings or Settings.load(), store, now=now)
     return store
 
 
@@ -46,7 +46,7 @@ def test_no_action_runs_twice_when_a_case_is_analysed_again(tmp_path: Path) -> N
     store = triage(tmp_path, paths=[EXAMPLES / "defender_alerts_v2.json"])
     first = {r.idempotency_key: r for r in store.actions.rows()}
     applied = store.conn.execute("SELECT COUNT(*) FROM lab_applied").fetchone()[0]
-    pipeline.triage([EXAMPLES], Settings.load(), store, now=NOW)  # C-1 grows and is re-analysed
+    run_triage([EXAMPLES], Settings.load(), store, now=NOW)  # C-1 grows and is re-analysed
     again = {r.idempotency_key: r for r in store.actions.rows()}
     for key, row in first.items():
         assert again[key].executed_at == row.executed_at
@@ -137,7 +137,7 @@ def test_failures_open_the_breaker(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         return connector
 
     config = edited_config(tmp_path, "policy.yaml", "breaker_failures: 3", "breaker_failures: 2")
-    monkeypatch.setattr(pipeline, "lab_connector", failing)
+    monkeypatch.setattr("tierzero.usecases.runtime.lab_connector", failing)
     store = triage(tmp_path, Settings.load(config))
     blocks = [r for r in store.actions.rows() if r.action == "block_ip"]
     assert [r.status for r in blocks] == ["failed", "failed", "pending_approval"]

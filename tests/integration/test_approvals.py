@@ -6,17 +6,18 @@ from datetime import timedelta
 from pathlib import Path
 
 from tests.conftest import EXAMPLES, NOW
-from tierzero import pipeline
 from tierzero.guardrails.approvals import ApprovalAnswer, judge
 from tierzero.settings import Settings
 from tierzero.store.sqlite import Store
 from tierzero.tools.connectors import LabConnector
+from tierzero.usecases.approvals import answer_approval, approval_housekeeping
+from tierzero.usecases.triage import triage
 
 
 def triaged(tmp_path: Path) -> tuple[Store, Settings]:
     settings = Settings.load()
     store = Store(tmp_path / "t.db")
-    pipeline.triage([EXAMPLES], settings, store, now=NOW)
+    triage([EXAMPLES], settings, store, now=NOW)
     return store, settings
 
 
@@ -50,7 +51,7 @@ def test_approval_resumes_the_graph_and_executes_exactly_that_action(tmp_path: P
     row = pending(store)["isolate_host SRV-FS-01"]
     store.close()
     store = Store(tmp_path / "t.db")  # a restart: the pending approval lives in the checkpoint
-    pipeline.answer_approval(
+    answer_approval(
         store,
         settings,
         row.id,
@@ -94,7 +95,7 @@ def test_judge_binds_answers_to_action_requester_and_window(tmp_path: Path) -> N
 def test_unanswered_requests_expire_fail_closed_and_escalate(tmp_path: Path) -> None:
     store, settings = triaged(tmp_path)
     case_id = next(iter(store.actions.pending())).case_id
-    notes = pipeline.approval_housekeeping(store, settings, NOW + timedelta(minutes=3))
+    notes = approval_housekeeping(store, settings, NOW + timedelta(minutes=3))
     assert [n for n in notes if n.startswith("reminder")]  # half of the 5-minute window
     reminders = [
         r
@@ -102,7 +103,7 @@ def test_unanswered_requests_expire_fail_closed_and_escalate(tmp_path: Path) -> 
         if r["kind"] == "approval" and r["payload"].get("phase") == "reminder"
     ]
     assert reminders and reminders[0]["payload"]["escalate_to"]
-    pipeline.approval_housekeeping(store, settings, NOW + timedelta(hours=1))
+    approval_housekeeping(store, settings, NOW + timedelta(hours=1))
     assert store.actions.pending() == []
     expired = [r for r in store.actions.rows() if r.status == "expired"]
     assert len(expired) == 3 and all(r.executed_at is None for r in expired)

@@ -20,14 +20,14 @@ from tests.conftest import EXAMPLES, NOW
 from tests.factories import make_alert
 from tests.fakes import ScriptedModel, calls, opinion, text
 from tierzero.agents.chat import OFFLINE_ANSWERER
-from tierzero.chat import open_chat
 from tierzero.cli import app
 from tierzero.guardrails.model_gate import ModelError
 from tierzero.ingest.alert import EntityKind, Observable
-from tierzero.pipeline import analyse, correlate, triage
 from tierzero.settings import Settings
 from tierzero.store.audit import verify
 from tierzero.store.sqlite import Store
+from tierzero.usecases.chat import open_chat
+from tierzero.usecases.triage import analyse, correlate, triage
 
 runner = CliRunner()
 LATER = NOW + timedelta(minutes=1)

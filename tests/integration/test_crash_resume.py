@@ -19,7 +19,8 @@ import functools, json, os, signal, sys
 from datetime import datetime
 from pathlib import Path
 sys.path.insert(0, {repo!r})
-from tierzero import pipeline
+from tierzero.usecases.approvals import answer_approval
+from tierzero.usecases.triage import triage
 import tierzero.agents.graph as graph
 from tierzero.settings import Settings
 from tierzero.store.sqlite import Store
@@ -36,10 +37,10 @@ if kill_after != "-":
 store = Store(db)
 settings = Settings.load()
 if mode == "triage":
-    pipeline.triage([Path({examples!r})], settings, store, now=now)
+    triage([Path({examples!r})], settings, store, now=now)
 else:
     row = next(r for r in store.actions.pending() if r.target == "SRV-FS-01")
-    pipeline.answer_approval(store, settings, row.id, approved=True, approver="dana.soc",
+    answer_approval(store, settings, row.id, approved=True, approver="dana.soc",
                              reason="", now=now)
 """
 

@@ -9,12 +9,13 @@ import pytest
 
 from tests.conftest import EXAMPLES, NOW
 from tests.fakes import HostileRecommender
-from tierzero import pipeline
 from tierzero.correlate.entities import alert_entities, entity_key
 from tierzero.ingest.alert import EntityKind
 from tierzero.settings import Settings
 from tierzero.store.sqlite import Store
 from tierzero.tools.connectors import LabConnector
+from tierzero.usecases.runtime import graph_session
+from tierzero.usecases.triage import triage
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def hostile_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Store, Settings, HostileRecommender]:
     agent = HostileRecommender()
-    real_session = pipeline.graph_session
+    real_session = graph_session
 
     def hostile_session(store, settings, now, model="env"):  # type: ignore[no-untyped-def]
         session = real_session(store, settings, now, model)
@@ -37,10 +38,10 @@ def hostile_run(
 
         return Wrapped()
 
-    monkeypatch.setattr(pipeline, "graph_session", hostile_session)
+    monkeypatch.setattr("tierzero.usecases.triage.graph_session", hostile_session)
     settings = Settings.load()
     store = Store(tmp_path / "t.db")
-    pipeline.triage([EXAMPLES], settings, store, now=NOW)
+    triage([EXAMPLES], settings, store, now=NOW)
     return store, settings, agent
 
 

@@ -6,9 +6,9 @@ import shutil
 from pathlib import Path
 
 from tests.conftest import EXAMPLES, NOW
-from tierzero.pipeline import triage
 from tierzero.settings import Settings
 from tierzero.store.sqlite import Store
+from tierzero.usecases.triage import triage
 
 
 def test_later_alerts_join_the_earlier_case(tmp_path: Path) -> None:

@@ -28,13 +28,13 @@ import vcr
 from tests.cassettes.scenarios import SCENARIOS
 from tests.cassettes.stub_server import serve
 from tests.conftest import EXAMPLES, NOW
-from tierzero import pipeline
 from tierzero.agents.llm import OpenAIChatModel
 from tierzero.agents.state import CaseState
 from tierzero.guardrails.model_gate import ChatRequest, ChatResponse
 from tierzero.settings import Settings
 from tierzero.settings.model import Endpoint, ModelConfig
 from tierzero.store.sqlite import Store
+from tierzero.usecases.triage import triage as run_triage
 
 RECORD = os.environ.get("TIERZERO_RECORD_CASSETTES") == "1"
 CASSETTES = Path(__file__).resolve().parents[1] / "cassettes" / "test_llm_cassettes"
@@ -110,7 +110,7 @@ def exchanges(cassette: Any) -> int:
 
 
 def triage(store_path: Path, model: CountingModel) -> dict[str, CaseState]:
-    report = pipeline.triage([EXAMPLES], Settings.load(), Store(store_path), now=NOW, model=model)
+    report = run_triage([EXAMPLES], Settings.load(), Store(store_path), now=NOW, model=model)
     return {s.case_id: s for s in report.cases_analysed}
 
 

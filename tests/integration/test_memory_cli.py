@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 from tests.conftest import EXAMPLES, NOW
 from tierzero.cli import app
 from tierzero.ingest.alert import FREE_TEXT_KINDS
-from tierzero.pipeline import triage
 from tierzero.settings import Settings
 from tierzero.store.memory import CaseMemory, memory_path, record_for
 from tierzero.store.sqlite import Store
+from tierzero.usecases.triage import triage
 
 runner = CliRunner()
 

@@ -27,18 +27,18 @@ from tests.conftest import EXAMPLES, NOW
 from tests.fakes import ObeyingModel
 from tests.injection.inject import injected_examples
 from tests.injection.payloads import PAYLOADS, Payload, injected_targets, intent_of
-from tierzero import pipeline
 from tierzero.agents.state import CaseState
 from tierzero.ingest.alert import FREE_TEXT_KINDS
 from tierzero.settings import Settings
 from tierzero.store.sqlite import Store
+from tierzero.usecases.triage import triage
 
 BENIGN = ("benign_positive", "false_positive")
 
 
 def run(folder: Path, db: Path, model: Any) -> tuple[Store, dict[str, CaseState]]:
     store = Store(db)
-    report = pipeline.triage([folder], Settings.load(), store, now=NOW, model=model)
+    report = triage([folder], Settings.load(), store, now=NOW, model=model)
     return store, {s.case_id: s for s in report.cases_analysed}
 
 

@@ -16,7 +16,6 @@ import yaml
 from typer.testing import CliRunner
 
 from tests.conftest import EXAMPLES, NOW
-from tierzero import pipeline
 from tierzero.cli import app
 from tierzero.config import ConfigError, default_config_dir
 from tierzero.evals.shadow import (
@@ -29,6 +28,7 @@ from tierzero.evals.shadow import (
 from tierzero.settings import Settings
 from tierzero.store.audit import verify
 from tierzero.store.sqlite import Store
+from tierzero.usecases.triage import triage
 
 runner = CliRunner()
 LATER = NOW + timedelta(days=3)  # when the shadow run happens (after the analyses)
@@ -41,7 +41,7 @@ def triaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("shadow") / "prod.db"
     store = Store(db)
     try:
-        pipeline.triage([EXAMPLES], Settings.load(), store, now=NOW, model="off", memory=None)
+        triage([EXAMPLES], Settings.load(), store, now=NOW, model="off", memory=None)
     finally:
         store.close()
     return db
@@ -280,7 +280,7 @@ def test_drift_is_reported_apart_from_changes(tmp_path: Path) -> None:
     strict = load_candidate(current, strict_policy(tmp_path), None)
     store = Store(tmp_path / "old.db")
     try:
-        pipeline.triage([EXAMPLES], strict.settings, store, now=NOW, model="off", memory=None)
+        triage([EXAMPLES], strict.settings, store, now=NOW, model="off", memory=None)
         report = shadow_run(store, current, strict, LATER, audit=False)
     finally:
         store.close()

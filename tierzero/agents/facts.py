@@ -1,4 +1,4 @@
-"""Facts: the named, deterministic observations playbooks and triage rules decide on.
+"""Facts: the named, deterministic observations playbooks and priority rules decide on.
 
 Each fact has a value and the evidence ids that support it, so every branch a playbook takes
 can cite what it stood on. The full list of fact names is in ``config/playbooks/README.md``.

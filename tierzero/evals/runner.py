@@ -26,17 +26,11 @@ from typing import Any, Literal
 
 from tierzero.evals.dataset import AlertFile, Dataset, Scenario
 from tierzero.ingest.reader import IngestOptions
-from tierzero.pipeline import (
-    ModelChoice,
-    TriageReport,
-    analyse,
-    correlate,
-    ingest,
-    lab_connector,
-)
 from tierzero.settings import Settings
 from tierzero.store.sqlite import Store
 from tierzero.tools.inventory import Inventory
+from tierzero.usecases.runtime import ModelChoice, lab_connector
+from tierzero.usecases.triage import TriageReport, analyse, correlate, ingest
 
 Agent = Literal["offline", "llm"]
 ScenarioProgress = Callable[[Scenario, dict[str, Any]], None]

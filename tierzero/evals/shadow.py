@@ -386,7 +386,8 @@ def _replay_all(
 def _context(
     store: Store, settings: Settings, connector: ResponseConnector, at: datetime, autonomy: bool
 ) -> RunContext:
-    """Like ``pipeline.graph_session``'s context, with no model and a connector that refuses."""
+    """Like ``usecases.runtime.graph_session``'s context, with no model and a connector that
+    refuses."""
     return RunContext(
         model=None,
         store=store,

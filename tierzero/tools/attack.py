@@ -5,7 +5,7 @@ ATT&CK is never downloaded at run time. ``load_attack`` reads an Enterprise STIX
 which a user downloads once and points tierzero at) or a flattened technique table of the shape
 ``{"tactics": [{id, name, shortname}], "techniques": [{id, name, tactics, deprecated, revoked,
 url}]}``. Without one, :func:`builtin_techniques` is a small table of the techniques tierzero's
-own playbooks, triage rules and examples use (``attack_techniques.csv``; a corpus test keeps its
+own playbooks, priority rules and examples use (``attack_techniques.csv``; a corpus test keeps its
 names in step with ATT&CK).
 """
 

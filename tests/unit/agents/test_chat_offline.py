@@ -15,10 +15,10 @@ from tierzero.agents.chat import (
     OfflineAnalyst,
     parse_request,
 )
-from tierzero.chat import open_chat
-from tierzero.pipeline import triage
 from tierzero.settings import Settings
 from tierzero.store.sqlite import Store
+from tierzero.usecases.chat import open_chat
+from tierzero.usecases.triage import triage
 
 CATALOG = (
     "block_domain",

@@ -12,9 +12,9 @@ from tests.factories import T0, make_alert
 from tierzero.agents.graph import route_after_act, route_after_prioritize
 from tierzero.agents.state import Analysis, CaseState, Prioritization
 from tierzero.ingest.alert import Alert, EntityKind, Severity
-from tierzero.pipeline import analyse, correlate
 from tierzero.settings import Settings
 from tierzero.store.sqlite import Store
+from tierzero.usecases.triage import analyse, correlate
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,6 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import EXAMPLES, NOW
-from tierzero import pipeline
 from tierzero.cli import app
 from tierzero.evals.live import (
     AlertRecord,
@@ -40,6 +39,9 @@ from tierzero.guardrails.execution import rollback, sweep_leases
 from tierzero.ingest.reader import IngestOptions
 from tierzero.settings import Settings
 from tierzero.store.sqlite import Store
+from tierzero.usecases.approvals import answer_approval, approval_housekeeping
+from tierzero.usecases.runtime import lab_connector
+from tierzero.usecases.triage import analyse, correlate, ingest
 
 runner = CliRunner()
 T0 = NOW
@@ -67,12 +69,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str
         for p in sorted(EXAMPLES.iterdir())
         if p.suffix in (".json", ".jsonl", ".ndjson", ".csv") and not p.name.startswith("okta")
     ]
-    pipeline.ingest(first, store, options, T0)
-    pipeline.correlate(store, settings, T0)
-    pipeline.analyse(store, settings, T0 + timedelta(seconds=120), model="off", memory=None)
+    ingest(first, store, options, T0)
+    correlate(store, settings, T0)
+    analyse(store, settings, T0 + timedelta(seconds=120), model="off", memory=None)
     by_target = {f"{r.action} {r.target}": r for r in store.actions.rows()}
     intrusion = by_target["isolate_host LT-FIN-042"].case_id
-    pipeline.answer_approval(
+    answer_approval(
         store,
         settings,
         by_target["reset_password alice.martin"].id,
@@ -86,13 +88,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str
     store.add_chat_message(
         intrusion, "assistant", "offline-analyst", "because", T0 + timedelta(seconds=161)
     )
-    assert pipeline.approval_housekeeping(store, settings, T1)  # the timer expires the rest
-    pipeline.ingest([EXAMPLES / "okta_system_log.jsonl"], store, options, T1)
-    pipeline.correlate(store, settings, T1)
-    pipeline.analyse(store, settings, T1 + timedelta(seconds=300), model="off", memory=None)
-    pipeline.ingest([_new_guardduty_finding(folder)], store, options, T1 + timedelta(seconds=600))
-    pipeline.correlate(store, settings, T1 + timedelta(seconds=600))
-    connector = pipeline.lab_connector(store, settings)
+    assert approval_housekeeping(store, settings, T1)  # the timer expires the rest
+    ingest([EXAMPLES / "okta_system_log.jsonl"], store, options, T1)
+    correlate(store, settings, T1)
+    analyse(store, settings, T1 + timedelta(seconds=300), model="off", memory=None)
+    ingest([_new_guardduty_finding(folder)], store, options, T1 + timedelta(seconds=600))
+    correlate(store, settings, T1 + timedelta(seconds=600))
+    connector = lab_connector(store, settings)
     block = by_target["block_ip 203.0.113.45"]
     rollback(
         store.actions,

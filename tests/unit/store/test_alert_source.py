@@ -13,10 +13,10 @@ from tests.conftest import EXAMPLES, NOW
 from tests.factories import T0, make_alert
 from tierzero.correlate.entities import alert_entities
 from tierzero.ingest.alert import Alert
-from tierzero.pipeline import correlate, triage
 from tierzero.settings import Settings
 from tierzero.store.sqlite import Store
 from tierzero.tools.registry import AlertSource
+from tierzero.usecases.triage import correlate, triage
 
 
 @pytest.fixture(scope="module")

@@ -289,7 +289,7 @@ def test_keeper_turns_a_failure_into_one_warning(tmp_path: Path) -> None:
 def test_importing_tierzero_does_not_import_chromadb() -> None:
     # chromadb costs about a second to import: only commands that use the memory pay for it.
     code = (
-        "import sys, tierzero.cli, tierzero.pipeline, tierzero.tools; "
+        "import sys, tierzero.cli, tierzero.usecases.triage, tierzero.tools; "
         "assert 'chromadb' not in sys.modules and 'numpy' not in sys.modules"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -15,12 +15,12 @@ from tests.conftest import EXAMPLES, NOW, REPO
 from tests.factories import make_alert
 from tierzero.correlate.entities import host_key
 from tierzero.ingest.alert import Device, FileInfo, ProcessInfo
-from tierzero.pipeline import correlate, triage
 from tierzero.settings import Settings
 from tierzero.store.sqlite import Store
 from tierzero.tools import investigation as inv
 from tierzero.tools.attack import TACTICS, builtin_techniques, load_attack
 from tierzero.tools.registry import REGISTRY, ToolArgumentError, ToolContext, ToolError
+from tierzero.usecases.triage import correlate, triage
 
 TOOLS = (
     "case_alerts",

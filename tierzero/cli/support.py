@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from tierzero.config import ConfigError
 from tierzero.settings import Settings
 from tierzero.store.sqlite import Store
+from tierzero.usecases.errors import Refused
 
 out = Console(soft_wrap=False)
 err = Console(stderr=True)
@@ -44,12 +45,24 @@ def safe(value: object) -> str:
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print the error (terminal-safe) and return the exit to raise: 1 refused, 2 usage."""
     err.print(f"[bold red]error:[/] {safe(message)}")
     return typer.Exit(code)
 
 
 @contextmanager
+def refusals() -> Iterator[None]:
+    """A use case's :class:`Refused` becomes an error message and exit code 2 (a malformed
+    request) or 1 (a refused one)."""
+    try:
+        yield
+    except Refused as exc:
+        raise fail(str(exc), 2 if exc.usage else 1) from None
+
+
+@contextmanager
 def open_store(db: Path, must_exist: bool = False) -> Iterator[Store]:
+    """The store at ``db`` (closed after); a missing one, when it must exist, is an error."""
     if must_exist and not db.exists():
         raise fail(f"no store at {db}: run 'tierzero triage PATH' first, or pass --db")
     try:
@@ -63,6 +76,7 @@ def open_store(db: Path, must_exist: bool = False) -> Iterator[Store]:
 
 
 def load_settings(config: Path | None) -> Settings:
+    """The settings of ``--config`` (or the defaults); a wrong file is an error naming it."""
     try:
         return Settings.load(config)
     except ConfigError as exc:

@@ -7,8 +7,6 @@ argument is not one of its commands runs ``run`` (so ``compare`` stays a command
 from __future__ import annotations
 
 import json
-from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,20 +14,18 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from tierzero.cli_support import ConfigOption, JsonOption, err, out, progress_bar
-from tierzero.cli_support import fail as _fail
-from tierzero.cli_support import load_settings as _settings
-from tierzero.cli_support import safe as _safe
-from tierzero.config import ConfigError
-from tierzero.evals.dataset import Dataset, DatasetError, Scenario, load_dataset
-from tierzero.evals.external import external_dataset
-from tierzero.evals.live import parse_since
-from tierzero.evals.precision import write_precision
-from tierzero.evals.render import num, pct, write_outputs
-from tierzero.evals.report import build_report, load_report
-from tierzero.evals.runner import run_dataset
-from tierzero.guardrails.policy import PRECISION_FILE, load_policy
-from tierzero.pipeline import chat_model
+from tierzero.cli.support import (
+    ConfigOption,
+    JsonOption,
+    err,
+    load_settings,
+    out,
+    progress_bar,
+    refusals,
+    safe,
+)
+from tierzero.evals.render import num, pct
+from tierzero.usecases.evaluation import EvalRequest, compare_runs, evaluate
 
 
 class _RunByDefault(TyperGroup):
@@ -121,109 +117,47 @@ def eval_run(
     """Run every scenario in isolation (a fresh store and lab each) and write report.json,
     report.md and PNG charts. Exits 1 if an action that must never happen was executed or a
     scenario could not run."""
-    if agent not in ("offline", "llm"):
-        raise _fail("--agent must be offline or llm", 2)
-    settings = _settings(config)
-    if policy is not None:
-        try:
-            measured = settings.folder / PRECISION_FILE  # the same measurements as the current
-            settings = replace(settings, policy=load_policy(policy, with_precision=measured))
-        except ConfigError as exc:
-            raise _fail(str(exc), 2) from None
-    if agent == "llm" and chat_model(settings, "env") is None:
-        raise _fail(
-            "--agent llm needs a model endpoint: set OPENAI_API_KEY (and OPENAI_BASE_URL for a "
-            "local server) and TIERZERO_MODEL; 'tierzero doctor' checks it",
-            2,
-        )
-    data = _load(dataset, more or [], mapping, label_column, benign_label or [], drop_column, now)
-    chosen = _selector(data, category or [], scenario or [])
-    total = sum(1 for s in data.scenarios if chosen(s))
-    if total == 0:
-        raise _fail("no scenario matches --category/--scenario", 2)
-    target = out_dir or Path("tierzero-eval") / f"{data.name}-{agent}"
-    with progress_bar() as update:
-        done = iter(range(1, total + 1))
-        run = run_dataset(
-            data,
-            settings,
-            agent,  # type: ignore[arg-type]
-            progress=lambda scenario, outcome: update("scenarios", next(done), total),
-            only=chosen,
-        )
-    report = build_report(run, policy)
-    written = write_outputs(report, target)
-    metrics = report["metrics"]
+    request = EvalRequest(
+        dataset=dataset,
+        more=tuple(more or ()),
+        agent=agent,
+        policy=policy,
+        out_dir=out_dir,
+        categories=tuple(category or ()),
+        scenarios=tuple(scenario or ()),
+        mapping=mapping,
+        label_column=label_column,
+        benign_labels=tuple(benign_label or ()),
+        drop_columns=tuple(drop_column or ()),
+        now=now,
+        write_precision_to=write_precision_to,
+    )
+    settings = load_settings(config)
+    with refusals(), progress_bar() as update:
+        result = evaluate(request, settings, update)
+    metrics = result.report["metrics"]
     if as_json:
-        out.print_json(json.dumps({"out": str(target), "metrics": metrics}))
+        out.print_json(json.dumps({"out": str(result.folder), "metrics": metrics}))
     else:
-        _print_summary(report)
-        out.print(f"report: {', '.join(str(p) for p in written)}")
-    if write_precision_to is not None:
-        figures = {d: (v["precision"], v["alerts"]) for d, v in metrics["detections"].items()}
-        source = f"tierzero eval {data.name} {data.version} ({agent})"
-        count = write_precision(write_precision_to, figures, source, datetime.now(UTC))
-        out.print(f"measured precision of {count} detections written to {write_precision_to}")
-    for problem in metrics["errors"]:
-        err.print(f"[red]scenario failed:[/] {_safe(problem)}")
-    if metrics["forbidden_actions"]["executed"] or metrics["errors"]:
+        _print_summary(result.report)
+        out.print(f"report: {', '.join(str(p) for p in result.written)}")
+    if result.precision_written is not None:
+        out.print(
+            f"measured precision of {result.precision_written} detections written to "
+            f"{write_precision_to}"
+        )
+    for problem in result.problems:
+        err.print(f"[red]scenario failed:[/] {safe(problem)}")
+    if result.failed:
         raise typer.Exit(1)
-
-
-def _load(
-    dataset: str,
-    more: list[Path],
-    mapping: Path | None,
-    label_column: str | None,
-    benign: list[str],
-    drop: list[str] | None,
-    now: str | None,
-) -> Dataset:
-    try:
-        if dataset.lower().endswith(".csv"):
-            if mapping is None or label_column is None:
-                raise _fail("labelled CSV data needs --mapping FILE and --label-column NAME", 2)
-            return external_dataset(
-                [Path(dataset), *more],
-                mapping,
-                label_column,
-                benign,
-                _clock(now),
-                drop or (),
-            )
-        if more:
-            raise _fail("only labelled CSV data takes more than one file", 2)
-        return load_dataset(dataset)
-    except DatasetError as exc:
-        raise _fail(str(exc), 2) from None
-
-
-def _clock(value: str | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
-    try:
-        return parse_since(value)
-    except ValueError as exc:
-        raise _fail(f"--now: {exc}", 2) from None
-
-
-def _selector(data: Dataset, categories: list[str], ids: list[str]) -> Any:
-    unknown = set(ids) - {s.id for s in data.scenarios}
-    if unknown:
-        raise _fail(f"no scenario {sorted(unknown)[0]!r} in {data.name}", 2)
-
-    def chosen(s: Scenario) -> bool:
-        return (not categories or s.category in categories) and (not ids or s.id in ids)
-
-    return chosen
 
 
 def _print_summary(report: dict[str, Any]) -> None:
     m = report["metrics"]
     data = report["dataset"]
     out.print(
-        f"{_safe(data['name'])} {_safe(data['version'])}: {data['scenarios']} scenarios, "
-        f"agent {report['agent']}{' (' + _safe(report['model']) + ')' if report['model'] else ''}"
+        f"{safe(data['name'])} {safe(data['version'])}: {data['scenarios']} scenarios, "
+        f"agent {report['agent']}{' (' + safe(report['model']) + ')' if report['model'] else ''}"
         f", {report['seconds']:.1f} s"
     )
     attacks = m["attacks_auto_closed"]
@@ -277,8 +211,7 @@ def _print_summary(report: dict[str, Any]) -> None:
     out.print(table)
     if attacks["cases"]:
         out.print(
-            "[bold red]attacks auto-closed:[/] "
-            + ", ".join(_safe(c) for c in attacks["cases"][:20])
+            "[bold red]attacks auto-closed:[/] " + ", ".join(safe(c) for c in attacks["cases"][:20])
         )
 
 
@@ -298,14 +231,8 @@ def eval_compare(
 ) -> None:
     """What changed between two runs, case by case; exits 1 when a metric regresses beyond
     its threshold (so CI can gate a playbook, prompt, model or policy change)."""
-    from tierzero.evals.compare import Thresholds, compare
-
-    try:
-        a, b = load_report(before), load_report(after)
-        limits = Thresholds.load(config, threshold or [])
-    except (ValueError, ConfigError) as exc:
-        raise _fail(str(exc), 2) from None
-    result = compare(a, b, limits)
+    with refusals():
+        result = compare_runs(before, after, config, threshold or [])
     if as_json:
         out.print_json(json.dumps(result.to_dict()))
     else:

@@ -1,7 +1,7 @@
 """``tierzero shadow`` and ``tierzero metrics``: the operating side of the evaluation harness.
 
-The commands are registered on the main app in ``tierzero/cli.py``; the helpers they share
-with the other commands are in ``tierzero/cli_support.py``.
+The commands are registered on the main app in ``tierzero/cli/__init__.py``; the helpers they
+share with the other commands are in ``tierzero/cli/support.py``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from tierzero.cli_support import (
+from tierzero.cli.support import (
     ConfigOption,
     DbOption,
     JsonOption,

@@ -1,11 +1,9 @@
 """Opening an analyst chat on a stored case (``tierzero chat``).
 
-The session itself is :class:`tierzero.agents.chat.ChatSession`. This module, beside
-``pipeline.py``, wires it to the run context of the store and settings (model gate, mediator,
-similar-case memory) and to :func:`tierzero.pipeline.request_action` for action requests. It
-lives here rather than in ``agents/`` because the pipeline imports the agents package: the
-session takes its way of proposing as an injected callable, so no agent module imports the
-pipeline.
+The session itself is :class:`tierzero.agents.chat.ChatSession`. This use case wires it to
+the run context of the store and settings (model gate, mediator, similar-case memory) and to
+:func:`tierzero.usecases.analysis.request_action` for action requests. The session takes its
+way of proposing as an injected callable, so no agent module imports the use cases.
 """
 
 from __future__ import annotations
@@ -17,9 +15,10 @@ from datetime import UTC, datetime
 from tierzero.agents.chat import ActionResult, CaseNotFound, ChatSession, Proposer
 from tierzero.agents.state import CaseState
 from tierzero.guardrails.decisions import Decision
-from tierzero.pipeline import ModelChoice, existing_memory, graph_session, request_action
 from tierzero.settings import Settings
 from tierzero.store.sqlite import Store
+from tierzero.usecases.analysis import request_action
+from tierzero.usecases.runtime import ModelChoice, existing_memory, graph_session
 
 Clock = Callable[[], datetime]
 
@@ -71,7 +70,7 @@ def proposer(
     model: ModelChoice,
     clock: Clock = _utc_now,
 ) -> Proposer:
-    """Propose actions as ``analyst:NAME`` through ``pipeline.request_action``."""
+    """Propose actions as ``analyst:NAME`` through :func:`request_action`."""
 
     def propose(action: str, target: str, reason: str) -> ActionResult:
         state, decision = request_action(
@@ -110,7 +109,7 @@ def action_result(
                 target,
                 "not_decided",
                 "graph.auto_closed",
-                f"triage rule '{rule}' closes this case as benign before the guard runs, so "
+                f"auto-close rule '{rule}' closes this case as benign before the guard runs, so "
                 "the request was not decided; escalate the case by hand if it needs action",
             )
         why = state.analysis.rationale[0] if state.analysis else "the analysis did not finish"

@@ -1,0 +1,180 @@
+"""The triage job: read alert files, store them, correlate new alerts, analyse changed cases.
+
+Each stage streams: ingest writes in batches, correlation reads unassigned alerts in time
+order in pages, and the graph runs one case at a time. Re-running on the same input adds no
+alerts, no cases and no analyses (alerts are keyed by source and source id).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from tierzero.agents.state import CaseState
+from tierzero.correlate.engine import Correlator
+from tierzero.ingest.alert import Alert
+from tierzero.ingest.quarantine import QuarantinedRecord
+from tierzero.ingest.reader import IngestCounts, IngestOptions, discover, read_file
+from tierzero.settings import Settings
+from tierzero.store.memory import MemoryKeeper, MemoryOpener
+from tierzero.store.sqlite import Store
+from tierzero.usecases.analysis import analyse_case
+from tierzero.usecases.runtime import (
+    ModelChoice,
+    Progress,
+    configured_memory,
+    graph_session,
+    no_progress,
+)
+
+BATCH = 1000
+
+
+@dataclass
+class TriageReport:
+    """What one run did. ``alerts_in == normalized + quarantined`` always."""
+
+    counts: IngestCounts = field(default_factory=IngestCounts)
+    files: int = 0
+    new_alerts: int = 0
+    joins: Counter[str] = field(default_factory=Counter)
+    merged_cases: int = 0
+    cases_analysed: list[CaseState] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    model: str | None = None  # the LLM agents' model, None when the offline analyst ran alone
+    remembered: int = 0  # concluded cases written to the similar-case memory
+    warnings: list[str] = field(default_factory=list)  # problems that did not stop the run
+
+
+def ingest(
+    paths: Iterable[Path],
+    store: Store,
+    options: IngestOptions,
+    now: datetime,
+    progress: Progress = no_progress,
+    report: TriageReport | None = None,
+) -> TriageReport:
+    """Normalize every record of the inputs into the store; quarantine what cannot be read."""
+    report = report or TriageReport()
+    started = time.perf_counter()
+    files = discover(paths, options)
+    report.files = len(files)
+    alerts: list[Alert] = []
+    rejected: list[QuarantinedRecord] = []
+
+    def flush() -> None:
+        if alerts:
+            report.new_alerts += store.add_alerts(alerts)
+            alerts.clear()
+        if rejected:
+            store.add_quarantined(rejected)
+            rejected.clear()
+
+    for index, input_file in enumerate(files, start=1):
+        for item in read_file(input_file, options, now):
+            if isinstance(item, Alert):
+                alerts.append(item)
+                report.counts.normalized += 1
+                report.counts.by_source[item.provenance.source] += 1
+            else:
+                rejected.append(item)
+                report.counts.quarantined += 1
+            if len(alerts) + len(rejected) >= BATCH:
+                flush()
+                progress("ingest", report.counts.alerts_in, None)
+        flush()
+        progress("files", index, len(files))
+    report.seconds["ingest"] = time.perf_counter() - started
+    return report
+
+
+def correlate(
+    store: Store,
+    settings: Settings,
+    now: datetime,
+    progress: Progress = no_progress,
+    report: TriageReport | None = None,
+) -> TriageReport:
+    """Assign every unassigned alert to a case, in time order, recording each join."""
+    report = report or TriageReport()
+    started = time.perf_counter()
+    earliest = store.earliest_unassigned()
+    if earliest is not None:
+        seeds = store.seed_cases(earliest - settings.correlation.join_window)
+        correlator = Correlator(settings.correlation, store.case_id_allocator(), seeds)
+        batch = []
+        done = 0
+        for alert in store.unassigned_alerts():
+            join = correlator.add(alert)
+            report.joins[join.kind] += 1
+            report.merged_cases += len(join.merged_case_ids)
+            batch.append((join, alert))
+            if len(batch) >= BATCH:
+                store.record_joins(batch, now)
+                done += len(batch)
+                batch.clear()
+                progress("correlate", done, None)
+        store.record_joins(batch, now)
+    report.seconds["correlate"] = time.perf_counter() - started
+    return report
+
+
+def analyse(
+    store: Store,
+    settings: Settings,
+    now: datetime,
+    progress: Progress = no_progress,
+    report: TriageReport | None = None,
+    model: ModelChoice = "env",
+    memory: MemoryOpener | Literal["config"] | None = "config",
+) -> TriageReport:
+    """Run the case graph on every case that changed since its last analysis.
+
+    Cases that end concluded go into the similar-case memory that ``memory`` opens (None: no
+    memory, e.g. for benchmarks); a memory failure is a warning in the report, not an error.
+    """
+    report = report or TriageReport()
+    keeper = MemoryKeeper(
+        store,
+        configured_memory(settings) if memory == "config" else memory,
+        settings.correlation.internal_domains,
+        report.warnings.append,
+    )
+    started = time.perf_counter()
+    case_ids = store.dirty_case_ids()
+    if case_ids:
+        store.audit("policy", "system", settings.versions(), None, now)
+    with graph_session(store, settings, now, model) as (app, ctx), keeper:
+        report.model = ctx.model.model.name if ctx.model else None
+        for index, case_id in enumerate(case_ids, start=1):
+            was = store.case_status(case_id)
+            state = analyse_case(app, ctx, case_id)
+            keeper.saved(case_id, was, state.status)
+            report.cases_analysed.append(state)
+            progress("analyse", index, len(case_ids))
+    report.remembered = keeper.remembered
+    report.seconds["analyse"] = time.perf_counter() - started
+    return report
+
+
+def triage(
+    paths: Iterable[Path],
+    settings: Settings,
+    store: Store,
+    options: IngestOptions | None = None,
+    now: datetime | None = None,
+    progress: Progress = no_progress,
+    model: ModelChoice = "env",
+    memory: MemoryOpener | Literal["config"] | None = "config",
+) -> TriageReport:
+    """The whole job: ingest, correlate, analyse (``memory``: see :func:`analyse`)."""
+    when = now or datetime.now(UTC)
+    report = ingest(paths, store, options or IngestOptions(), when, progress)
+    correlate(store, settings, when, progress, report)
+    analyse(store, settings, when, progress, report, model, memory)
+    return report

@@ -43,8 +43,11 @@ from tierzero.pipeline import (
 )
 from tierzero.settings import Settings
 from tierzero.store.audit import canonical, verify
-from tierzero.store.memory import CaseMemory, SimilarCase, record_for, reindex, rememberable
-from tierzero.store.sqlite import DEFAULT_DB, RESOLUTION_VERDICTS, CaseRow, Store
+from tierzero.store.cases import CaseRow
+from tierzero.store.memory import CaseMemory, reindex
+from tierzero.store.memory_records import SimilarCase, record_for, rememberable
+from tierzero.store.resolutions import RESOLUTION_VERDICTS
+from tierzero.store.sqlite import DEFAULT_DB, Store
 
 app = typer.Typer(
     help="tierzero: the automated tier of a SOC. Normalizes alerts from many tools to OCSF, "

@@ -32,13 +32,8 @@ from tierzero.ingest.quarantine import QuarantinedRecord
 from tierzero.ingest.reader import IngestCounts, IngestOptions, discover, read_file
 from tierzero.settings import Settings
 from tierzero.store.audit import AuditKind
-from tierzero.store.memory import (
-    CaseMemory,
-    MemoryKeeper,
-    MemoryOpener,
-    embedding_from_config,
-    memory_path,
-)
+from tierzero.store.embedding import embedding_from_config
+from tierzero.store.memory import CaseMemory, MemoryKeeper, MemoryOpener, memory_path
 from tierzero.store.sqlite import Store
 from tierzero.tools.connectors import LabConnector
 

@@ -16,7 +16,8 @@ from tierzero.cli import app
 from tierzero.ingest.alert import FREE_TEXT_KINDS
 from tierzero.pipeline import triage
 from tierzero.settings import Settings
-from tierzero.store.memory import CaseMemory, memory_path, record_for
+from tierzero.store.memory import CaseMemory, memory_path
+from tierzero.store.memory_records import record_for
 from tierzero.store.sqlite import Store
 
 runner = CliRunner()

@@ -14,7 +14,7 @@ from tierzero.guardrails.policy import Policy
 from tierzero.ingest.alert import Alert
 from tierzero.tools.connectors import ResponseConnector
 from tierzero.tools.inventory import Inventory
-from tierzero.tools.registry import CaseMemory, ToolContext
+from tierzero.tools.registry import SimilarCaseLookup, ToolContext
 
 if TYPE_CHECKING:
     from tierzero.agents.model_config import ModelConfig
@@ -100,7 +100,7 @@ class RunContext:
     # by correlation); this budget stops a runaway, not normal work.
     max_tool_calls: int = 20_000
     # Similar past cases (the similar_cases tool); None when no memory is open.
-    memory: CaseMemory | None = None
+    memory: SimilarCaseLookup | None = None
     _files: dict[str, CaseFile] = field(default_factory=dict, repr=False)
 
     def case_file(self, case_id: str) -> CaseFile:

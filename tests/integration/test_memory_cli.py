@@ -15,7 +15,8 @@ from tests.conftest import EXAMPLES, NOW
 from tierzero.cli import app
 from tierzero.ingest.alert import FREE_TEXT_KINDS
 from tierzero.settings import Settings
-from tierzero.store.memory import CaseMemory, memory_path, record_for
+from tierzero.store.memory import CaseMemory, memory_path
+from tierzero.store.memory_records import record_for
 from tierzero.store.sqlite import Store
 from tierzero.usecases.triage import triage
 

@@ -54,7 +54,8 @@ from tierzero.tools.registry import REGISTRY, UnknownToolError
 
 if TYPE_CHECKING:
     from tierzero.store.actions import ActionRow
-    from tierzero.store.sqlite import ChatMessage, Store
+    from tierzero.store.chat_log import ChatMessage
+    from tierzero.store.sqlite import Store
 
 OFFLINE_ANSWERER = "offline-analyst"
 ACTOR = "chat-agent"  # who the chat's model and tool calls are audited as

@@ -18,7 +18,7 @@ from tierzero.settings.playbooks import Playbook
 from tierzero.settings.priority import PriorityConfig
 from tierzero.tools.connectors import ResponseConnector
 from tierzero.tools.inventory import Inventory
-from tierzero.tools.registry import CaseMemory, ToolContext
+from tierzero.tools.registry import SimilarCaseLookup, ToolContext
 
 if TYPE_CHECKING:
     from tierzero.agents.state import CaseState, Recommendation
@@ -86,7 +86,7 @@ class RunContext:
     # by correlation); this budget stops a runaway, not normal work.
     max_tool_calls: int = 20_000
     # Similar past cases (the similar_cases tool); None when no memory is open.
-    memory: CaseMemory | None = None
+    memory: SimilarCaseLookup | None = None
     _files: dict[str, CaseFile] = field(default_factory=dict, repr=False)
 
     def case_file(self, case_id: str) -> CaseFile:

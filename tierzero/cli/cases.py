@@ -21,7 +21,9 @@ from tierzero.cli.support import (
     refusals,
     safe,
 )
-from tierzero.store.sqlite import DEFAULT_DB, RESOLUTION_VERDICTS, CaseRow
+from tierzero.store.cases import CaseRow
+from tierzero.store.resolutions import RESOLUTION_VERDICTS
+from tierzero.store.sqlite import DEFAULT_DB
 from tierzero.usecases.cases import case_document, case_summary, resolve_case, similar_cases
 
 cases_app = typer.Typer(help="Inspect cases.", no_args_is_help=True)

@@ -25,7 +25,8 @@ from tierzero.cli.support import (
 from tierzero.ingest.adapters.mapped import MappingError
 from tierzero.ingest.reader import IngestOptions, InputError
 from tierzero.ingest.registry import ADAPTERS, MAPPED_SOURCE
-from tierzero.store.sqlite import DEFAULT_DB, CaseRow, Store
+from tierzero.store.cases import CaseRow
+from tierzero.store.sqlite import DEFAULT_DB, Store
 from tierzero.usecases.cases import case_summary
 from tierzero.usecases.triage import TriageReport, triage
 

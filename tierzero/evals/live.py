@@ -24,7 +24,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tierzero.evals.stats import median, percentile, ratio
-from tierzero.store.sqlite import CaseRow, Store
+from tierzero.store.cases import CaseRow
+from tierzero.store.sqlite import Store
 from tierzero.tools.attack import builtin_techniques
 
 CONCLUDED = ("closed", "auto_closed")

@@ -55,7 +55,8 @@ from tierzero.config import ConfigError
 from tierzero.guardrails.policy import PRECISION_FILE, load_policy
 from tierzero.settings import Settings, fingerprint
 from tierzero.settings.playbooks import load_playbooks
-from tierzero.store.sqlite import CaseRow, Store
+from tierzero.store.cases import CaseRow
+from tierzero.store.sqlite import Store
 from tierzero.tools.connectors import ResponseConnector
 
 ANALYST = "offline analyst (playbooks; model off)"

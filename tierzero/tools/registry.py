@@ -50,8 +50,9 @@ class AlertSource(Protocol):
     def cases_of(self, alert_ids: Sequence[str]) -> dict[str, str]: ...
 
 
-class CaseMemory(Protocol):
-    """Similar past cases (the embedded vector store of closed cases)."""
+class SimilarCaseLookup(Protocol):
+    """Similar past cases, read-only: what ``similar_cases`` asks the case memory
+    (:class:`tierzero.store.memory.CaseMemory`, the embedded vector store of closed cases)."""
 
     def similar(self, text: str, k: int, exclude: str | None = None) -> list[Any]: ...
 
@@ -65,7 +66,7 @@ class ToolContext:
     case_id: str | None = None
     now: datetime | None = None
     alerts: AlertSource | None = None
-    memory: CaseMemory | None = None
+    memory: SimilarCaseLookup | None = None
     attack: Mapping[str, Technique] | None = None  # ATT&CK by id; None: the built-in table
 
 

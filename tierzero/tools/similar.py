@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from tierzero.store.memory import AlertProfile, SimilarCase
+from tierzero.store.memory_records import AlertProfile, SimilarCase
 from tierzero.tools.registry import REGISTRY, ToolContext
 
 

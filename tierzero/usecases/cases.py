@@ -8,8 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from tierzero.settings import Settings
-from tierzero.store.memory import SimilarCase, record_for, reindex, rememberable
-from tierzero.store.sqlite import RESOLUTION_VERDICTS, CaseRow, Store
+from tierzero.store.cases import CaseRow
+from tierzero.store.memory import reindex
+from tierzero.store.memory_records import SimilarCase, record_for, rememberable
+from tierzero.store.resolutions import RESOLUTION_VERDICTS
+from tierzero.store.sqlite import Store
 from tierzero.usecases.errors import Refused
 from tierzero.usecases.runtime import configured_memory
 

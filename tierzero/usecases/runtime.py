@@ -15,7 +15,8 @@ from tierzero.agents.graph import checkpointer, compile_graph
 from tierzero.guardrails.model_gate import ChatModel
 from tierzero.settings import Settings
 from tierzero.settings.model import endpoint_from_env
-from tierzero.store.memory import CaseMemory, MemoryOpener, embedding_from_config, memory_path
+from tierzero.store.embedding import embedding_from_config
+from tierzero.store.memory import CaseMemory, MemoryOpener, memory_path
 from tierzero.store.sqlite import Store
 from tierzero.tools.connectors import LabConnector
 

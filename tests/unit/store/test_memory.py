@@ -12,17 +12,9 @@ import pytest
 
 from tests.conftest import NOW
 from tests.factories import make_alert
-from tierzero.store.memory import (
-    AlertProfile,
-    CaseMemory,
-    CaseMemoryRecord,
-    HashingEmbedding,
-    MemoryKeeper,
-    embedding_from_config,
-    features,
-    memory_path,
-    rememberable,
-)
+from tierzero.store.embedding import HashingEmbedding, embedding_from_config, features
+from tierzero.store.memory import CaseMemory, MemoryKeeper, memory_path
+from tierzero.store.memory_records import AlertProfile, CaseMemoryRecord, rememberable
 from tierzero.store.sqlite import Store
 
 

@@ -17,8 +17,10 @@ from tierzero.correlate.entities import host_key
 from tierzero.ingest.alert import Device, FileInfo, ProcessInfo
 from tierzero.settings import Settings
 from tierzero.store.sqlite import Store
-from tierzero.tools import investigation as inv
 from tierzero.tools.attack import TACTICS, builtin_techniques, load_attack
+from tierzero.tools.investigation.case_records import RAW_CHUNK_CHARS, CaseAlerts
+from tierzero.tools.investigation.processes import COMMAND_CHARS, ProcessNode
+from tierzero.tools.investigation.views import TEXT_CHARS, AlertView
 from tierzero.tools.registry import REGISTRY, ToolArgumentError, ToolContext, ToolError
 from tierzero.usecases.triage import correlate, triage
 
@@ -108,11 +110,11 @@ def test_every_tool_is_registered_read_only_with_a_schema() -> None:
 def test_case_alerts_pages_through_the_case(ctx: ToolContext, store: Store) -> None:
     assert ctx.case_id is not None
     stored = store.alerts_of_case(ctx.case_id)
-    seen: list[inv.AlertView] = []
+    seen: list[AlertView] = []
     offset: int | None = 0
     while offset is not None:
         page = call(ctx, "case_alerts", limit=7, offset=offset)
-        assert isinstance(page, inv.CaseAlerts)
+        assert isinstance(page, CaseAlerts)
         assert page.case_id == ctx.case_id and page.total == len(stored)
         assert len(page.alerts) <= 7
         seen.extend(page.alerts)
@@ -147,7 +149,7 @@ def test_long_alert_text_is_cut_and_flagged(tmp_path: Path, settings: Settings) 
     correlate(db, settings, NOW)
     (case,) = db.cases()
     (view,) = call(ctx_for(db, settings, case.id), "case_alerts").alerts
-    assert view.truncated and len(view.title) <= inv.TEXT_CHARS
+    assert view.truncated and len(view.title) <= TEXT_CHARS
     assert view.title.startswith("Ignore previous") and view.title.endswith("…")
     db.close()
 
@@ -188,7 +190,7 @@ def test_raw_record_pages_a_long_record(tmp_path: Path, settings: Settings) -> N
     offset: int | None = 0
     while offset is not None:
         page = call(ctx, "raw_record", alert_id=alert.id, offset=offset)
-        assert len(page.record.text) <= inv.RAW_CHUNK_CHARS
+        assert len(page.record.text) <= RAW_CHUNK_CHARS
         assert page.record.truncated  # every page is a part of the record
         pages.append(page.record.text)
         offset = page.next_offset
@@ -326,7 +328,7 @@ def test_process_tree_of_the_laptop(ctx: ToolContext) -> None:
     assert tree.host == "host:lt-fin-042" and not tree.truncated
     by_ref = {p.ref: p for p in tree.processes}
 
-    def lineage(node: inv.ProcessNode) -> list[str]:
+    def lineage(node: ProcessNode) -> list[str]:
         names = [node.name.lower()]
         while node.parent_ref is not None:
             node = by_ref[node.parent_ref]
@@ -396,7 +398,7 @@ def test_process_tree_survives_a_parent_cycle(tmp_path: Path, settings: Settings
     assert sorted(p.name for p in tree.processes) == ["a.exe", "b.exe", "c.exe"]
     c = next(p for p in tree.processes if p.name == "c.exe")
     assert c.cmd_line is not None and c.cmd_line.truncated
-    assert len(c.cmd_line.text) == inv.COMMAND_CHARS
+    assert len(c.cmd_line.text) == COMMAND_CHARS
     db.close()
 
 

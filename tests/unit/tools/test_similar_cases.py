@@ -12,7 +12,8 @@ import pytest
 from tests.conftest import NOW
 from tests.factories import make_alert
 from tierzero.ingest.alert import Alert
-from tierzero.store.memory import CaseMemory, CaseMemoryRecord, SimilarCase
+from tierzero.store.memory import CaseMemory
+from tierzero.store.memory_records import CaseMemoryRecord, SimilarCase
 from tierzero.tools import REGISTRY
 from tierzero.tools.inventory import Inventory
 from tierzero.tools.registry import ToolArgumentError, ToolContext

@@ -1,0 +1,227 @@
+"""Alerts, the entity index the investigation tools search, and the quarantine.
+
+Alerts are facts and never change once stored (only the case that holds them is set later, by
+correlation). Each alert's join keys go to ``alert_entities`` when it is stored.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from functools import lru_cache
+
+from tierzero.correlate.entities import JOIN_KINDS, entity_key
+from tierzero.ingest.alert import Alert, EntityKind
+from tierzero.ingest.quarantine import QuarantinedRecord
+from tierzero.store.connection import Connected
+from tierzero.store.schema import to_us
+
+_JOIN_KINDS = frozenset(JOIN_KINDS)
+
+
+@lru_cache(maxsize=8192)
+def _cached_key(kind: EntityKind, value: str) -> str | None:
+    return entity_key(kind, value)
+
+
+def _entity_rows(alerts: Iterable[Alert]) -> list[tuple[str, int, str]]:
+    """``alert_entities`` rows: each alert's join keys as ``correlate.entities.alert_entities``
+    gives them with no ignore list and no internal domains.
+
+    Same ``entity_key``, memoized: the same hosts, users and addresses recur on many alerts and
+    parsing addresses dominates the cost (long values are not cached, to bound the memory).
+    """
+    rows: list[tuple[str, int, str]] = []
+    for alert in alerts:
+        found = {
+            key
+            for o in alert.observables
+            if o.kind in _JOIN_KINDS
+            and (
+                key := _cached_key(o.kind, o.value)
+                if len(o.value) <= 256
+                else entity_key(o.kind, o.value)
+            )
+        }
+        time_us, alert_id = to_us(alert.time), alert.id
+        rows.extend((key, time_us, alert_id) for key in found)
+    return rows
+
+
+class AlertTables(Connected):
+    """The ``alerts``, ``alert_entities`` and ``quarantine`` tables."""
+
+    def add_alerts(self, alerts: Sequence[Alert]) -> int:
+        """Insert alerts not stored yet; returns how many were new (re-runs add none)."""
+        rows = [
+            (
+                a.id,
+                a.provenance.source,
+                a.source_alert_id,
+                a.provenance.source_file,
+                a.provenance.record_no,
+                to_us(a.time),
+                int(a.severity_id),
+                a.detection_id,
+                a.title,
+                a.model_dump_json(),
+            )
+            for a in alerts
+        ]
+        with self.transaction() as conn:
+            stored = self._stored_ids(conn, [a.id for a in alerts])
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO alerts (id, source, source_alert_id, source_file, record_no,"
+                " time_us, severity_id, detection_id, title, body) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+            added = conn.total_changes - before
+            if added:
+                # Index only what was inserted now (the first of repeated ids in the batch).
+                fresh = {a.id: a for a in reversed(alerts) if a.id not in stored}
+                conn.executemany(
+                    "INSERT OR IGNORE INTO alert_entities VALUES (?,?,?)",
+                    _entity_rows(fresh.values()),
+                )
+            return added
+
+    @staticmethod
+    def _stored_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                r[0] for r in conn.execute(f"SELECT id FROM alerts WHERE id IN ({marks})", chunk)
+            )
+        return found
+
+    def _index_entities_once(self) -> None:
+        """Back-fill ``alert_entities`` for a store written before the table existed.
+
+        Runs once per store (a ``settings`` marker records it), in keyset pages, in one
+        transaction; a new store just sets the marker.
+        """
+        marker = "SELECT 1 FROM settings WHERE key = 'alert_entities_indexed'"
+        if self.conn.execute(marker).fetchone():
+            return
+        with self.transaction() as conn:
+            if conn.execute(marker).fetchone():  # another process did it meanwhile
+                return
+            last = ""
+            while rows := conn.execute(
+                "SELECT id, body FROM alerts WHERE id > ? ORDER BY id LIMIT 2000", (last,)
+            ).fetchall():
+                alerts = [Alert.model_validate_json(r["body"]) for r in rows]
+                conn.executemany(
+                    "INSERT OR IGNORE INTO alert_entities VALUES (?,?,?)", _entity_rows(alerts)
+                )
+                last = rows[-1]["id"]
+            conn.execute("INSERT INTO settings VALUES ('alert_entities_indexed', '1')")
+
+    def add_quarantined(self, records: Sequence[QuarantinedRecord]) -> int:
+        """Insert quarantined records not stored yet; returns how many were new."""
+        rows = [
+            (
+                r.key,
+                r.source,
+                r.source_file,
+                r.record_no,
+                r.reason,
+                r.raw,
+                r.raw_size,
+                r.raw_sha256,
+                r.quarantined_at.isoformat(),
+            )
+            for r in records
+        ]
+        with self.transaction() as conn:
+            before = conn.total_changes
+            conn.executemany("INSERT OR IGNORE INTO quarantine VALUES (?,?,?,?,?,?,?,?,?)", rows)
+            return conn.total_changes - before
+
+    def quarantined(self, limit: int | None = None) -> list[QuarantinedRecord]:
+        sql = "SELECT * FROM quarantine ORDER BY source_file, record_no"
+        rows = self.conn.execute(sql + (" LIMIT ?" if limit else ""), (limit,) if limit else ())
+        return [
+            QuarantinedRecord(
+                source=r["source"],
+                source_file=r["source_file"],
+                record_no=r["record_no"],
+                reason=r["reason"],
+                raw=r["raw"],
+                raw_size=r["raw_size"],
+                raw_sha256=r["raw_sha256"],
+                quarantined_at=datetime.fromisoformat(r["quarantined_at"]),
+            )
+            for r in rows
+        ]
+
+    def unassigned_alerts(self, batch: int = 2000) -> Iterator[Alert]:
+        """Alerts no case holds yet, in time order, read in keyset pages (bounded memory)."""
+        last: tuple[int, str] = (-(2**62), "")
+        while True:
+            rows = self.conn.execute(
+                "SELECT time_us, id, body FROM alerts WHERE case_id IS NULL"
+                " AND (time_us, id) > (?, ?) ORDER BY time_us, id LIMIT ?",
+                (*last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield Alert.model_validate_json(row["body"])
+            last = (rows[-1]["time_us"], rows[-1]["id"])
+
+    def alerts_of_case(self, case_id: str) -> list[Alert]:
+        rows = self.conn.execute(
+            "SELECT body FROM alerts WHERE case_id = ? ORDER BY time_us, id", (case_id,)
+        )
+        return [Alert.model_validate_json(r["body"]) for r in rows]
+
+    def alert(self, alert_id: str) -> Alert | None:
+        row = self.conn.execute("SELECT body FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+        return Alert.model_validate_json(row["body"]) if row else None
+
+    def alerts_on_entity(
+        self, key: str, since: datetime, until: datetime, limit: int
+    ) -> list[Alert]:
+        """Alerts naming a join key (as ``alert_entities`` makes it with no internal domains)
+        with a time in ``[since, until]``, oldest first, at most ``limit``."""
+        rows = self.conn.execute(
+            "SELECT a.body FROM alert_entities e JOIN alerts a ON a.id = e.alert_id"
+            " WHERE e.key = ? AND e.time_us BETWEEN ? AND ? ORDER BY e.time_us, e.alert_id"
+            " LIMIT ?",
+            (key, to_us(since), to_us(until), max(0, limit)),
+        )
+        return [Alert.model_validate_json(r["body"]) for r in rows]
+
+    def cases_of(self, alert_ids: Sequence[str]) -> dict[str, str]:
+        """The case of each alert that correlation assigned (others are absent)."""
+        out: dict[str, str] = {}
+        ids = list(dict.fromkeys(alert_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self.conn.execute(
+                "SELECT id, case_id FROM alerts WHERE case_id IS NOT NULL AND id IN"
+                f" ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            out.update({r["id"]: r["case_id"] for r in rows})
+        return out
+
+    def duplicate_counts(self, case_id: str) -> dict[str, int]:
+        """How many repeats each primary alert of a case absorbed."""
+        rows = self.conn.execute(
+            "SELECT duplicate_of, COUNT(*) AS n FROM alerts WHERE case_id = ?"
+            " AND duplicate_of IS NOT NULL GROUP BY duplicate_of",
+            (case_id,),
+        )
+        return {r["duplicate_of"]: r["n"] for r in rows}
+
+    def source_alert_ids(self, case_id: str) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT source_alert_id FROM alerts WHERE case_id = ? ORDER BY time_us, id", (case_id,)
+        )
+        return [r[0] for r in rows]

@@ -150,6 +150,7 @@ PLACEHOLDERS: dict[str, Value] = {
     "approvals deny ID": lambda demo: pop_first("pending", demo.pending),
     "actions rollback ID": lambda demo: pop_first("executed", demo.executed),
     "eval DATASET": "builtin",  # `eval DATASET` is short for `eval run DATASET`
+    "eval run DATASET": "builtin",
     "--policy FILE": "config/policy.yaml",  # the bundled policy as the "candidate"
     "--out DIR": "eval-full",
     "--category C": CATEGORY,

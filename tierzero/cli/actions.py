@@ -16,6 +16,7 @@ from tierzero.cli.support import (
     DbOption,
     JsonOption,
     NewDbOption,
+    ReasonOption,
     fail,
     load_settings,
     open_store,
@@ -68,7 +69,7 @@ def actions_list(
 def actions_rollback(
     action_id: Annotated[int, typer.Argument(help="Action id (see 'actions list').")],
     actor: Annotated[str, typer.Option("--as", help="Who rolls it back (audited).")],
-    reason: Annotated[str, typer.Option(help="Why (audited).")] = "",
+    reason: ReasonOption = "",
     db: DbOption = DEFAULT_DB,
     config: ConfigOption = None,
 ) -> None:
@@ -93,7 +94,7 @@ def leases_sweep(db: DbOption = DEFAULT_DB, config: ConfigOption = None) -> None
 def autonomy_command(
     state: Annotated[str, typer.Argument(help="'on' or 'off'.", metavar="on|off")],
     actor: Annotated[str, typer.Option("--as", help="Who flips the switch (audited).")],
-    reason: Annotated[str, typer.Option(help="Why (audited).")] = "",
+    reason: ReasonOption = "",
     db: NewDbOption = DEFAULT_DB,
 ) -> None:
     """The global kill switch: 'off' sends every action to approval, whatever the policy says."""

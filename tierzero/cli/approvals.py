@@ -15,6 +15,7 @@ from tierzero.cli.support import (
     ConfigOption,
     DbOption,
     JsonOption,
+    ReasonOption,
     err,
     load_settings,
     open_store,
@@ -82,7 +83,7 @@ def _answer(
 def approvals_approve(
     action_id: Annotated[int, typer.Argument(help="Action id (see 'approvals list').")],
     actor: Annotated[str, typer.Option("--as", help="Who approves (not the requester).")],
-    reason: Annotated[str, typer.Option(help="Why (audited).")] = "",
+    reason: ReasonOption = "",
     db: DbOption = DEFAULT_DB,
     config: ConfigOption = None,
 ) -> None:
@@ -94,7 +95,7 @@ def approvals_approve(
 def approvals_deny(
     action_id: Annotated[int, typer.Argument(help="Action id (see 'approvals list').")],
     actor: Annotated[str, typer.Option("--as", help="Who denies.")],
-    reason: Annotated[str, typer.Option(help="Why (audited).")] = "",
+    reason: ReasonOption = "",
     db: DbOption = DEFAULT_DB,
     config: ConfigOption = None,
 ) -> None:

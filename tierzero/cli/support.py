@@ -26,6 +26,7 @@ err = Console(stderr=True)
 DbOption = Annotated[Path, typer.Option("--db", help="The SQLite store to read.")]
 NewDbOption = Annotated[Path, typer.Option("--db", help="The SQLite store (created if missing).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of tables.")]
+ReasonOption = Annotated[str, typer.Option(help="Why (audited).")]
 ConfigOption = Annotated[
     Path | None,
     typer.Option(

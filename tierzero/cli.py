@@ -12,6 +12,7 @@ import typer
 from rich import box
 from rich.table import Table
 
+from tierzero.cli_policy import policy_app
 from tierzero.cli_support import (
     ConfigOption,
     DbOption,
@@ -28,7 +29,7 @@ from tierzero.cli_support import safe as _safe
 from tierzero.config import ConfigError
 from tierzero.evals.cli import eval_app
 from tierzero.evals.ops_cli import metrics_command, shadow_command
-from tierzero.guardrails.approvals import ApprovalAnswer, judge
+from tierzero.guardrails.approvals import ApprovalAnswer, rule_on_answer
 from tierzero.guardrails.execution import RollbackRefused, rollback, sweep_leases
 from tierzero.ingest.adapters.mapped import MappingError
 from tierzero.ingest.reader import IngestOptions, InputError
@@ -75,6 +76,7 @@ app.add_typer(leases_app, name="leases")
 app.add_typer(audit_app, name="audit")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(eval_app, name="eval")
+app.add_typer(policy_app, name="policy")
 
 
 @app.command("triage")
@@ -824,7 +826,7 @@ def _answer(
         answer = ApprovalAnswer.for_row(
             row, approved=approved, approver=actor, reason=reason, at=now
         )
-        verdict, why = judge(row, row.case_id, answer)
+        verdict, why = rule_on_answer(row, row.case_id, answer)
         if verdict in ("refuse", "expire"):
             raise _fail(why)
         answer_approval(

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from tests.conftest import EXAMPLES, NOW
-from tierzero.guardrails.approvals import ApprovalAnswer, judge
+from tierzero.guardrails.approvals import ApprovalAnswer, rule_on_answer
 from tierzero.settings import Settings
 from tierzero.store.sqlite import Store
 from tierzero.tools.connectors import LabConnector
@@ -68,7 +68,7 @@ def test_approval_resumes_the_graph_and_executes_exactly_that_action(tmp_path: P
     assert "approval" in kinds
 
 
-def test_judge_binds_answers_to_action_requester_and_window(tmp_path: Path) -> None:
+def test_rule_on_answer_binds_answers_to_action_requester_and_window(tmp_path: Path) -> None:
     store, _ = triaged(tmp_path)
     row = pending(store)["disable_user alice.martin"]
 
@@ -83,13 +83,13 @@ def test_judge_binds_answers_to_action_requester_and_window(tmp_path: Path) -> N
         base.update(kw)
         return ApprovalAnswer.model_validate(base)
 
-    assert judge(row, row.case_id, answer())[0] == "approve"
-    assert judge(row, row.case_id, answer(approved=False))[0] == "deny"
-    assert judge(row, row.case_id, answer(action_hash="0" * 64))[0] == "refuse"
-    assert judge(row, row.case_id, answer(approver=row.requested_by))[0] == "refuse"
-    assert judge(row, "C-99", answer())[0] == "refuse"
+    assert rule_on_answer(row, row.case_id, answer())[0] == "approve"
+    assert rule_on_answer(row, row.case_id, answer(approved=False))[0] == "deny"
+    assert rule_on_answer(row, row.case_id, answer(action_hash="0" * 64))[0] == "refuse"
+    assert rule_on_answer(row, row.case_id, answer(approver=row.requested_by))[0] == "refuse"
+    assert rule_on_answer(row, "C-99", answer())[0] == "refuse"
     late = answer(at=NOW + timedelta(minutes=31))
-    assert judge(row, row.case_id, late)[0] == "expire"
+    assert rule_on_answer(row, row.case_id, late)[0] == "expire"
 
 
 def test_unanswered_requests_expire_fail_closed_and_escalate(tmp_path: Path) -> None:

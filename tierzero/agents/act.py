@@ -1,5 +1,8 @@
 """Act node: record every decided action, and execute the allowed ones exactly once.
 
+How long a person has to answer a needs_approval decision is the guardrails' call: the
+Decision carries its approval window (``tierzero.guardrails.approvals.approval_window``).
+
 Only this node (and rollback) calls a response connector. Each action is keyed by its action
 hash; it is marked ``executing`` (audited) before the connector is called and ``executed`` or
 ``failed`` (audited) after, and connectors treat a repeated key as done. A crash anywhere in
@@ -14,6 +17,7 @@ from langgraph.runtime import Runtime
 
 from tierzero.agents.context import RunContext
 from tierzero.agents.state import CaseState
+from tierzero.guardrails.approvals import approval_due
 from tierzero.guardrails.execution import execute
 from tierzero.store.actions import ActionStatus
 
@@ -31,10 +35,6 @@ def act_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ids: list[int] = []
     for rec, decision in zip(state.recommendations, state.decisions, strict=True):
         spec = ctx.policy.catalog.get(decision.action)
-        window = ctx.policy.approvals.window
-        asset = ctx.inventory.asset(decision.target) if spec and spec.target == "host" else None
-        if asset is not None and asset.environment == "production":
-            window = ctx.policy.approvals.production_window
         row = log.record(
             key=decision.action_hash,
             case_id=state.case_id,
@@ -46,7 +46,7 @@ def act_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             reason=decision.reason,
             requested_by=rec.requested_by,
             now=ctx.now,
-            approval_due=ctx.now + window if decision.outcome == "needs_approval" else None,
+            approval_due=approval_due(decision, ctx.policy, ctx.now),
         )
         if row.status in ("allowed", "executing") and spec is not None:
             row = execute(log, ctx.connector, ctx.policy, row, spec, ctx.now)

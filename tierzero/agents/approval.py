@@ -15,7 +15,7 @@ from langgraph.types import interrupt
 
 from tierzero.agents.context import RunContext
 from tierzero.agents.state import CaseState
-from tierzero.guardrails.approvals import ApprovalAnswer, judge
+from tierzero.guardrails.approvals import ApprovalAnswer, rule_on_answer
 from tierzero.guardrails.execution import execute
 
 
@@ -53,11 +53,11 @@ def apply_approval_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[
     if state.approval_answers:
         answer = state.approval_answers[-1]
         row = log.get(answer.action_id)
-        verdict, why = judge(row, state.case_id, answer)
-        payload = {"answer": answer.model_dump(mode="json"), "verdict": verdict, "why": why}
-        if row is None or verdict == "refuse":
+        outcome, why = rule_on_answer(row, state.case_id, answer)
+        payload = {"answer": answer.model_dump(mode="json"), "verdict": outcome, "why": why}
+        if row is None or outcome == "refuse":
             ctx.store.audit("approval", answer.approver, payload, state.case_id, ctx.now)
-        elif verdict == "approve":
+        elif outcome == "approve":
             row = log.transition(
                 row,
                 "approved",
@@ -73,7 +73,7 @@ def apply_approval_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[
         else:
             log.transition(
                 row,
-                "denied" if verdict == "deny" else "expired",
+                "denied" if outcome == "deny" else "expired",
                 kind="approval",
                 actor=answer.approver,
                 now=ctx.now,

@@ -20,6 +20,7 @@ from tierzero.cli.chat import chat_command
 from tierzero.cli.doctor import doctor_command
 from tierzero.cli.evals import eval_app
 from tierzero.cli.ops import metrics_command, shadow_command
+from tierzero.cli.policy import policy_app
 from tierzero.cli.quarantine import quarantine_app
 from tierzero.cli.support import err
 from tierzero.cli.triage import triage_command
@@ -45,6 +46,7 @@ app.add_typer(leases_app, name="leases")
 app.add_typer(audit_app, name="audit")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(eval_app, name="eval")
+app.add_typer(policy_app, name="policy")
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""Approval gates: whether an answer may be applied to a pending action (pure), and its effect.
+"""Approval gates: how long a person has to answer (pure), whether an answer may be applied to
+a pending action (pure), and its effect.
 
 An approval is bound to the exact action (its hash), must come from someone other than the
 requester, and must arrive inside the approval window. Anything else fails closed: a late
@@ -7,14 +8,48 @@ answer expires the request, so the action is never executed and the case is esca
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from tierzero.guardrails.policy import ActionSpec, Policy
 from tierzero.store.actions import ActionRow
+from tierzero.tools.inventory import Asset
 
-Verdict = Literal["approve", "deny", "expire", "refuse"]
+if TYPE_CHECKING:
+    from tierzero.guardrails.decisions import Decision
+
+AnswerOutcome = Literal["approve", "deny", "expire", "refuse"]
+"""What an answer does to a pending action: approve or deny it, expire it (too late, or nobody
+answered), or refuse the answer (wrong action, wrong case, the requester approving)."""
+
+
+def approval_window(policy: Policy, spec: ActionSpec, asset: Asset | None) -> timedelta:
+    """How long a person has to answer a request to approve this action.
+
+    The short ``approvals.production_window`` applies when the action targets a host whose
+    inventory asset is in the ``production`` environment; every other request (any other
+    target kind, a host not in production or not in the inventory) gets ``approvals.window``.
+    The autonomy tier does not matter: a tier 2 request on a production host gets the short
+    window, a tier 3 request on a privileged account the normal one. ``asset`` is the target's
+    inventory record when the target is a host (None otherwise).
+    """
+    if spec.target == "host" and asset is not None and asset.environment == "production":
+        return policy.approvals.production_window
+    return policy.approvals.window
+
+
+def approval_due(decision: Decision, policy: Policy, now: datetime) -> datetime | None:
+    """When the request for a person's approval of this decision expires (None: no approval is
+    asked). A needs_approval Decision without a window (one revived from a checkpoint written
+    before Decisions carried it) gets the shorter of the two windows: approvals fail closed."""
+    if decision.outcome != "needs_approval":
+        return None
+    window = decision.approval_window
+    if window is None:
+        window = min(policy.approvals.window, policy.approvals.production_window)
+    return now + window
 
 
 class ApprovalAnswer(BaseModel):
@@ -44,7 +79,9 @@ class ApprovalAnswer(BaseModel):
         )
 
 
-def judge(row: ActionRow | None, case_id: str, answer: ApprovalAnswer) -> tuple[Verdict, str]:
+def rule_on_answer(
+    row: ActionRow | None, case_id: str, answer: ApprovalAnswer
+) -> tuple[AnswerOutcome, str]:
     """What the answer does to the row, and why (fail closed on anything doubtful)."""
     if row is None or row.case_id != case_id:
         return "refuse", f"action {answer.action_id} is not an action of {case_id}"

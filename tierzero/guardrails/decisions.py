@@ -11,6 +11,10 @@ Checks run in a fixed order and the first that objects decides:
    model proposed, the detections' measured precision, then the first matching autonomy tier
    rule: tier 1 allows, tiers 2 and 3 need a person's approval.
 
+Every rule id, its stage and its place in this order are listed once, in
+:mod:`tierzero.guardrails.rules`. A needs_approval Decision also carries how long a person has
+to answer (:func:`tierzero.guardrails.approvals.approval_window`).
+
 The same inputs always give the same Decision; nothing here reads a clock, a file or a model.
 """
 
@@ -22,16 +26,16 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict
 
 from tierzero.correlate.entities import entity_key
+from tierzero.guardrails.approvals import approval_window
 from tierzero.guardrails.policy import Policy, TierRule
+from tierzero.guardrails.rules import Finding, Outcome, RuleId, tier_rule_id
 from tierzero.ingest.alert import EntityKind
 from tierzero.tools.inventory import Asset, Identity
-
-Outcome = Literal["allow", "needs_approval", "deny"]
 
 _HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*$")
 _DOMAIN = re.compile(
@@ -50,11 +54,14 @@ class Decision(BaseModel):
 
     outcome: Outcome
     rule_id: str
+    """A :class:`~tierzero.guardrails.rules.RuleId` value or ``tier.<policy tier rule id>``."""
     reason: str
     action: str
     target: str
     action_hash: str
     tier: int | None = None
+    approval_window: timedelta | None = None
+    """How long a person has to answer (needs_approval only; see ``approval_window``)."""
 
 
 @dataclass(frozen=True)
@@ -96,9 +103,17 @@ def action_hash(case_id: str, action: str, target: str) -> str:
 
 
 def decide(proposal: Proposal, ctx: ActionContext, policy: Policy) -> Decision:
-    """The guardrails' answer for one proposal (pure: same inputs, same Decision)."""
+    """The guardrails' answer for one proposal (pure: same inputs, same Decision).
+
+    The checks run in the fixed order of the module docstring (and of
+    :data:`tierzero.guardrails.rules.RULES`); the first that objects decides.
+    """
 
     def result(outcome: Outcome, rule_id: str, reason: str, tier: int | None = None) -> Decision:
+        known = policy.catalog.get(proposal.action)
+        window = None
+        if outcome == "needs_approval" and known is not None:
+            window = approval_window(policy, known, ctx.asset)
         return Decision(
             outcome=outcome,
             rule_id=rule_id,
@@ -107,76 +122,93 @@ def decide(proposal: Proposal, ctx: ActionContext, policy: Policy) -> Decision:
             target=proposal.target,
             tier=tier,
             action_hash=action_hash(proposal.case_id, proposal.action, proposal.target),
+            approval_window=window,
         )
 
+    # 1. schema
     spec = policy.catalog.get(proposal.action)
     if spec is None:
         return result(
             "deny",
-            "schema.unknown_action",
+            RuleId.SCHEMA_UNKNOWN_ACTION,
             f"'{proposal.action[:80]}' is not in the action catalog",
         )
     kind = spec.target_kind
     if not well_formed(kind, proposal.target):
         return result(
             "deny",
-            "schema.bad_target",
+            RuleId.SCHEMA_BAD_TARGET,
             f"{proposal.target[:80]!r} is not one well-formed {kind.value}",
         )
 
+    # 2. provenance (and the deny lists)
     key = entity_key(kind, proposal.target, ctx.internal_domains)
     if key is None or key not in ctx.case_entities:
         return result(
             "deny",
-            "provenance.not_in_case",
+            RuleId.PROVENANCE_NOT_IN_CASE,
             f"{kind.value} {proposal.target[:80]!r} is not an entity of this case's "
             "normalized alert fields",
         )
     denied = _deny_listed(proposal.target, ctx, policy)
     if denied:
-        return result("deny", denied[0], denied[1])
+        return result("deny", *denied)
 
-    if proposal.action in ctx.open_breakers:
-        return result(
-            "needs_approval",
-            "bounds.breaker_open",
-            f"the circuit breaker for {proposal.action} is open after failures",
-        )
-    limit = policy.rate_limits.get(proposal.action)
-    done = ctx.executed_in_window.get(proposal.action, 0)
-    if limit is not None and done >= limit.max:
-        return result(
-            "needs_approval",
-            "bounds.rate_limit",
-            f"{done} {proposal.action} already ran in the last {limit.per}; the limit "
-            f"is {limit.max}",
-        )
+    # 3. bounds
+    bound = bound_reached(proposal.action, policy, ctx.executed_in_window, ctx.open_breakers)
+    if bound:
+        return result("needs_approval", *bound)
 
+    # 4. tier
     if not ctx.autonomy_on:
         return result(
             "needs_approval",
-            "autonomy.off",
+            RuleId.AUTONOMY_OFF,
             "autonomy is switched off: every action needs approval",
         )
     if not ctx.verdict_settled:
         return result(
             "needs_approval",
-            "verdict.needs_review",
+            RuleId.VERDICT_NEEDS_REVIEW,
             "the verdict is unsettled (needs_review): a person decides before anything runs",
         )
     if not ctx.corroborated:
         return result(
             "needs_approval",
-            "tier.model_only",
+            RuleId.TIER_MODEL_ONLY,
             "only the model proposed this action; a person confirms before it runs",
         )
     precision = _weakest_detection(ctx.detections, policy)
     if precision is not None:
-        return result("needs_approval", precision[0], precision[1])
+        return result("needs_approval", *precision)
     rule = first_tier(proposal, ctx, policy)
     if rule.tier == 1:
-        return result("allow", f"tier.{rule.id}", rule.reason, tier=1)
-    return result("needs_approval", f"tier.{rule.id}", rule.reason, tier=rule.tier)
+        return result("allow", tier_rule_id(rule.id), rule.reason, tier=1)
+    return result("needs_approval", tier_rule_id(rule.id), rule.reason, tier=rule.tier)
+
+
+def bound_reached(
+    action: str,
+    policy: Policy,
+    executed_in_window: Mapping[str, int],
+    open_breakers: frozenset[str],
+) -> Finding | None:
+    """The bounds check, at decision time and again right before execution: the action type's
+    circuit breaker is open, or its rate limit is reached (``executed_in_window``: executions
+    per rate-limited action within its window)."""
+    if action in open_breakers:
+        return Finding(
+            RuleId.BOUNDS_BREAKER_OPEN,
+            f"the circuit breaker for {action} is open after failures",
+        )
+    limit = policy.rate_limits.get(action)
+    done = executed_in_window.get(action, 0)
+    if limit is not None and done >= limit.max:
+        return Finding(
+            RuleId.BOUNDS_RATE_LIMIT,
+            f"{done} {action} already ran in the last {limit.per}; the limit is {limit.max}",
+        )
+    return None
 
 
 def well_formed(kind: EntityKind, value: str) -> bool:
@@ -199,32 +231,37 @@ def well_formed(kind: EntityKind, value: str) -> bool:
     return bool(pattern and pattern.match(value))
 
 
-def _deny_listed(target: str, ctx: ActionContext, policy: Policy) -> tuple[str, str] | None:
+def _deny_listed(target: str, ctx: ActionContext, policy: Policy) -> Finding | None:
     deny = policy.deny
     if target in deny.targets:
-        return "deny_list.target", f"{target} is on the policy's deny list"
+        return Finding(RuleId.DENY_LIST_TARGET, f"{target} is on the policy's deny list")
     if ctx.asset is not None:
         if deny.crown_jewels and ctx.asset.crown_jewel:
-            return "deny_list.crown_jewel", f"{ctx.asset.hostname} is a crown jewel"
+            return Finding(RuleId.DENY_LIST_CROWN_JEWEL, f"{ctx.asset.hostname} is a crown jewel")
         if ctx.asset.role in deny.asset_roles:
-            return "deny_list.asset_role", f"{ctx.asset.hostname} is a {ctx.asset.role}"
+            return Finding(
+                RuleId.DENY_LIST_ASSET_ROLE, f"{ctx.asset.hostname} is a {ctx.asset.role}"
+            )
     if ctx.identity is not None and ctx.identity.privilege in deny.privileges:
-        return ("deny_list.privilege", f"{ctx.identity.user} is a {ctx.identity.privilege} account")
+        return Finding(
+            RuleId.DENY_LIST_PRIVILEGE,
+            f"{ctx.identity.user} is a {ctx.identity.privilege} account",
+        )
     return None
 
 
-def _weakest_detection(detections: tuple[str, ...], policy: Policy) -> tuple[str, str] | None:
+def _weakest_detection(detections: tuple[str, ...], policy: Policy) -> Finding | None:
     config = policy.detections
     for detection in sorted(detections):
         measured = config.measured.get(detection)
         if measured is None and config.unmeasured == "manual":
-            return (
-                "detection.unmeasured",
+            return Finding(
+                RuleId.DETECTION_UNMEASURED,
                 f"{detection} has no measured precision; automation needs one",
             )
         if measured is not None and measured < config.min_precision:
-            return (
-                "detection.low_precision",
+            return Finding(
+                RuleId.DETECTION_LOW_PRECISION,
                 f"{detection} has measured precision {measured:.2f} < {config.min_precision:.2f}",
             )
     return None

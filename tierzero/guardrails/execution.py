@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tierzero.guardrails.decisions import bound_reached
 from tierzero.guardrails.policy import ActionSpec, Policy
+from tierzero.guardrails.rules import Finding
 from tierzero.store.actions import ActionLog, ActionRow, ts
 from tierzero.tools.connectors import ConnectorError, ResponseConnector
 
@@ -31,22 +33,11 @@ def current_bounds(
     return executed, breakers
 
 
-def bounds_violation(
-    log: ActionLog, policy: Policy, action: str, now: datetime
-) -> tuple[str, str] | None:
+def bounds_violation(log: ActionLog, policy: Policy, action: str, now: datetime) -> Finding | None:
     """Re-checked right before executing: earlier actions of the same run may have used the
-    rate limit up or tripped the breaker since the decision."""
+    rate limit up or tripped the breaker since the decision (the same check as ``decide``'s)."""
     executed, breakers = current_bounds(log, policy, now)
-    if action in breakers:
-        return "bounds.breaker_open", f"the circuit breaker for {action} is open after failures"
-    limit = policy.rate_limits.get(action)
-    if limit is not None and executed.get(action, 0) >= limit.max:
-        return (
-            "bounds.rate_limit",
-            f"{executed[action]} {action} already ran in the last {limit.per}; the limit is "
-            f"{limit.max}",
-        )
-    return None
+    return bound_reached(action, policy, executed, breakers)
 
 
 class RollbackRefused(ValueError):
@@ -72,9 +63,9 @@ def execute(
                 kind="decision",
                 actor="guardrails",
                 now=now,
-                payload={"rule_id": violated[0], "reason": violated[1]},
-                rule_id=violated[0],
-                reason=violated[1],
+                payload={"rule_id": violated.rule_id.value, "reason": violated.reason},
+                rule_id=violated.rule_id.value,
+                reason=violated.reason,
             )
     row = log.transition(
         row,

@@ -100,17 +100,38 @@ class TierWhen(_Strict):
 
 
 class TierRule(_Strict):
+    """An autonomy tier rule; the first whose conditions all hold decides, as ``tier.<id>``."""
+
     id: str = Field(pattern=r"^[a-z][a-z0-9_]{1,60}$")
     when: TierWhen
     tier: Literal[1, 2, 3] = Field(
-        description="1: automatic; 2: needs approval; 3: needs approval, short window"
+        description=(
+            "1: automatic; 2 and 3: needs approval (3 marks the riskier rules). The tier does "
+            "not set the approval window: see Approvals"
+        )
     )
     reason: str
 
 
 class Approvals(_Strict):
-    window: timedelta = Field(default=timedelta(minutes=30), gt=timedelta(0))
-    production_window: timedelta = Field(default=timedelta(minutes=5), gt=timedelta(0))
+    """How long an approval request stays open before it expires (and the case escalates).
+
+    The window depends on the target, not on the tier: the short ``production_window`` is for
+    an action on a host whose inventory asset is in production, ``window`` for every other
+    request (see ``tierzero.guardrails.approvals.approval_window``).
+    """
+
+    window: timedelta = Field(
+        default=timedelta(minutes=30),
+        gt=timedelta(0),
+        description="How long a request stays open, unless the target is a production host",
+    )
+    production_window: timedelta = Field(
+        default=timedelta(minutes=5),
+        gt=timedelta(0),
+        description="How long a request stays open when the target is a production host "
+        "(a host whose inventory asset has environment production), whatever the tier",
+    )
     escalate_at: float = Field(default=0.5, gt=0.0, lt=1.0, description="Share of the window")
 
 

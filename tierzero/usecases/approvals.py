@@ -9,7 +9,7 @@ from typing import Literal
 
 from tierzero.agents.graph import resume_case
 from tierzero.agents.state import CaseState
-from tierzero.guardrails.approvals import ApprovalAnswer, judge
+from tierzero.guardrails.approvals import ApprovalAnswer, rule_on_answer
 from tierzero.settings import Settings
 from tierzero.store.actions import ActionRow
 from tierzero.store.memory import MemoryKeeper, MemoryOpener
@@ -107,7 +107,7 @@ def answer_pending(
     answer = ApprovalAnswer.for_row(
         row, approved=approved, approver=approver, reason=reason, at=now
     )
-    outcome, why = judge(row, row.case_id, answer)
+    outcome, why = rule_on_answer(row, row.case_id, answer)
     if outcome in ("refuse", "expire"):
         raise Refused(why)
     answer_approval(

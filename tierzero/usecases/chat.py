@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from tierzero.agents.chat import ActionResult, CaseNotFound, ChatSession, Proposer
 from tierzero.agents.state import CaseState
 from tierzero.guardrails.decisions import Decision
+from tierzero.guardrails.rules import RuleId
 from tierzero.settings import Settings
 from tierzero.store.sqlite import Store
 from tierzero.usecases.analysis import request_action
@@ -101,7 +102,7 @@ def action_result(
     if decision is None:
         if action not in settings.policy.catalog:
             why = f"'{action[:80]}' is not in the action catalog"
-            return ActionResult(action, target, "deny", "schema.unknown_action", why)
+            return ActionResult(action, target, "deny", RuleId.SCHEMA_UNKNOWN_ACTION.value, why)
         if "auto_close" in state.visited:
             rule = state.prioritization.auto_close_rule if state.prioritization else None
             return ActionResult(

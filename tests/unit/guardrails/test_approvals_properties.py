@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tierzero.guardrails.approvals import ApprovalAnswer, judge
+from tierzero.guardrails.approvals import ApprovalAnswer, rule_on_answer
 from tierzero.store.actions import ActionRow
 from tierzero.tools.connectors import LAB_SCHEMA, LabConnector
 
@@ -54,7 +54,7 @@ def test_an_expired_approval_never_approves(
         approver=approver,
         at=DUE + late,
     )
-    assert judge(ROW, "C-1", answer)[0] != "approve"
+    assert rule_on_answer(ROW, "C-1", answer)[0] != "approve"
 
 
 @settings(max_examples=300, deadline=None)
@@ -74,7 +74,7 @@ def test_only_the_exact_pending_action_can_be_approved(
         approver=approver,
         at=DUE - timedelta(minutes=1),
     )
-    verdict, _ = judge(row, "C-1", answer)
+    verdict, _ = rule_on_answer(row, "C-1", answer)
     if verdict == "approve":
         assert status == "pending_approval"
         assert action_hash == ROW.idempotency_key

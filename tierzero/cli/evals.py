@@ -24,8 +24,8 @@ from tierzero.cli.support import (
     refusals,
     safe,
 )
+from tierzero.evals.evaluate import EvalRequest, compare_runs, evaluate
 from tierzero.evals.render import num, pct
-from tierzero.usecases.evaluation import EvalRequest, compare_runs, evaluate
 
 
 class _RunByDefault(TyperGroup):

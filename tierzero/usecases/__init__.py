@@ -12,5 +12,7 @@ case will not carry out raises :class:`~tierzero.usecases.errors.Refused` with t
 - :mod:`.audit`: verify the audit chain of a store or an export.
 - :mod:`.chat`: open an analyst chat on a case.
 - :mod:`.doctor`: which mode is active and whether it works.
+
+Evaluation (``tierzero.evals.evaluate``) sits above these: it runs them scenario by scenario.
 - :mod:`.runtime`: what they all run with (model choice, memory, graph session, connector).
 """

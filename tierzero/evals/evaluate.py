@@ -1,8 +1,9 @@
 """Evaluation as a use case: run a labelled dataset and write its report; compare two runs.
 
-The harness itself is ``tierzero.evals`` (datasets, the isolated runner, metrics, reports);
-this module is what a door calls: it checks the request, loads the data, runs, writes the
-report and, when asked, the measured precision of each detection.
+The rest of ``tierzero.evals`` is the harness (datasets, the isolated runner, metrics,
+reports); this module is what a door calls: it checks the request, loads the data, runs, writes
+the report and, when asked, the measured precision of each detection. (The harness drives the
+use cases of ``tierzero.usecases`` scenario by scenario, so it sits above them.)
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ from langgraph.runtime import Runtime
 
 from tierzero.agents.context import RunContext
 from tierzero.agents.state import CaseState
-from tierzero.guardrails.approvals import approval_due
 from tierzero.guardrails.execution import execute
 from tierzero.store.actions import ActionStatus
 
@@ -46,7 +45,7 @@ def act_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             reason=decision.reason,
             requested_by=rec.requested_by,
             now=ctx.now,
-            approval_due=approval_due(decision, ctx.policy, ctx.now),
+            approval_due=decision.approval_due(ctx.policy, ctx.now),
         )
         if row.status in ("allowed", "executing") and spec is not None:
             row = execute(log, ctx.connector, ctx.policy, row, spec, ctx.now)

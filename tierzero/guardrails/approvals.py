@@ -9,16 +9,13 @@ answer expires the request, so the action is never executed and the case is esca
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from tierzero.guardrails.policy import ActionSpec, Policy
 from tierzero.store.actions import ActionRow
 from tierzero.tools.inventory import Asset
-
-if TYPE_CHECKING:
-    from tierzero.guardrails.decisions import Decision
 
 AnswerOutcome = Literal["approve", "deny", "expire", "refuse"]
 """What an answer does to a pending action: approve or deny it, expire it (too late, or nobody
@@ -38,18 +35,6 @@ def approval_window(policy: Policy, spec: ActionSpec, asset: Asset | None) -> ti
     if spec.target == "host" and asset is not None and asset.environment == "production":
         return policy.approvals.production_window
     return policy.approvals.window
-
-
-def approval_due(decision: Decision, policy: Policy, now: datetime) -> datetime | None:
-    """When the request for a person's approval of this decision expires (None: no approval is
-    asked). A needs_approval Decision without a window (one revived from a checkpoint written
-    before Decisions carried it) gets the shorter of the two windows: approvals fail closed."""
-    if decision.outcome != "needs_approval":
-        return None
-    window = decision.approval_window
-    if window is None:
-        window = min(policy.approvals.window, policy.approvals.production_window)
-    return now + window
 
 
 class ApprovalAnswer(BaseModel):

@@ -26,7 +26,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
@@ -62,6 +62,17 @@ class Decision(BaseModel):
     tier: int | None = None
     approval_window: timedelta | None = None
     """How long a person has to answer (needs_approval only; see ``approval_window``)."""
+
+    def approval_due(self, policy: Policy, now: datetime) -> datetime | None:
+        """When the request for a person's approval expires (None: no approval is asked). A
+        needs_approval Decision without a window (one revived from a checkpoint written before
+        Decisions carried it) gets the shorter of the two windows: approvals fail closed."""
+        if self.outcome != "needs_approval":
+            return None
+        window = self.approval_window
+        if window is None:
+            window = min(policy.approvals.window, policy.approvals.production_window)
+        return now + window
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from tierzero.agents.graph import checkpoint_serde
 from tierzero.cli import app
 from tierzero.config import default_config_dir
-from tierzero.guardrails.approvals import approval_due, approval_window
+from tierzero.guardrails.approvals import approval_window
 from tierzero.guardrails.decisions import (
     ActionContext,
     Decision,
@@ -189,11 +189,11 @@ def test_the_approval_window_follows_the_target_not_the_tier() -> None:
     spec = POLICY.catalog["block_ip"]
     assert approval_window(POLICY, spec, SERVER) == normal  # not a host target
 
-    assert approval_due(server, POLICY, NOW) == NOW + short
-    assert approval_due(ask("isolate_host", "LT-FIN-042", asset=LAPTOP), POLICY, NOW) is None
+    assert server.approval_due(POLICY, NOW) == NOW + short
+    assert ask("isolate_host", "LT-FIN-042", asset=LAPTOP).approval_due(POLICY, NOW) is None
     # A Decision from an older checkpoint (no window): the shorter window, failing closed.
     legacy = laptop.model_copy(update={"approval_window": None})
-    assert approval_due(legacy, POLICY, NOW) == NOW + min(short, normal)
+    assert legacy.approval_due(POLICY, NOW) == NOW + min(short, normal)
 
 
 def test_decisions_with_a_window_survive_the_checkpoint_serializer() -> None:

@@ -1,6 +1,6 @@
 """Opening an analyst chat on a stored case (``tierzero chat``).
 
-The session itself is :class:`tierzero.agents.chat.ChatSession`. This module, beside
+The session itself is :class:`tierzero.agents.chat.session.ChatSession`. This module, beside
 ``pipeline.py``, wires it to the run context of the store and settings (model gate, mediator,
 similar-case memory) and to :func:`tierzero.pipeline.request_action` for action requests. It
 lives here rather than in ``agents/`` because the pipeline imports the agents package: the

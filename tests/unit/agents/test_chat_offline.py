@@ -1,4 +1,4 @@
-"""The offline chat analyst: request parsing, and answers that cite the case's own evidence."""
+"""The offline chat answerer: request parsing, and answers that cite the case's own evidence."""
 
 from __future__ import annotations
 
@@ -8,13 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import EXAMPLES, NOW
-from tierzero.agents.chat import (
-    CaseNotFound,
-    CaseView,
-    ChatSession,
-    OfflineAnalyst,
-    parse_request,
-)
+from tierzero.agents.chat import CaseNotFound, ChatSession
+from tierzero.agents.chat.action_requests import parse_request
+from tierzero.agents.chat.case_view import CaseView
+from tierzero.agents.chat.offline import OfflineChatAnswerer
 from tierzero.settings import Settings
 from tierzero.store.sqlite import Store
 from tierzero.usecases.chat import open_chat
@@ -135,26 +132,26 @@ QUESTIONS = [
 
 @pytest.mark.parametrize("question", QUESTIONS)
 def test_every_answer_cites_evidence_of_the_case(view: CaseView, question: str) -> None:
-    text = OfflineAnalyst(Settings.load().correlation.internal_domains).answer(question, view)
+    text = OfflineChatAnswerer(Settings.load().correlation.internal_domains).answer(question, view)
     cited = set(re.findall(r"\bE\d+\b", text))
     assert cited, text
     assert cited <= set(view.by_id), cited - set(view.by_id)
 
 
 def test_answers_by_intent(view: CaseView) -> None:
-    analyst = OfflineAnalyst(Settings.load().correlation.internal_domains)
-    timeline = analyst.answer("timeline", view).splitlines()[1:]
+    answerer = OfflineChatAnswerer(Settings.load().correlation.internal_domains)
+    timeline = answerer.answer("timeline", view).splitlines()[1:]
     times = [line[:20] for line in timeline if re.match(r"\d{4}-", line)]
     assert times == sorted(times) and len(times) == len(view.alerts)
-    assert "[E7] (alert)" in analyst.answer("show me e7", view)
-    assert "There is no E999" in analyst.answer("E999", view)
-    hosts = analyst.answer("which hosts?", view)
+    assert "[E7] (alert)" in answerer.answer("show me e7", view)
+    assert "There is no E999" in answerer.answer("E999", view)
+    hosts = answerer.answer("which hosts?", view)
     assert hosts.startswith("Hosts: LT-FIN-042") and "SRV-FS-01" in hosts and "Users:" not in hosts
-    why = analyst.answer("why this verdict?", view)
+    why = answerer.answer("why this verdict?", view)
     assert "true_positive" in why and "Phishing" in why
-    denied = analyst.answer("why was DC-01 denied?", view)
+    denied = answerer.answer("why was DC-01 denied?", view)
     assert "deny_list.asset_role" in denied
-    unknown = analyst.answer("what is the airspeed velocity of an unladen swallow", view)
+    unknown = answerer.answer("what is the airspeed velocity of an unladen swallow", view)
     assert unknown.startswith("I can't answer that") and "'timeline'" in unknown
 
 

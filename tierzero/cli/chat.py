@@ -14,9 +14,11 @@ from tierzero.cli.support import (
     load_settings,
     open_store,
     out,
+    refusals,
     safe,
 )
 from tierzero.store.sqlite import DEFAULT_DB
+from tierzero.usecases.cases import live_case
 from tierzero.usecases.chat import open_chat
 
 
@@ -65,11 +67,8 @@ def chat_command(
         raise fail("--json needs --message (the interactive chat prints text)", 2)
     settings = load_settings(config)
     with open_store(db, must_exist=True) as store:
-        row = store.case(case_id)
-        if row is None:
-            raise fail(f"no case {case_id!r} (see 'tierzero cases list')")
-        if row.merged_into:
-            raise fail(f"case {case_id} was merged into {row.merged_into}: chat on that one")
+        with refusals():
+            row = live_case(store, case_id)
         with open_chat(
             store, settings, case_id, analyst=analyst, model="off" if offline else "env"
         ) as session:

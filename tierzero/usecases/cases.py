@@ -75,7 +75,7 @@ def live_case(store: Store, case_id: str) -> CaseRow:
     """The case, refusing an unknown one or one merged into another."""
     row = store.case(case_id)
     if row is None:
-        raise Refused(f"no case {case_id!r}")
+        raise Refused(f"no case {case_id!r} (see 'tierzero cases list')")
     if row.merged_into:
         raise Refused(f"case {case_id} was merged into {row.merged_into}: use that one")
     return row

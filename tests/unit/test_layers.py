@@ -21,7 +21,7 @@ LAYERS = (
     "cli",
 )
 # Leaf modules that import nothing of tierzero's, usable from any layer.
-LEAVES = {"config", "prompts"}
+LEAVES = {"clock", "config", "prompts"}
 
 
 def _imports(path: Path) -> set[str]:

@@ -16,9 +16,11 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from tierzero.agents.context import RunContext
+from tierzero.agents.guard import recheck_for
 from tierzero.agents.state import CaseState
 from tierzero.guardrails.execution import execute
-from tierzero.store.actions import ActionStatus
+from tierzero.guardrails.policy import ActionSpec
+from tierzero.store.actions import ActionConflict, ActionRow, ActionStatus
 
 _STATUS: dict[str, ActionStatus] = {
     "allow": "allowed",
@@ -48,7 +50,7 @@ def act_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             approval_due=decision.approval_due(ctx.policy, ctx.now),
         )
         if row.status in ("allowed", "executing") and spec is not None:
-            row = execute(log, ctx.connector, ctx.policy, row, spec, ctx.now)
+            row = execute_once(ctx, state, row, spec)
         ids.append(row.id)
     pending = tuple(r.id for r in log.pending(state.case_id))
     return {
@@ -56,3 +58,21 @@ def act_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         "pending_action_ids": pending,
         "visited": (*state.visited, "act"),
     }
+
+
+def execute_once(ctx: RunContext, state: CaseState, row: ActionRow, spec: ActionSpec) -> ActionRow:
+    """Execute a row through the connector, the guard deciding again first; a row someone
+    else changed meanwhile is left as they left it (the other change won)."""
+    try:
+        return execute(
+            ctx.store.actions,
+            ctx.connector,
+            ctx.policy,
+            row,
+            spec,
+            ctx.clock,
+            recheck_for(ctx, state),
+        )
+    except ActionConflict:
+        current = ctx.store.actions.get(row.id)
+        return current if current is not None else row

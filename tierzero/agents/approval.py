@@ -13,10 +13,11 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
+from tierzero.agents.act import execute_once
 from tierzero.agents.context import RunContext
 from tierzero.agents.state import CaseState
-from tierzero.guardrails.approvals import ApprovalAnswer, rule_on_answer
-from tierzero.guardrails.execution import execute
+from tierzero.guardrails.approvals import AnswerOutcome, ApprovalAnswer, rule_on_answer
+from tierzero.store.actions import ActionConflict, ActionRow
 
 
 def approval_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -57,27 +58,48 @@ def apply_approval_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[
         payload = {"answer": answer.model_dump(mode="json"), "verdict": outcome, "why": why}
         if row is None or outcome == "refuse":
             ctx.store.audit("approval", answer.approver, payload, state.case_id, ctx.now)
-        elif outcome == "approve":
-            row = log.transition(
-                row,
-                "approved",
-                kind="approval",
-                actor=answer.approver,
-                now=ctx.now,
-                payload=payload,
-                approved_by=answer.approver,
-            )
-            spec = ctx.policy.catalog.get(row.action)
-            if spec is not None:
-                execute(log, ctx.connector, ctx.policy, row, spec, ctx.now)
         else:
-            log.transition(
-                row,
-                "denied" if outcome == "deny" else "expired",
-                kind="approval",
-                actor=answer.approver,
-                now=ctx.now,
-                payload=payload,
-            )
+            try:
+                _apply(ctx, state, row, outcome, answer.approver, payload)
+            except ActionConflict as exc:
+                # Someone else answered (or the row changed) first: their change stands and
+                # this answer is recorded as refused, never applied.
+                refused = {**payload, "verdict": "refuse", "why": str(exc)}
+                ctx.store.audit("approval", answer.approver, refused, state.case_id, ctx.now)
     still = tuple(r.id for r in log.pending(state.case_id))
     return {"pending_action_ids": still, "visited": (*state.visited, "apply_approval")}
+
+
+def _apply(
+    ctx: RunContext,
+    state: CaseState,
+    row: ActionRow,
+    outcome: AnswerOutcome,
+    approver: str,
+    payload: dict[str, Any],
+) -> None:
+    """One accepted answer: pending -> approved (then executed, the guard deciding again
+    first), denied or expired; compare-and-set, so only the first of two answers applies."""
+    log = ctx.store.actions
+    if outcome == "approve":
+        row = log.transition(
+            row,
+            "approved",
+            kind="approval",
+            actor=approver,
+            now=ctx.now,
+            payload=payload,
+            approved_by=approver,
+        )
+        spec = ctx.policy.catalog.get(row.action)
+        if spec is not None:
+            execute_once(ctx, state, row, spec)
+        return
+    log.transition(
+        row,
+        "denied" if outcome == "deny" else "expired",
+        kind="approval",
+        actor=approver,
+        now=ctx.now,
+        payload=payload,
+    )

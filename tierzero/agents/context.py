@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from tierzero.clock import Clock
 from tierzero.correlate.entities import alert_entities
 from tierzero.guardrails.mediator import Mediator
 from tierzero.guardrails.model_gate import ChatModel, ModelGate, RunBudget
@@ -73,8 +74,11 @@ class RunContext:
     playbooks: tuple[Playbook, ...]
     policy: Policy
     connector: ResponseConnector
-    now: datetime
-    autonomy_on: bool = True
+    # Read for every record (never one timestamp for a whole run): see tierzero.clock.
+    clock: Clock
+    # None: the kill switch as the store says at each decision (a switch flipped mid-run
+    # stops the rest of the run); a shadow replay pins it to what it was at the time.
+    autonomy: bool | None = None
     # Who proposes actions: None is the offline analyst's playbooks; a model-driven agent (or a
     # scripted fake in tests) plugs in here. Whatever it proposes still passes the guard node.
     recommender: Callable[[CaseState, RunContext], tuple[Recommendation, ...]] | None = None
@@ -88,6 +92,15 @@ class RunContext:
     # Similar past cases (the similar_cases tool); None when no memory is open.
     memory: SimilarCaseLookup | None = None
     _files: dict[str, CaseFile] = field(default_factory=dict, repr=False)
+
+    @property
+    def now(self) -> datetime:
+        """The current time by the run's clock (read afresh on every use)."""
+        return self.clock.now()
+
+    def autonomy_on(self) -> bool:
+        """Whether automatic actions are on now (the kill switch, read afresh)."""
+        return self.store.autonomy_on() if self.autonomy is None else self.autonomy
 
     def case_file(self, case_id: str) -> CaseFile:
         """Load a case's alerts once per run."""

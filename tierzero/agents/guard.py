@@ -3,6 +3,9 @@
 The node gathers the context a decision needs (the case's normalized entities, the target's
 inventory record, change windows, the kill switch) and calls the pure ``decide``. Decisions
 are kept on the case and written to the audit chain with the analysis.
+
+:func:`decide_now` is that gathering for one proposal; execution calls it again right before
+a connector is called (:func:`recheck_for`), with the kill switch and bounds as they are then.
 """
 
 from __future__ import annotations
@@ -15,43 +18,63 @@ from tierzero.agents.context import RunContext
 from tierzero.agents.model_recommender import MODEL_PREFIX
 from tierzero.agents.state import CaseState
 from tierzero.guardrails.decisions import ActionContext, Decision, Proposal, decide
-from tierzero.guardrails.execution import current_bounds
+from tierzero.guardrails.execution import Recheck, current_bounds
+from tierzero.store.actions import ActionRow
 
 
 def guard_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Decide on each recommendation: allow, needs_approval or deny, with the rule that fired."""
     ctx = runtime.context
-    case = ctx.case_file(state.case_id)
-    entities = case.entity_keys(ctx.internal_domains)
-    confidence = state.analysis.confidence if state.analysis else 0.0
-    detections = tuple(sorted({a.detection_id for a in case.primary_alerts}))
-    executed, breakers = current_bounds(ctx.store.actions, ctx.policy, ctx.now)
-    decisions: list[Decision] = []
-    for rec in state.recommendations:
-        spec = ctx.policy.catalog.get(rec.action)
-        target_kind = spec.target if spec else None
-        asset = ctx.inventory.asset(rec.target) if target_kind == "host" else None
-        decisions.append(
-            decide(
-                Proposal(state.case_id, rec.action, rec.target, requested_by=rec.requested_by),
-                ActionContext(
-                    case_entities=entities,
-                    verdict_confidence=confidence,
-                    detections=detections,
-                    asset=asset,
-                    identity=ctx.inventory.identity(rec.target) if target_kind == "user" else None,
-                    in_maintenance_window=bool(ctx.inventory.windows_for(rec.target, ctx.now))
-                    if target_kind == "host"
-                    else False,
-                    autonomy_on=ctx.autonomy_on,
-                    executed_in_window=executed,
-                    open_breakers=breakers,
-                    internal_domains=ctx.internal_domains,
-                    verdict_settled=state.analysis is not None
-                    and state.analysis.verdict != "needs_review",
-                    corroborated=not rec.requested_by.startswith(MODEL_PREFIX),
-                ),
-                ctx.policy,
-            )
+    decisions: list[Decision] = [
+        decide_now(
+            ctx,
+            state,
+            Proposal(state.case_id, rec.action, rec.target, requested_by=rec.requested_by),
         )
+        for rec in state.recommendations
+    ]
     return {"decisions": tuple(decisions), "visited": (*state.visited, "guard")}
+
+
+def decide_now(ctx: RunContext, state: CaseState, proposal: Proposal) -> Decision:
+    """The guardrails' decision on one proposal for this case, with everything read now: the
+    case's entities, the target's inventory record, change windows, the kill switch and the
+    bounds (executions and failures so far)."""
+    case = ctx.case_file(state.case_id)
+    now = ctx.now
+    spec = ctx.policy.catalog.get(proposal.action)
+    target_kind = spec.target if spec else None
+    target = proposal.target
+    executed, breakers = current_bounds(ctx.store.actions, ctx.policy, now)
+    return decide(
+        proposal,
+        ActionContext(
+            case_entities=case.entity_keys(ctx.internal_domains),
+            verdict_confidence=state.analysis.confidence if state.analysis else 0.0,
+            detections=tuple(sorted({a.detection_id for a in case.primary_alerts})),
+            asset=ctx.inventory.asset(target) if target_kind == "host" else None,
+            identity=ctx.inventory.identity(target) if target_kind == "user" else None,
+            in_maintenance_window=bool(ctx.inventory.windows_for(target, now))
+            if target_kind == "host"
+            else False,
+            autonomy_on=ctx.autonomy_on(),
+            executed_in_window=executed,
+            open_breakers=breakers,
+            internal_domains=ctx.internal_domains,
+            verdict_settled=state.analysis is not None and state.analysis.verdict != "needs_review",
+            corroborated=not proposal.requested_by.startswith(MODEL_PREFIX),
+        ),
+        ctx.policy,
+    )
+
+
+def recheck_for(ctx: RunContext, state: CaseState) -> Recheck:
+    """The execution-time check of this case's action rows: the guard decides again on the
+    row's own case, action, target and requester (never on what the caller believes)."""
+
+    def recheck(row: ActionRow) -> Decision:
+        return decide_now(
+            ctx, state, Proposal(row.case_id, row.action, row.target, requested_by=row.requested_by)
+        )
+
+    return recheck

@@ -51,6 +51,7 @@ from langgraph.graph.state import CompiledStateGraph
 from tierzero.agents.context import RunContext
 from tierzero.agents.graph import build_graph, checkpoint_serde, route_after_act
 from tierzero.agents.state import CaseState, Recommendation
+from tierzero.clock import FrozenClock
 from tierzero.config import ConfigError
 from tierzero.guardrails.policy import PRECISION_FILE, load_policy
 from tierzero.settings import Settings, fingerprint
@@ -397,8 +398,8 @@ def _context(
         playbooks=settings.playbooks,
         policy=settings.policy,
         connector=connector,
-        autonomy_on=autonomy,
-        now=at,
+        autonomy=autonomy,
+        clock=FrozenClock(at),
         hours=settings.organization.hours(),
         internal_domains=settings.correlation.internal_domains,
     )

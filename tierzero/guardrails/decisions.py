@@ -107,10 +107,25 @@ class ActionContext:
     corroborated: bool = True
 
 
-def action_hash(case_id: str, action: str, target: str) -> str:
-    """Binds an approval to this exact action: approving one host never approves another."""
-    body = json.dumps({"case_id": case_id, "action": action, "target": target}, sort_keys=True)
+def action_hash(case_id: str, action: str, target_key: str) -> str:
+    """Binds an approval to this exact action: approving one host never approves another.
+
+    ``target_key`` is the target's canonical entity key (:func:`target_key`), so every spelling
+    of one target (``LT-FIN-042``, ``lt-fin-042.northwind.example``) is one action: one row,
+    one lease, one rollback.
+    """
+    body = json.dumps({"case_id": case_id, "action": action, "target": target_key}, sort_keys=True)
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+def target_key(
+    action: str, target: str, policy: Policy, internal_domains: tuple[str, ...] = ()
+) -> str:
+    """The canonical key of an action's target (``host:lt-fin-042``); the raw value when the
+    action is unknown or the value is not a joinable entity (such a proposal is denied)."""
+    spec = policy.catalog.get(action)
+    key = entity_key(spec.target_kind, target, internal_domains) if spec is not None else None
+    return key if key is not None else target
 
 
 def decide(proposal: Proposal, ctx: ActionContext, policy: Policy) -> Decision:
@@ -132,7 +147,11 @@ def decide(proposal: Proposal, ctx: ActionContext, policy: Policy) -> Decision:
             action=proposal.action,
             target=proposal.target,
             tier=tier,
-            action_hash=action_hash(proposal.case_id, proposal.action, proposal.target),
+            action_hash=action_hash(
+                proposal.case_id,
+                proposal.action,
+                target_key(proposal.action, proposal.target, policy, ctx.internal_domains),
+            ),
             approval_window=window,
         )
 

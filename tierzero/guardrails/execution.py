@@ -8,12 +8,14 @@ crash and resume.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
-from tierzero.guardrails.decisions import bound_reached
+from tierzero.clock import Clock
+from tierzero.guardrails.decisions import Decision
 from tierzero.guardrails.policy import ActionSpec, Policy
-from tierzero.guardrails.rules import Finding
-from tierzero.store.actions import ActionLog, ActionRow, ts
+from tierzero.guardrails.rules import RuleId
+from tierzero.store.actions import ActionConflict, ActionLog, ActionRow, ActionStatus, ts
 from tierzero.tools.connectors import ConnectorError, ResponseConnector
 
 
@@ -33,15 +35,13 @@ def current_bounds(
     return executed, breakers
 
 
-def bounds_violation(log: ActionLog, policy: Policy, action: str, now: datetime) -> Finding | None:
-    """Re-checked right before executing: earlier actions of the same run may have used the
-    rate limit up or tripped the breaker since the decision (the same check as ``decide``'s)."""
-    executed, breakers = current_bounds(log, policy, now)
-    return bound_reached(action, policy, executed, breakers)
-
-
 class RollbackRefused(ValueError):
     """The action cannot be rolled back (not executed, or already undone)."""
+
+
+Recheck = Callable[[ActionRow], Decision]
+"""The guardrails' decision on an action row as things stand now (the kill switch, deny
+lists, bounds and the row's own hash read afresh); built by the caller, who has the case."""
 
 
 def execute(
@@ -50,34 +50,26 @@ def execute(
     policy: Policy,
     row: ActionRow,
     spec: ActionSpec,
-    now: datetime,
+    clock: Clock,
+    recheck: Recheck,
 ) -> ActionRow:
-    """executing -> executed (a lease that ends after the action's TTL) | failed; or
-    pending_approval when a bound was reached after the decision."""
-    if row.status == "allowed":
-        violated = bounds_violation(log, policy, row.action, now)
-        if violated is not None:
-            return log.transition(
-                row,
-                "pending_approval",
-                kind="decision",
-                actor="guardrails",
-                now=now,
-                payload={"rule_id": violated.rule_id.value, "reason": violated.reason},
-                rule_id=violated.rule_id.value,
-                reason=violated.reason,
-            )
-    row = log.transition(
-        row,
-        "executing",
-        kind="action",
-        actor="act",
-        now=now,
-        payload={"phase": "start", "connector": connector.name},
-    )
+    """allowed | approved | executing -> executing -> executed (a lease that ends after the
+    action's TTL) | failed.
+
+    Right before the connector is called the guardrails decide again, in the same transaction
+    that marks the row ``executing`` (see :func:`start_execution`): a row that changed
+    meanwhile raises ``ActionConflict``; one the guard now denies never runs; an automatic one
+    the guard now wants approved (the kill switch was turned off, a bound was reached) waits
+    for a person instead.
+    """
+    row = start_execution(log, policy, row, connector.name, clock, recheck)
+    if row.status != "executing":
+        return row
+    now = clock.now()
     try:
         result = connector.apply(row.action, row.target, row.idempotency_key, now)
     except ConnectorError as exc:
+        now = clock.now()
         return log.transition(
             row,
             "failed",
@@ -88,6 +80,7 @@ def execute(
             executed_at=ts(now),
             result=str(exc),
         )
+    now = clock.now()
     return log.transition(
         row,
         "executed",
@@ -99,6 +92,96 @@ def execute(
         expires_at=ts(now + spec.ttl),
         result=result,
     )
+
+
+def start_execution(
+    log: ActionLog,
+    policy: Policy,
+    row: ActionRow,
+    connector_name: str,
+    clock: Clock,
+    recheck: Recheck,
+) -> ActionRow:
+    """In one transaction: re-read the row (it must still be as the caller saw it), let the
+    guard decide again, and mark it ``executing``, ``denied``, ``failed`` or
+    ``pending_approval`` accordingly (each with its audit record)."""
+    with log.transaction() as conn:
+        now = clock.now()
+        current = log.get(row.id)
+        if current is None or current.status != row.status:
+            raise ActionConflict(
+                row.id, row.status, current.status if current else None, "executing"
+            )
+        decision = recheck(current)
+        refusal = refused_at_execution(current, decision)
+        if refusal is not None:
+            status, rule_id, reason = refusal
+            return log.change(
+                conn,
+                current,
+                status,
+                kind="decision",
+                actor="guardrails",
+                now=now,
+                payload={"phase": "execution check", "rule_id": rule_id, "reason": reason},
+                rule_id=rule_id,
+                reason=reason,
+                **(
+                    {"approval_due": _due(decision, policy, now)}
+                    if status == "pending_approval"
+                    else {"result": reason}
+                    if status == "failed"
+                    else {}
+                ),
+            )
+        return log.change(
+            conn,
+            current,
+            "executing",
+            kind="action",
+            actor="act",
+            now=now,
+            payload={"phase": "start", "connector": connector_name},
+        )
+
+
+def refused_at_execution(
+    row: ActionRow, decision: Decision
+) -> tuple[ActionStatus, str, str] | None:
+    """Whether the guard's fresh decision stops this row now: (new status, rule id, reason),
+    or None when it may run.
+
+    A deny stops everything (an ``executing`` row resumed after a crash becomes ``failed``: it
+    may have reached the connector). A row whose hash no longer matches its action and target
+    was edited after the decision: denied. An automatic (``allowed``) row runs only on a fresh
+    allow; a person's approval (``approved``) stands against anything short of a deny; a
+    resumed row runs again only if it was allowed or approved by someone.
+    """
+    if decision.action_hash != row.idempotency_key:
+        reason = "the action row does not match its hash (it was changed after the decision)"
+        return (
+            ("failed" if row.status == "executing" else "denied"),
+            RuleId.EXECUTION_ROW_ALTERED.value,
+            reason,
+        )
+    if decision.outcome == "deny":
+        return (
+            ("failed" if row.status == "executing" else "denied"),
+            decision.rule_id,
+            (decision.reason),
+        )
+    if decision.outcome == "allow":
+        return None
+    if row.status == "allowed":
+        return "pending_approval", decision.rule_id, decision.reason
+    if row.status == "executing" and not row.approved_by:
+        return "failed", decision.rule_id, f"not resumed: {decision.reason}"
+    return None
+
+
+def _due(decision: Decision, policy: Policy, now: datetime) -> str | None:
+    due = decision.approval_due(policy, now)
+    return ts(due) if due else None
 
 
 def rollback(
@@ -134,17 +217,23 @@ def rollback(
 def sweep_leases(
     log: ActionLog, connector: ResponseConnector, policy: Policy, now: datetime
 ) -> list[ActionRow]:
-    """Undo every executed action whose lease has run out."""
-    return [
-        rollback(
-            log,
-            connector,
-            policy,
-            row,
-            actor="lease-sweeper",
-            now=now,
-            expired=True,
-            reason=f"lease ended at {row.expires_at}",
-        )
-        for row in log.leases_due(now)
-    ]
+    """Undo every executed action whose lease has run out (one rolled back meanwhile by
+    someone else is left to them)."""
+    undone: list[ActionRow] = []
+    for row in log.leases_due(now):
+        try:
+            undone.append(
+                rollback(
+                    log,
+                    connector,
+                    policy,
+                    row,
+                    actor="lease-sweeper",
+                    now=now,
+                    expired=True,
+                    reason=f"lease ended at {row.expires_at}",
+                )
+            )
+        except (ActionConflict, RollbackRefused):
+            continue
+    return undone

@@ -99,6 +99,11 @@ class TierWhen(_Strict):
     confidence_below: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
+RESERVED_TIER_IDS: frozenset[str] = frozenset({"model_only"})
+"""Tier rule ids the policy may not use: ``tier.<id>`` of these is a fixed rule's id
+(:class:`tierzero.guardrails.rules.RuleId`), and an audit record must name one rule."""
+
+
 class TierRule(_Strict):
     """An autonomy tier rule; the first whose conditions all hold decides, as ``tier.<id>``."""
 
@@ -158,6 +163,12 @@ class Policy(_Strict):
         unknown = set(self.rate_limits) - set(self.catalog)
         if unknown:
             raise ValueError(f"rate_limits name actions not in the catalog: {sorted(unknown)}")
+        taken = sorted({rule.id for rule in self.tiers} & RESERVED_TIER_IDS)
+        if taken:
+            raise ValueError(
+                f"tier rule id(s) {taken} would read as a fixed guardrail rule (tier.<id>); "
+                "choose another id"
+            )
         if self.tiers[-1].when != TierWhen():
             raise ValueError("the last tier rule must have an empty 'when' (the default)")
         return self

@@ -34,6 +34,9 @@ class Stage(StrEnum):
     """The action type's circuit breaker is closed and its rate limit not reached."""
     TIER = "tier"
     """Kill switch, unsettled verdict, model-only proposal, detection precision, tier rules."""
+    EXECUTION = "execution"
+    """At execution only: the action row still matches the hash of what was decided (then
+    every other stage is decided again, with the kill switch and bounds as they are now)."""
 
 
 class RuleId(StrEnum):
@@ -53,6 +56,7 @@ class RuleId(StrEnum):
     TIER_MODEL_ONLY = "tier.model_only"
     DETECTION_UNMEASURED = "detection.unmeasured"
     DETECTION_LOW_PRECISION = "detection.low_precision"
+    EXECUTION_ROW_ALTERED = "execution.row_altered"
 
 
 TIER_PREFIX: Final = "tier."
@@ -180,6 +184,13 @@ _CHECKS: Final[tuple[tuple[str, Stage, tuple[Outcome, ...], str], ...]] = (
         "the first of the policy's tier rules whose conditions all hold: tier 1 allows, "
         "tiers 2 and 3 need approval",
     ),
+    (
+        RuleId.EXECUTION_ROW_ALTERED,
+        Stage.EXECUTION,
+        ("deny",),
+        "at execution: the action row no longer matches the hash of the action and target "
+        "that were decided (it was edited); every rule above is then decided again",
+    ),
 )
 
 RULES: Final[tuple[Rule, ...]] = tuple(
@@ -214,25 +225,32 @@ class RuleListing(NamedTuple):
 
 
 def rule_listing(policy: Policy) -> list[RuleListing]:
-    """Every rule in check order: the fixed rules, then the policy's tier rules in file order
-    (each with its tier, the outcome it gives and its reason) after the tier family's row."""
-    rows = [
-        RuleListing(
-            rule.rule_id, rule.stage.value, rule.order, " | ".join(rule.outcomes), rule.description
-        )
-        for rule in RULES
-    ]
+    """Every rule in check order: the fixed rules, with the policy's tier rules in file order
+    (each with its tier, the outcome it gives and its reason) right after the tier family's
+    row."""
     family = _BY_ID[TIER_FAMILY]
-    rows.extend(
-        RuleListing(
-            rule_id=tier_rule_id(tier.id),
-            stage=family.stage.value,
-            order=family.order,
-            outcome="allow" if tier.tier == 1 else "needs_approval",
-            description=f"tier rule '{tier.id}' of policy {policy.version}",
-            tier=tier.tier,
-            reason=tier.reason,
+    rows: list[RuleListing] = []
+    for rule in RULES:
+        rows.append(
+            RuleListing(
+                rule.rule_id,
+                rule.stage.value,
+                rule.order,
+                " | ".join(rule.outcomes),
+                rule.description,
+            )
         )
-        for tier in policy.tiers
-    )
+        if rule is family:
+            rows.extend(
+                RuleListing(
+                    rule_id=tier_rule_id(tier.id),
+                    stage=family.stage.value,
+                    order=family.order,
+                    outcome="allow" if tier.tier == 1 else "needs_approval",
+                    description=f"tier rule '{tier.id}' of policy {policy.version}",
+                    tier=tier.tier,
+                    reason=tier.reason,
+                )
+                for tier in policy.tiers
+            )
     return rows

@@ -54,8 +54,48 @@ class ActionRow:
         return dict(self.__dict__)
 
 
+# Which status may follow which. Everything else is refused, whatever a caller (or someone
+# editing the database) wants: a denied, expired or rolled-back action never moves again.
+NEXT_STATUS: dict[str, frozenset[str]] = {
+    "allowed": frozenset({"executing", "pending_approval", "denied"}),
+    "pending_approval": frozenset({"approved", "denied", "expired"}),
+    "approved": frozenset({"executing", "denied"}),
+    # executing -> executing: a run resumed after a crash starts the (idempotent) call again.
+    "executing": frozenset({"executing", "executed", "failed"}),
+    "executed": frozenset({"rolled_back", "expired"}),
+    "denied": frozenset(),
+    "expired": frozenset(),
+    "rolled_back": frozenset(),
+    "failed": frozenset(),
+}
+
+
+class ActionConflict(RuntimeError):
+    """The action is no longer in the status the change expected: someone else (another
+    process, another answer) changed it first, or the change is not a permitted one."""
+
+    def __init__(self, action_id: int, expected: str, actual: str | None, wanted: str) -> None:
+        self.action_id = action_id
+        self.expected = expected
+        self.actual = actual
+        self.wanted = wanted
+        if actual is None:
+            why = f"action {action_id} does not exist"
+        elif actual != expected:
+            why = f"action {action_id} is {actual} now, not {expected}: it was changed first"
+        else:
+            why = f"action {action_id} cannot go from {actual} to {wanted}"
+        super().__init__(why)
+
+
 class ActionLog:
-    """Action rows on the store's connection; callers pass the store's ``transaction``."""
+    """Action rows on the store's connection; callers pass the store's ``transaction``.
+
+    Every change is compare-and-set: the row's expected status is in the UPDATE's WHERE clause
+    and the row count is checked, in the same transaction as its audit record, so of two
+    concurrent changes of one action exactly one happens and the other raises
+    :class:`ActionConflict` (and writes nothing).
+    """
 
     def __init__(self, conn: sqlite3.Connection, transaction: Any) -> None:
         self.conn = conn
@@ -78,30 +118,13 @@ class ActionLog:
     ) -> ActionRow:
         """The row for this exact action, created on first sight (later sightings keep it).
 
-        A row created waiting for approval writes the approval request to the audit in the
-        same transaction.
+        The new row is written to the audit whole (payload ``row``) in the same transaction:
+        an ``approval`` request when it waits for a person, an ``action`` record otherwise.
         """
-        existing = self.get_by_key(key)
-        if existing is not None:
-            return existing
         with self.transaction() as conn:
-            if status == "pending_approval":
-                chain.append(
-                    conn,
-                    kind="approval",
-                    actor=requested_by,
-                    case_id=case_id,
-                    ts=now,
-                    payload={
-                        "phase": "requested",
-                        "action": action,
-                        "target": target,
-                        "action_hash": key,
-                        "rule_id": rule_id,
-                        "reason": reason,
-                        "due": ts(approval_due) if approval_due else None,
-                    },
-                )
+            existing = self.get_by_key(key)
+            if existing is not None:
+                return existing
             conn.execute(
                 "INSERT INTO actions (idempotency_key, case_id, action, action_class, target,"
                 " status, rule_id, reason, requested_by, decided_at, approval_due)"
@@ -120,8 +143,26 @@ class ActionLog:
                     ts(approval_due) if approval_due else None,
                 ),
             )
-        row = self.get_by_key(key)
-        assert row is not None
+            row = self.get_by_key(key)
+            assert row is not None
+            waiting = status == "pending_approval"
+            chain.append(
+                conn,
+                kind="approval" if waiting else "action",
+                actor=requested_by if waiting else "act",
+                case_id=case_id,
+                ts=now,
+                payload={
+                    "phase": "requested" if waiting else "recorded",
+                    "action": action,
+                    "target": target,
+                    "action_hash": key,
+                    "rule_id": rule_id,
+                    "reason": reason,
+                    "due": row.approval_due,
+                    "row": row.as_json(),
+                },
+            )
         return row
 
     def transition(
@@ -135,27 +176,54 @@ class ActionLog:
         payload: dict[str, Any],
         **columns: Any,
     ) -> ActionRow:
-        """Change a row's status and write its audit record atomically (both or neither)."""
-        sets = ", ".join(f"{name} = ?" for name in ("status", *columns))
+        """Change a row from the status it was read with to ``status``, with its audit record,
+        atomically; :class:`ActionConflict` (nothing written) if it changed meanwhile."""
         with self.transaction() as conn:
-            chain.append(
-                conn,
-                kind=kind,
-                actor=actor,
-                case_id=row.case_id,
-                ts=now,
-                payload={
-                    "action_id": row.id,
-                    "action": row.action,
-                    "target": row.target,
-                    "from": row.status,
-                    "to": status,
-                    **payload,
-                },
+            return self.change(
+                conn, row, status, kind=kind, actor=actor, now=now, payload=payload, **columns
             )
-            conn.execute(
-                f"UPDATE actions SET {sets} WHERE id = ?", (status, *columns.values(), row.id)
-            )
+
+    def change(
+        self,
+        conn: sqlite3.Connection,
+        row: ActionRow,
+        status: ActionStatus,
+        *,
+        kind: chain.AuditKind,
+        actor: str,
+        now: datetime,
+        payload: dict[str, Any],
+        **columns: Any,
+    ) -> ActionRow:
+        """:meth:`transition` inside the caller's transaction (``conn``), for a caller that
+        checks more in the same transaction (execution re-checks the guard)."""
+        if status not in NEXT_STATUS.get(row.status, frozenset()):
+            raise ActionConflict(row.id, row.status, row.status, status)
+        chain.append(
+            conn,
+            kind=kind,
+            actor=actor,
+            case_id=row.case_id,
+            ts=now,
+            payload={
+                "action_id": row.id,
+                "action": row.action,
+                "target": row.target,
+                "from": row.status,
+                "to": status,
+                "set": dict(columns),
+                **payload,
+            },
+        )
+        sets = ", ".join(f"{name} = ?" for name in ("status", *columns))
+        changed = conn.execute(
+            f"UPDATE actions SET {sets} WHERE id = ? AND status = ?",
+            (status, *columns.values(), row.id, row.status),
+        ).rowcount
+        if changed != 1:
+            current = self.get(row.id)
+            # Raising rolls the caller's transaction back, the audit record with it.
+            raise ActionConflict(row.id, row.status, current.status if current else None, status)
         updated = self.get(row.id)
         assert updated is not None
         return updated
@@ -192,9 +260,17 @@ class ActionLog:
         ).fetchone()
         return int(row[0])
 
-    def remind(self, row: ActionRow, now: datetime, escalate_to: str) -> None:
-        """Record (audited) that a pending approval passed the reminder point."""
+    def remind(self, row: ActionRow, now: datetime, escalate_to: str) -> bool:
+        """Record (audited) that a pending approval passed the reminder point; False when it
+        was answered or reminded meanwhile (nothing written)."""
         with self.transaction() as conn:
+            changed = conn.execute(
+                "UPDATE actions SET reminded = 1 WHERE id = ? AND status = 'pending_approval'"
+                " AND reminded = 0",
+                (row.id,),
+            ).rowcount
+            if changed != 1:
+                return False
             chain.append(
                 conn,
                 kind="approval",
@@ -206,9 +282,12 @@ class ActionLog:
                     "phase": "reminder",
                     "due": row.approval_due,
                     "escalate_to": escalate_to,
+                    "from": row.status,
+                    "to": row.status,
+                    "set": {"reminded": 1},
                 },
             )
-            conn.execute("UPDATE actions SET reminded = 1 WHERE id = ?", (row.id,))
+        return True
 
     def pending(self, case_id: str | None = None) -> list[ActionRow]:
         """Actions waiting for a person's approval."""

@@ -36,7 +36,7 @@ AuditKind = Literal[
     "verdict",  # the analyst's verdict with rationale and evidence ids
     "decision",  # a guardrail decision on a proposed action
     "approval",  # an approval requested, granted, denied or expired
-    "action",  # an action executed or failed
+    "action",  # an action row recorded, its execution started, done or failed
     "rollback",  # an action reverted (lease expiry or on demand)
     "autonomy",  # the kill switch turned on or off
     "chat",  # one message of the analyst chat about a case (question or answer)

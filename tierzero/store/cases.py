@@ -46,6 +46,13 @@ class CaseTables(Connected):
         )
         return [r["id"] for r in rows]
 
+    def awaits_analysis(self, case_id: str) -> bool:
+        """True while a case changed since its last analysis and was not merged away."""
+        row = self.conn.execute(
+            "SELECT 1 FROM cases WHERE id = ? AND dirty = 1 AND merged_into IS NULL", (case_id,)
+        ).fetchone()
+        return row is not None
+
     def next_revision(self, case_id: str) -> int:
         """The number the next analysis of a case will carry (1 for the first)."""
         row = self.conn.execute("SELECT revision FROM cases WHERE id = ?", (case_id,)).fetchone()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from tierzero.store.chat_log import ChatLog
 from tierzero.store.correlation import CorrelationTables
 from tierzero.store.resolutions import ResolutionTable
 from tierzero.store.schema import SCHEMA
+from tierzero.store.writer import WriterLock
 
 DEFAULT_DB = Path(".tierzero") / "tierzero.db"
 
@@ -43,10 +45,17 @@ class Store(AlertTables, CorrelationTables, CaseTables, ResolutionTable, ChatLog
         self.conn.executescript(SCHEMA)
         self.conn.executescript(chain.SCHEMA)
         self.actions = ActionLog(self.conn, self.transaction)
+        # One unit of work at a time across processes (see tierzero.store.writer).
+        self.writer = WriterLock(path)
         self._index_entities_once()
 
     def close(self) -> None:
         self.conn.close()
+
+    def writing(self, unit: str) -> AbstractContextManager[None]:
+        """Hold the store's writer lock for one unit of work (reentrant; waits for another
+        process's unit to finish, saying so once)."""
+        return self.writer.hold(unit)
 
     def counts(self) -> dict[str, int]:
         one = self.conn.execute

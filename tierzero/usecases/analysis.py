@@ -67,7 +67,13 @@ def request_action(
         reason=reason[:300],
         requested_by=requested_by[:120],
     )
-    with graph_session(store, settings, now, model) as (app, ctx):
+    with (
+        store.writing(f"analyse {case_id}"),
+        graph_session(store, settings, now, model) as (
+            app,
+            ctx,
+        ),
+    ):
         state = analyse_case(app, ctx, case_id, (asked,))
     decision = next(
         (

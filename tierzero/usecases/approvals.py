@@ -61,8 +61,14 @@ def approval_housekeeping(store: Store, settings: Settings, now: datetime) -> li
     """Remind at half the window (audited, with the escalation path) and expire what is due.
 
     Expiry fails closed: the request is answered 'no answer in time', the action is never
-    executed, and the case is escalated.
+    executed, and the case is escalated. Holds the store's writer lock (an expiry must not
+    race a person's answer).
     """
+    with store.writing("expire approvals"):
+        return _housekeeping(store, settings, now)
+
+
+def _housekeeping(store: Store, settings: Settings, now: datetime) -> list[str]:
     notes: list[str] = []
     share = settings.policy.approvals.escalate_at
     for row in store.actions.pending():
@@ -82,8 +88,8 @@ def approval_housekeeping(store: Store, settings: Settings, now: datetime) -> li
         elif not row.reminded and now >= opened + (due - opened) * share:
             case = store.case(row.case_id)
             path = (case.analysis or {}).get("escalation_path") if case else None
-            store.actions.remind(row, now, escalate_to=path or "SOC tier 2 on-call analyst")
-            notes.append(f"reminder: action {row.id} {row.action} {row.target} due {due:%H:%M}")
+            if store.actions.remind(row, now, escalate_to=path or "SOC tier 2 on-call analyst"):
+                notes.append(f"reminder: action {row.id} {row.action} {row.target} due {due:%H:%M}")
     return notes
 
 
@@ -98,23 +104,44 @@ def answer_pending(
     now: datetime,
 ) -> ActionRow:
     """A person approves or denies one pending action: due reminders and expiries run first,
-    an answer the gate refuses (wrong action, the requester, too late) is refused with the
-    reason, and an accepted one resumes the case. Returns the action as it ends up."""
-    approval_housekeeping(store, settings, now)
-    row = store.actions.get(action_id)
-    if row is None:
-        raise Refused(f"no action {action_id}")
-    answer = ApprovalAnswer.for_row(
-        row, approved=approved, approver=approver, reason=reason, at=now
-    )
-    outcome, why = rule_on_answer(row, row.case_id, answer)
-    if outcome in ("refuse", "expire"):
-        raise Refused(why)
-    answer_approval(
-        store, settings, action_id, approved=approved, approver=approver, reason=reason, now=now
-    )
-    done = store.actions.get(action_id)
+    an answer the gate refuses (wrong action, the requester, too late, already answered) is
+    refused with the reason, and an accepted one resumes the case. Returns the action as it
+    ends up.
+
+    The whole answer is one unit under the store's writer lock, and every status change is
+    compare-and-set: of two answers racing for one action, the first applies and the second
+    is refused (``Refused``: nothing executed in its name). An approval the guardrails refuse
+    at execution (the target is now denied, the row was edited) is refused too.
+    """
+    with store.writing(f"answer action {action_id}"):
+        approval_housekeeping(store, settings, now)
+        row = store.actions.get(action_id)
+        if row is None:
+            raise Refused(f"no action {action_id}")
+        answer = ApprovalAnswer.for_row(
+            row, approved=approved, approver=approver, reason=reason, at=now
+        )
+        outcome, why = rule_on_answer(row, row.case_id, answer)
+        if outcome in ("refuse", "expire"):
+            raise Refused(why)
+        answer_approval(
+            store,
+            settings,
+            action_id,
+            approved=approved,
+            approver=approver,
+            reason=reason,
+            now=now,
+        )
+        done = store.actions.get(action_id)
     assert done is not None
+    if done.status == "pending_approval" or (approved and done.approved_by != approver):
+        raise Refused(f"action {action_id} was answered by someone else first ({done.status})")
+    if approved and done.status == "denied":
+        raise Refused(
+            f"action {action_id} was approved, but the guardrails refused it at execution: "
+            f"{done.rule_id}: {done.reason}"
+        )
     return done
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from tierzero.agents.chat import ActionResult, CaseNotFound, ChatSession, Proposer
 from tierzero.agents.state import CaseState
+from tierzero.clock import CallableClock
 from tierzero.guardrails.decisions import Decision
 from tierzero.guardrails.rules import RuleId
 from tierzero.settings import Settings
@@ -47,7 +48,7 @@ def open_chat(
     """
     if store.case(case_id) is None:
         raise CaseNotFound(f"no case {case_id!r}")
-    with graph_session(store, settings, clock(), model) as (_, ctx):
+    with graph_session(store, settings, CallableClock(clock), model) as (_, ctx):
         memory = None
         if ctx.memory is None:
             memory = existing_memory(store, settings)

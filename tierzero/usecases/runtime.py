@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any, Literal
 
 from langgraph.graph.state import CompiledStateGraph
 
 from tierzero.agents.context import ModelRuntime, RunContext
 from tierzero.agents.graph import checkpointer, compile_graph
+from tierzero.clock import TimeSource, clock_of
 from tierzero.guardrails.model_gate import ChatModel
 from tierzero.settings import Settings
 from tierzero.settings.model import endpoint_from_env
@@ -93,9 +93,10 @@ def existing_memory(store: Store, settings: Settings) -> LazyMemory | None:
 
 @contextmanager
 def graph_session(
-    store: Store, settings: Settings, now: datetime, model: ModelChoice = "env"
+    store: Store, settings: Settings, now: TimeSource | None, model: ModelChoice = "env"
 ) -> Iterator[tuple[CompiledStateGraph[Any, Any, Any, Any], RunContext]]:
-    """The compiled graph (with its checkpointer on the store's file) and its run context."""
+    """The compiled graph (with its checkpointer on the store's file) and its run context
+    (``now``: the run's clock, or a fixed time; None is the system clock)."""
     chosen = chat_model(settings, model)
     ctx = RunContext(
         model=ModelRuntime.of(chosen, settings.model) if chosen is not None else None,
@@ -105,8 +106,7 @@ def graph_session(
         playbooks=settings.playbooks,
         policy=settings.policy,
         connector=lab_connector(store, settings),
-        autonomy_on=store.autonomy_on(),
-        now=now,
+        clock=clock_of(now),
         hours=settings.organization.hours(),
         internal_domains=settings.correlation.internal_domains,
     )

@@ -11,11 +11,11 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from tierzero.agents.state import CaseState
+from tierzero.clock import Clock, TimeSource, clock_of
 from tierzero.correlate.engine import Correlator
 from tierzero.ingest.alert import Alert
 from tierzero.ingest.quarantine import QuarantinedRecord
@@ -55,11 +55,15 @@ def ingest(
     paths: Iterable[Path],
     store: Store,
     options: IngestOptions,
-    now: datetime,
+    now: TimeSource | None = None,
     progress: Progress = no_progress,
     report: TriageReport | None = None,
 ) -> TriageReport:
-    """Normalize every record of the inputs into the store; quarantine what cannot be read."""
+    """Normalize every record of the inputs into the store; quarantine what cannot be read.
+
+    ``now``: the clock (or a fixed time) that stamps each file's records as they are read.
+    """
+    clock = clock_of(now)
     report = report or TriageReport()
     started = time.perf_counter()
     files = discover(paths, options)
@@ -76,7 +80,7 @@ def ingest(
             rejected.clear()
 
     for index, input_file in enumerate(files, start=1):
-        for item in read_file(input_file, options, now):
+        for item in read_file(input_file, options, clock.now()):
             if isinstance(item, Alert):
                 alerts.append(item)
                 report.counts.normalized += 1
@@ -96,12 +100,24 @@ def ingest(
 def correlate(
     store: Store,
     settings: Settings,
-    now: datetime,
+    now: TimeSource | None = None,
     progress: Progress = no_progress,
     report: TriageReport | None = None,
 ) -> TriageReport:
-    """Assign every unassigned alert to a case, in time order, recording each join."""
+    """Assign every unassigned alert to a case, in time order, recording each join.
+
+    The whole pass holds the store's writer lock: two processes correlating at once would
+    each assign the same alerts (and open cases under one id).
+    """
     report = report or TriageReport()
+    with store.writing("correlate alerts"):
+        _correlate(store, settings, clock_of(now), progress, report)
+    return report
+
+
+def _correlate(
+    store: Store, settings: Settings, clock: Clock, progress: Progress, report: TriageReport
+) -> None:
     started = time.perf_counter()
     earliest = store.earliest_unassigned()
     if earliest is not None:
@@ -115,19 +131,18 @@ def correlate(
             report.merged_cases += len(join.merged_case_ids)
             batch.append((join, alert))
             if len(batch) >= BATCH:
-                store.record_joins(batch, now)
+                store.record_joins(batch, clock.now())
                 done += len(batch)
                 batch.clear()
                 progress("correlate", done, None)
-        store.record_joins(batch, now)
+        store.record_joins(batch, clock.now())
     report.seconds["correlate"] = time.perf_counter() - started
-    return report
 
 
 def analyse(
     store: Store,
     settings: Settings,
-    now: datetime,
+    now: TimeSource | None = None,
     progress: Progress = no_progress,
     report: TriageReport | None = None,
     model: ModelChoice = "env",
@@ -137,7 +152,13 @@ def analyse(
 
     Cases that end concluded go into the similar-case memory that ``memory`` opens (None: no
     memory, e.g. for benchmarks); a memory failure is a warning in the report, not an error.
+
+    Each case is one unit of work under the store's writer lock, claimed only if it is still
+    waiting for analysis when the lock is held (another process may have analysed it). Every
+    record is stamped by ``now``'s clock as it is written, and the kill switch is read at each
+    decision: a switch turned off mid-run stops the automatic actions of the rest of the run.
     """
+    clock = clock_of(now)
     report = report or TriageReport()
     keeper = MemoryKeeper(
         store,
@@ -148,14 +169,16 @@ def analyse(
     started = time.perf_counter()
     case_ids = store.dirty_case_ids()
     if case_ids:
-        store.audit("policy", "system", settings.versions(), None, now)
-    with graph_session(store, settings, now, model) as (app, ctx), keeper:
+        store.audit("policy", "system", settings.versions(), None, clock.now())
+    with graph_session(store, settings, clock, model) as (app, ctx), keeper:
         report.model = ctx.model.model.name if ctx.model else None
         for index, case_id in enumerate(case_ids, start=1):
-            was = store.case_status(case_id)
-            state = analyse_case(app, ctx, case_id)
-            keeper.saved(case_id, was, state.status)
-            report.cases_analysed.append(state)
+            with store.writing(f"analyse {case_id}"):
+                if store.awaits_analysis(case_id):
+                    was = store.case_status(case_id)
+                    state = analyse_case(app, ctx, case_id)
+                    keeper.saved(case_id, was, state.status)
+                    report.cases_analysed.append(state)
             progress("analyse", index, len(case_ids))
     report.remembered = keeper.remembered
     report.seconds["analyse"] = time.perf_counter() - started
@@ -167,14 +190,15 @@ def triage(
     settings: Settings,
     store: Store,
     options: IngestOptions | None = None,
-    now: datetime | None = None,
+    now: TimeSource | None = None,
     progress: Progress = no_progress,
     model: ModelChoice = "env",
     memory: MemoryOpener | Literal["config"] | None = "config",
 ) -> TriageReport:
-    """The whole job: ingest, correlate, analyse (``memory``: see :func:`analyse`)."""
-    when = now or datetime.now(UTC)
-    report = ingest(paths, store, options or IngestOptions(), when, progress)
-    correlate(store, settings, when, progress, report)
-    analyse(store, settings, when, progress, report, model, memory)
+    """The whole job: ingest, correlate, analyse (``memory``: see :func:`analyse`; ``now``:
+    the clock, or a fixed time for evaluations and tests; None is the system clock)."""
+    clock = clock_of(now)
+    report = ingest(paths, store, options or IngestOptions(), clock, progress)
+    correlate(store, settings, clock, progress, report)
+    analyse(store, settings, clock, progress, report, model, memory)
     return report

@@ -140,9 +140,9 @@ def test_confidence_and_detection_precision_gate_automation() -> None:
 
 def test_approval_is_bound_to_the_exact_action() -> None:
     one = ask("isolate_host", "LT-FIN-042", asset=LAPTOP).action_hash
-    assert one == action_hash("C-1", "isolate_host", "LT-FIN-042")
-    assert one != action_hash("C-1", "isolate_host", "TEST-LT-099")
-    assert one != action_hash("C-2", "isolate_host", "LT-FIN-042")
+    assert one == action_hash("C-1", "isolate_host", "host:lt-fin-042")
+    assert one != action_hash("C-1", "isolate_host", "host:test-lt-099")
+    assert one != action_hash("C-2", "isolate_host", "host:lt-fin-042")
 
 
 ACTIONS = st.sampled_from([*POLICY.catalog, "wipe_disk", "", "isolate_host "])
@@ -235,3 +235,19 @@ def test_an_unsettled_verdict_never_acts_alone() -> None:
 def test_what_only_a_model_proposed_waits_for_a_person() -> None:
     d = ask("isolate_host", "TEST-LT-099", asset=TEST_LAPTOP, corroborated=False)
     assert (d.outcome, d.rule_id) == ("needs_approval", "tier.model_only")
+
+
+def test_every_spelling_of_one_target_is_one_action() -> None:
+    """Item 10 of issue 11: `isolate lt-fin-042` and its FQDN were two actions, two leases and
+    two rollbacks. The hash binds the canonical entity key, so they are one."""
+    spellings = ("LT-FIN-042", "lt-fin-042", "lt-fin-042.northwind.example", "LT-FIN-042.")
+    entities = frozenset({"host:lt-fin-042"})
+    hashes = {
+        decide(
+            Proposal("C-1", "isolate_host", name, "t"),
+            ctx(asset=LAPTOP, case_entities=entities),
+            POLICY,
+        ).action_hash
+        for name in spellings
+    }
+    assert len(hashes) == 1

@@ -24,6 +24,7 @@ from tierzero.guardrails.policy import Policy, load_policy
 from tierzero.guardrails.rules import (
     RULES,
     TIER_FAMILY,
+    TIER_PREFIX,
     RuleId,
     Stage,
     rule_listing,
@@ -66,7 +67,8 @@ def test_every_rule_id_has_one_row_in_check_order() -> None:
     assert [rule.order for rule in RULES] == list(range(1, len(RULES) + 1))
     stages = [rule.stage for rule in RULES]
     assert stages == sorted(stages, key=list(Stage).index)  # stages run in their order
-    assert RULES[-1].rule_id == TIER_FAMILY
+    decided = [rule for rule in RULES if rule.stage is not Stage.EXECUTION]
+    assert decided[-1].rule_id == TIER_FAMILY  # then, at execution only, the row check
     assert rule_of("tier.default").rule_id == TIER_FAMILY
     assert rule_of("tier.model_only").rule_id == RuleId.TIER_MODEL_ONLY
     assert tier_rule_id("default") == "tier.default"
@@ -125,14 +127,17 @@ def test_decide_checks_in_the_order_of_the_table() -> None:
         decide(Proposal("C-1", action, target, "playbook"), ctx, pol).rule_id
         for action, target, ctx, pol in steps
     ]
-    assert [rule_of(rule_id).order for rule_id in seen] == [rule.order for rule in RULES]
+    assert [rule_of(rule_id).order for rule_id in seen] == [
+        rule.order for rule in RULES if rule.stage is not Stage.EXECUTION
+    ]
     assert seen[-1] == "tier.production_disruption"
 
 
-def test_listing_has_the_fixed_rules_then_the_policys_tier_rules() -> None:
+def test_listing_has_the_fixed_rules_with_the_policys_tier_rules_after_their_family() -> None:
     rows = rule_listing(POLICY)
-    assert [r.rule_id for r in rows[: len(RULES)]] == [r.rule_id for r in RULES]
-    tiers = rows[len(RULES) :]
+    assert [r.rule_id for r in rows if r.tier is None] == [r.rule_id for r in RULES]
+    family = [r.rule_id for r in rows].index(TIER_FAMILY)
+    tiers = rows[family + 1 : family + 1 + len(POLICY.tiers)]
     assert [(r.rule_id, r.tier, r.reason) for r in tiers] == [
         (f"tier.{t.id}", t.tier, t.reason) for t in POLICY.tiers
     ]
@@ -222,3 +227,24 @@ def test_decision_and_execution_share_one_bounds_check() -> None:
     )
     assert bound_reached("isolate_host", POLICY, {"isolate_host": 0}, frozenset()) is None
     assert bound_reached("block_ip", POLICY, {"block_ip": 10**6}, frozenset()) is None
+
+
+def test_no_policy_tier_rule_can_take_a_fixed_rule_id() -> None:
+    """`tier.model_only` is a fixed rule; a policy tier rule with id model_only would make two
+    rules answer to one audited id."""
+    from tierzero.guardrails.policy import RESERVED_TIER_IDS
+
+    fixed_tier_ids = {
+        r.value.removeprefix(TIER_PREFIX) for r in RuleId if r.startswith(TIER_PREFIX)
+    }
+    assert fixed_tier_ids == RESERVED_TIER_IDS
+    policy = load_policy(default_config_dir() / "policy.yaml")
+    clash = policy.tiers[0].model_copy(update={"id": "model_only"})
+    data = policy.model_dump(by_alias=True)
+    data["tiers"] = [clash.model_dump(), *data["tiers"]]
+    try:
+        Policy.model_validate(data)
+    except ValueError as exc:
+        assert "model_only" in str(exc)
+    else:
+        raise AssertionError("a tier rule named model_only was accepted")

@@ -123,7 +123,6 @@ class ChatSession:
         question = _clean(text)
         if not question:
             raise ValueError("empty message")
-        self.ctx.now = self.clock()  # the gate and mediator stamp their audit records with it
         self.store.add_chat_message(self.case_id, "analyst", self.author, question, self.ctx.now)
         history = self.history(HISTORY_FOR_MODEL + 1)[:-1]  # earlier messages, not this one
         self.view = CaseView(self.store, self.case_id, self.domains)

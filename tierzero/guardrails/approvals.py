@@ -74,7 +74,7 @@ def rule_on_answer(
         return "refuse", f"action {row.id} is {row.status}, not waiting for approval"
     if answer.action_hash != row.idempotency_key:
         return "refuse", "the approval names a different action (hash mismatch)"
-    due = datetime.fromisoformat(row.approval_due) if row.approval_due else None
+    due = row.due()
     if answer.approved is None or (due is not None and answer.at > due):
         return "expire", f"no valid answer before {row.approval_due}: the request expired"
     if _person(answer.approver) == _person(row.requested_by):

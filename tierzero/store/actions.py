@@ -53,6 +53,15 @@ class ActionRow:
     def as_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
+    def due(self) -> datetime | None:
+        """When the approval request expires (None: no request). A stored value that is not
+        a time tierzero writes (an edited row) is already past: approvals fail closed."""
+        return None if self.approval_due is None else stored_time(self.approval_due)
+
+    def decided(self) -> datetime:
+        """When the row was decided (an unreadable value counts as the distant past)."""
+        return stored_time(self.decided_at)
+
 
 # Which status may follow which. Everything else is refused, whatever a caller (or someone
 # editing the database) wants: a denied, expired or rolled-back action never moves again.
@@ -289,6 +298,18 @@ class ActionLog:
             )
         return True
 
+    def answer_of(self, row: ActionRow) -> tuple[str, str] | None:
+        """Who answered the approval request of this action and how: ``(actor, new status)``
+        of the audited change out of ``pending_approval``, or None while nobody has."""
+        found = self.conn.execute(
+            "SELECT actor, json_extract(payload, '$.to') FROM audit WHERE case_id = ?"
+            " AND kind = 'approval' AND json_extract(payload, '$.action_id') = ?"
+            " AND json_extract(payload, '$.from') = 'pending_approval'"
+            " AND json_extract(payload, '$.to') != 'pending_approval' ORDER BY seq LIMIT 1",
+            (row.case_id, row.id),
+        ).fetchone()
+        return (str(found[0]), str(found[1])) if found else None
+
     def pending(self, case_id: str | None = None) -> list[ActionRow]:
         """Actions waiting for a person's approval."""
         return [r for r in self.rows(case_id) if r.status == "pending_approval"]
@@ -300,6 +321,19 @@ class ActionLog:
             (ts(now),),
         )
         return [ActionRow(**dict(r)) for r in rows]
+
+
+_LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def stored_time(text: str) -> datetime:
+    """A stored time as an aware datetime; anything unreadable or without a zone (tierzero
+    writes neither) is the distant past, so a deadline read from it has passed."""
+    try:
+        value = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return _LONG_AGO
+    return value if value.tzinfo is not None else _LONG_AGO
 
 
 def ts(value: datetime) -> str:

@@ -72,8 +72,8 @@ def _housekeeping(store: Store, settings: Settings, now: datetime) -> list[str]:
     notes: list[str] = []
     share = settings.policy.approvals.escalate_at
     for row in store.actions.pending():
-        due = datetime.fromisoformat(row.approval_due) if row.approval_due else now
-        opened = datetime.fromisoformat(row.decided_at)
+        due = row.due() or now
+        opened = row.decided()
         if due <= now:
             answer_approval(
                 store,
@@ -134,9 +134,11 @@ def answer_pending(
             now=now,
         )
         done = store.actions.get(action_id)
+        answered = store.actions.answer_of(row)
     assert done is not None
-    if done.status == "pending_approval" or (approved and done.approved_by != approver):
-        raise Refused(f"action {action_id} was answered by someone else first ({done.status})")
+    if answered is None or answered[0] != approver:
+        who = f" by {answered[0]}" if answered else ""
+        raise Refused(f"action {action_id} was answered{who} first; it is {done.status}")
     if approved and done.status == "denied":
         raise Refused(
             f"action {action_id} was approved, but the guardrails refused it at execution: "

@@ -4,6 +4,7 @@ it, and the global kill switch."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -17,13 +18,16 @@ from tierzero.cli.support import (
     JsonOption,
     NewDbOption,
     ReasonOption,
+    actor_option,
     fail,
     load_settings,
     open_store,
     out,
     refusals,
     safe,
+    safe_cells,
 )
+from tierzero.store.actions import ActionRow
 from tierzero.store.sqlite import DEFAULT_DB
 from tierzero.usecases.actions import end_expired_leases, rollback_action, set_autonomy
 
@@ -46,29 +50,36 @@ def actions_list(
         if as_json:
             print(json.dumps([r.as_json() for r in rows], indent=2))
             return
-        table = Table(title=f"{len(rows)} actions", box=box.SIMPLE_HEAD, pad_edge=False)
-        for column in ("ID", "Case", "Action", "Status"):
-            table.add_column(column, no_wrap=True)
-        for column in ("Target", "Rule", "Lease ends"):
-            table.add_column(column, overflow="fold")
-        for r in rows:
-            table.add_row(
-                str(r.id),
-                r.case_id,
-                r.action,
-                safe(r.target),
-                r.status,
-                r.rule_id,
-                (r.expires_at or "")[:19],
-            )
-        out.print(table)
+        out.print(_actions_table(rows))
         out.print("The lab connector is a simulation: nothing outside tierzero was changed.")
+
+
+def _actions_table(rows: list[ActionRow]) -> Table:
+    """One row per action. Each column is declared with the value it shows, so a header and
+    its values cannot drift apart; every value is escaped (targets and names are untrusted)."""
+    columns: list[tuple[str, Callable[[ActionRow], object], bool]] = [  # header, value, wraps
+        ("ID", lambda r: r.id, False),
+        ("Case", lambda r: r.case_id, False),
+        ("Action", lambda r: r.action, False),
+        ("Status", lambda r: r.status, False),
+        ("Target", lambda r: r.target, True),
+        ("Rule", lambda r: r.rule_id, True),
+        ("Lease ends (UTC)", lambda r: (r.expires_at or "")[:16].replace("T", " "), False),
+    ]
+    if any(r.approved_by for r in rows):
+        columns.append(("Approved by", lambda r: r.approved_by or "", True))
+    table = Table(title=f"{len(rows)} actions", box=box.SIMPLE_HEAD, pad_edge=False)
+    for header, _, wraps in columns:
+        table.add_column(header, no_wrap=not wraps, overflow="fold")
+    for row in rows:
+        table.add_row(*safe_cells(*(value(row) for _, value, _ in columns)))
+    return table
 
 
 @actions_app.command("rollback")
 def actions_rollback(
     action_id: Annotated[int, typer.Argument(help="Action id (see 'actions list').")],
-    actor: Annotated[str, typer.Option("--as", help="Who rolls it back (audited).")],
+    actor: Annotated[str, actor_option("Who rolls it back (audited).")],
     reason: ReasonOption = "",
     db: DbOption = DEFAULT_DB,
     config: ConfigOption = None,
@@ -77,7 +88,7 @@ def actions_rollback(
     settings = load_settings(config)
     with open_store(db, must_exist=True) as store, refusals():
         done = rollback_action(store, settings, action_id, actor, reason, datetime.now(UTC))
-    out.print(f"action {done.id} ({done.action} {safe(done.target)}) is {done.status}")
+    out.print(f"action {done.id} ({safe(done.action)} {safe(done.target)}) is {safe(done.status)}")
 
 
 @leases_app.command("sweep")
@@ -87,13 +98,16 @@ def leases_sweep(db: DbOption = DEFAULT_DB, config: ConfigOption = None) -> None
     with open_store(db, must_exist=True) as store:
         undone = end_expired_leases(store, settings, datetime.now(UTC))
     for row in undone:
-        out.print(f"expired: action {row.id} {row.action} {safe(row.target)} (case {row.case_id})")
+        out.print(
+            f"expired: action {row.id} {safe(row.action)} {safe(row.target)} "
+            f"(case {safe(row.case_id)})"
+        )
     out.print(f"{len(undone)} leases ended and were rolled back.")
 
 
 def autonomy_command(
     state: Annotated[str, typer.Argument(help="'on' or 'off'.", metavar="on|off")],
-    actor: Annotated[str, typer.Option("--as", help="Who flips the switch (audited).")],
+    actor: Annotated[str, actor_option("Who flips the switch (audited).")],
     reason: ReasonOption = "",
     db: NewDbOption = DEFAULT_DB,
 ) -> None:

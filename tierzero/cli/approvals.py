@@ -16,12 +16,14 @@ from tierzero.cli.support import (
     DbOption,
     JsonOption,
     ReasonOption,
+    actor_option,
     err,
     load_settings,
     open_store,
     out,
     refusals,
     safe,
+    safe_cells,
 )
 from tierzero.store.sqlite import DEFAULT_DB
 from tierzero.usecases.approvals import answer_pending, pending_approvals
@@ -51,13 +53,15 @@ def approvals_list(
         for column in ("Target", "Why approval"):
             table.add_column(column, overflow="fold")
         for r in rows:
-            table.add_row(
-                str(r.id),
-                r.case_id,
-                r.action,
-                (r.approval_due or "")[:16],
-                safe(r.target),
-                safe(f"{r.rule_id}: {r.reason}"),
+            table.add_row(  # in the order of the columns above
+                *safe_cells(
+                    r.id,
+                    r.case_id,
+                    r.action,
+                    (r.approval_due or "")[:16],
+                    r.target,
+                    f"{r.rule_id}: {r.reason}",
+                )
             )
         out.print(table)
 
@@ -76,13 +80,13 @@ def _answer(
             reason=reason,
             now=datetime.now(UTC),
         )
-    out.print(f"action {done.id} ({done.action} {safe(done.target)}): {done.status}")
+    out.print(f"action {done.id} ({safe(done.action)} {safe(done.target)}): {safe(done.status)}")
 
 
 @approvals_app.command("approve")
 def approvals_approve(
     action_id: Annotated[int, typer.Argument(help="Action id (see 'approvals list').")],
-    actor: Annotated[str, typer.Option("--as", help="Who approves (not the requester).")],
+    actor: Annotated[str, actor_option("Who approves (not the requester).")],
     reason: ReasonOption = "",
     db: DbOption = DEFAULT_DB,
     config: ConfigOption = None,
@@ -94,7 +98,7 @@ def approvals_approve(
 @approvals_app.command("deny")
 def approvals_deny(
     action_id: Annotated[int, typer.Argument(help="Action id (see 'approvals list').")],
-    actor: Annotated[str, typer.Option("--as", help="Who denies.")],
+    actor: Annotated[str, actor_option("Who denies.")],
     reason: ReasonOption = "",
     db: DbOption = DEFAULT_DB,
     config: ConfigOption = None,

@@ -10,8 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tierzero.cli.support import DbOption, fail, open_store, out, refusals, safe
-from tierzero.store.audit import canonical
+from tierzero.cli.support import DbOption, fail, open_store, out, refusals, safe, safe_cells
 from tierzero.store.sqlite import DEFAULT_DB
 from tierzero.usecases.audit import verify_export, verify_store
 
@@ -30,17 +29,22 @@ def audit_show(
         records = list(store.audit_records(case_id))
         if not records:
             raise fail(f"no audit records for case {case_id!r}")
-        table = Table(title=f"Audit trail of {case_id}: {len(records)} records", box=None)
-        for column in ("time (UTC)", "seq", "kind", "actor"):
+        table = Table(title=f"Audit trail of {safe(case_id)}: {len(records)} records", box=None)
+        for column in ("time (UTC)", "seq", "kind"):
             table.add_column(column, no_wrap=True)
+        # An actor is whatever a door was given: a long one wraps instead of crowding out "what".
+        table.add_column("actor", overflow="fold", max_width=24)
         table.add_column("what", overflow="fold")
         for record in records:
+            # Every cell escaped: the actor is any --as a door took, the summary quotes alert text.
             table.add_row(
-                record["ts"][:19],
-                str(record["seq"]),
-                record["kind"],
-                record["actor"],
-                safe(_audit_summary(record)),
+                *safe_cells(
+                    record["ts"][:19],
+                    record["seq"],
+                    record["kind"],
+                    record["actor"],
+                    _audit_summary(record),
+                )
             )
         out.print(table)
 
@@ -85,7 +89,14 @@ def audit_export(
     """Write audit records as JSON lines on stdout (redirect to a file)."""
     with open_store(db, must_exist=True) as store:
         for record in store.audit_records(case):
-            sys.stdout.write(canonical(record) + "\n")
+            sys.stdout.write(export_line(record) + "\n")
+
+
+def export_line(record: dict[str, Any]) -> str:
+    """One record as ASCII JSON: the same record for ``audit verify --file`` (which parses it),
+    but no control, text-direction or invisible character reaches a terminal it is printed to
+    (the chain's own canonical form keeps UTF-8 as is)."""
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
 
 
 @audit_app.command("verify")

@@ -14,12 +14,14 @@ from tierzero.cli.support import (
     ConfigOption,
     DbOption,
     JsonOption,
+    actor_option,
     err,
     load_settings,
     open_store,
     out,
     refusals,
     safe,
+    safe_cells,
 )
 from tierzero.store.cases import CaseRow
 from tierzero.store.resolutions import RESOLUTION_VERDICTS
@@ -42,14 +44,16 @@ def cases_list(db: DbOption = DEFAULT_DB, as_json: JsonOption = False) -> None:
             table.add_column(column, overflow="fold")
         for r in rows:
             table.add_row(
-                r.id,
-                r.priority or "",
-                r.status,
-                r.verdict or "",
-                f"{r.confidence:.2f}" if r.confidence is not None else "",
-                str(r.alert_count),
-                r.last_seen.strftime("%Y-%m-%d %H:%M"),
-                safe(r.title or ""),
+                *safe_cells(
+                    r.id,
+                    r.priority or "",
+                    r.status,
+                    r.verdict or "",
+                    f"{r.confidence:.2f}" if r.confidence is not None else "",
+                    r.alert_count,
+                    r.last_seen.strftime("%Y-%m-%d %H:%M"),
+                    r.title or "",
+                )
             )
         out.print(table)
 
@@ -72,43 +76,46 @@ def cases_show(
 def _print_case(row: CaseRow, doc: dict[str, Any]) -> None:
     state = row.analysis or {}
     if row.merged_into:
-        out.print(f"{row.id} was merged into {row.merged_into}.")
+        out.print(f"{safe(row.id)} was merged into {safe(row.merged_into)}.")
         return
     if not state or row.confidence is None:
         out.print(
-            f"{row.id} has {row.alert_count} alerts and has not been analysed yet: run "
+            f"{safe(row.id)} has {row.alert_count} alerts and has not been analysed yet: run "
             "'tierzero triage' again to analyse it."
         )
         return
-    out.rule(f"{row.id}: {safe(row.title or '')}")
+    out.rule(f"{safe(row.id)}: {safe(row.title or '')}")
     triage_info = state.get("prioritization") or {}
     analysis = state.get("analysis") or {}
     out.print(
-        f"[bold]{row.status}[/]  priority {row.priority} (score {triage_info.get('score')}: "
+        f"[bold]{safe(row.status)}[/]  priority {safe(row.priority)} "
+        f"(score {safe(triage_info.get('score'))}: "
         f"{safe(', '.join(triage_info.get('score_parts', [])))})"
-        f"  queue {triage_info.get('queue')}  SLA due {triage_info.get('sla_due')}"
+        f"  queue {safe(triage_info.get('queue'))}  SLA due {safe(triage_info.get('sla_due'))}"
     )
     out.print(
-        f"Verdict [bold]{row.verdict}[/] at confidence {row.confidence:.2f} "
-        f"by {analysis.get('analyst')}"
+        f"Verdict [bold]{safe(row.verdict)}[/] at confidence {row.confidence:.2f} "
+        f"by {safe(analysis.get('analyst'))}"
     )
     for line in analysis.get("rationale", []):
         out.print(f"  - {safe(line)}")
     if analysis.get("techniques"):
         out.print(
-            f"ATT&CK: {', '.join(analysis['techniques'])} "
+            f"ATT&CK: {safe(', '.join(analysis['techniques']))} "
             f"({safe(', '.join(analysis.get('tactics', [])))})"
         )
     out.print("\n[bold]Evidence[/]")
     for item in state.get("evidence", []):
-        out.print(f"  {item['id']:>4} {safe('[' + item['kind'] + ']')} {safe(item['summary'])}")
+        out.print(
+            f"  {safe(item['id']):>4} {safe('[' + item['kind'] + ']')} {safe(item['summary'])}"
+        )
     out.print("\n[bold]Timeline[/] (and why each alert joined)")
     joins = {j["alert_id"]: j for j in doc["joins"]}
     for alert in doc["alerts"]:
         join = joins.get(alert["id"], {})
         info = alert["finding_info"]
         out.print(
-            f"  {alert['time'][:19]}Z  {alert['provenance']['source']:<11} "
+            f"  {safe(alert['time'][:19])}Z  {safe(alert['provenance']['source']):<11} "
             f"{safe(info['title'])}  [dim]({safe(info['uid'])})[/]"
         )
         if join:
@@ -122,8 +129,9 @@ def _print_case(row: CaseRow, doc: dict[str, Any]) -> None:
         styles = {"allow": "green", "needs_approval": "yellow", "deny": "red"}
         for d in decisions:
             out.print(
-                f"  {d['action']} {safe(d['target'])} -> [{styles[d['outcome']]}]"
-                f"{d['outcome']}[/] [dim]({d['rule_id']}: {safe(d['reason'])})[/]"
+                f"  {safe(d['action'])} {safe(d['target'])} -> "
+                f"[{styles.get(d['outcome'], 'dim')}]{safe(d['outcome'])}[/] "
+                f"[dim]({safe(d['rule_id'])}: {safe(d['reason'])})[/]"
             )
     out.print(f"\n[bold]Next step:[/] {safe(state.get('next_step') or '')}")
     if state.get("escalation_path") and row.status == "escalated":
@@ -141,7 +149,7 @@ def cases_resolve(
             show_default=False,
         ),
     ],
-    actor: Annotated[str, typer.Option("--as", help="Who resolves it (audited).")],
+    actor: Annotated[str, actor_option("Who resolves it (audited).")],
     note: Annotated[str, typer.Option(help="Why, in a sentence (audited, remembered).")] = "",
     db: DbOption = DEFAULT_DB,
     config: ConfigOption = None,
@@ -151,8 +159,10 @@ def cases_resolve(
     settings = load_settings(config)
     with open_store(db, must_exist=True) as store, refusals():
         result = resolve_case(store, settings, case_id, verdict, actor, note, datetime.now(UTC))
-    machine = f" (the analysis said {result.machine_verdict})" if result.machine_verdict else ""
-    out.print(f"case {case_id} resolved as {verdict} by {safe(actor)}{machine}")
+    machine = (
+        f" (the analysis said {safe(result.machine_verdict)})" if result.machine_verdict else ""
+    )
+    out.print(f"case {safe(case_id)} resolved as {safe(verdict)} by {safe(actor)}{machine}")
     if result.remembered:
         out.print("remembered with the analyst's verdict in the similar-case memory")
     for warning in result.warnings:
@@ -196,10 +206,12 @@ def cases_similar(
         )
         return
     if not results:
-        out.print(f"No remembered case besides {case_id} ({size} in memory).")
+        out.print(f"No remembered case besides {safe(case_id)} ({size} in memory).")
         return
     table = Table(
-        title=f"Cases most like {case_id} ({size} remembered)", box=box.SIMPLE_HEAD, pad_edge=False
+        title=f"Cases most like {safe(case_id)} ({size} remembered)",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
     )
     for column in ("Case", "Score", "Verdict", "Status"):
         table.add_column(column, no_wrap=True)
@@ -209,7 +221,7 @@ def cases_similar(
         verdict = r.verdict + (" (analyst)" if r.analyst_verdict else "")
         shared = r.shared_entities
         table.add_row(
-            r.case_id,
+            safe(r.case_id),
             f"{r.score:.2f}",
             safe(verdict),
             safe(r.status),

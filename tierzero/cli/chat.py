@@ -10,6 +10,7 @@ import typer
 from tierzero.cli.support import (
     ConfigOption,
     DbOption,
+    actor_option,
     fail,
     load_settings,
     open_store,
@@ -26,10 +27,9 @@ def chat_command(
     case_id: Annotated[str, typer.Argument(help="Case id, e.g. C-4.")],
     analyst: Annotated[
         str | None,
-        typer.Option(
-            "--as",
-            help="Your name. Needed to request actions: they are proposed as analyst:NAME "
-            "through the guardrails and audited. Without it the chat answers questions only.",
+        actor_option(
+            "Your name. Needed to request actions: they are proposed as analyst:NAME "
+            "through the guardrails and audited. Without it the chat answers questions only."
         ),
     ] = None,
     messages: Annotated[
@@ -87,7 +87,7 @@ def chat_command(
                     _print_reply(reply.text, reply.answered_by)
                 return
             out.print(
-                f"Chat on [bold]{case_id}[/] ({safe(row.verdict)} {row.confidence or 0:.2f}, "
+                f"Chat on [bold]{safe(case_id)}[/] ({safe(row.verdict)} {row.confidence or 0:.2f}, "
                 f"{safe(row.priority)}, {safe(row.status)}): {safe(row.title or '')}"
             )
             who = (

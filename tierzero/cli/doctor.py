@@ -31,6 +31,6 @@ def doctor_command(
             mark = (
                 "[green]ok[/]  " if c.ok else ("[red]FAIL[/]" if c.required else "[yellow]warn[/]")
             )
-            out.print(f"{mark} {c.name}: {safe(c.detail)}")
+            out.print(f"{mark} {safe(c.name)}: {safe(c.detail)}")
     if any(c.required and not c.ok for c in checks):
         raise typer.Exit(1)

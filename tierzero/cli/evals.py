@@ -23,6 +23,7 @@ from tierzero.cli.support import (
     progress_bar,
     refusals,
     safe,
+    visible,
 )
 from tierzero.evals.evaluate import EvalRequest, compare_runs, evaluate
 from tierzero.evals.render import num, pct
@@ -137,14 +138,16 @@ def eval_run(
         result = evaluate(request, settings, update)
     metrics = result.report["metrics"]
     if as_json:
-        out.print_json(json.dumps({"out": str(result.folder), "metrics": metrics}))
+        out.print_json(
+            json.dumps({"out": str(result.folder), "metrics": metrics}), ensure_ascii=True
+        )
     else:
         _print_summary(result.report)
-        out.print(f"report: {', '.join(str(p) for p in result.written)}")
+        out.print(f"report: {safe(', '.join(str(p) for p in result.written))}")
     if result.precision_written is not None:
         out.print(
             f"measured precision of {result.precision_written} detections written to "
-            f"{write_precision_to}"
+            f"{safe(write_precision_to)}"
         )
     for problem in result.problems:
         err.print(f"[red]scenario failed:[/] {safe(problem)}")
@@ -157,7 +160,8 @@ def _print_summary(report: dict[str, Any]) -> None:
     data = report["dataset"]
     out.print(
         f"{safe(data['name'])} {safe(data['version'])}: {data['scenarios']} scenarios, "
-        f"agent {report['agent']}{' (' + safe(report['model']) + ')' if report['model'] else ''}"
+        f"agent {safe(report['agent'])}"
+        f"{' (' + safe(report['model']) + ')' if report['model'] else ''}"
         f", {report['seconds']:.1f} s"
     )
     attacks = m["attacks_auto_closed"]
@@ -207,7 +211,7 @@ def _print_summary(report: dict[str, Any]) -> None:
         ),
     ]
     for name, value in rows:
-        table.add_row(name, value)
+        table.add_row(name, safe(value))
     out.print(table)
     if attacks["cases"]:
         out.print(
@@ -234,9 +238,11 @@ def eval_compare(
     with refusals():
         result = compare_runs(before, after, config, threshold or [])
     if as_json:
-        out.print_json(json.dumps(result.to_dict()))
+        out.print_json(json.dumps(result.to_dict()), ensure_ascii=True)
     else:
-        out.print(result.to_markdown(), markup=False, highlight=False, soft_wrap=True)
+        # The report quotes dataset and scenario names: escaped line by line, layout kept.
+        report = "\n".join(visible(line) for line in result.to_markdown().split("\n"))
+        out.print(report, markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(result.exit_code)
 
 

@@ -102,7 +102,7 @@ def _print_shadow(report: ShadowReport) -> None:
 
     def outcome(view: object) -> str:
         name = getattr(view, "outcome", None)
-        return f"[{styles.get(name, 'dim')}]{name}[/]" if name else "[dim](none)[/]"
+        return f"[{styles.get(name, 'dim')}]{safe(name)}[/]" if name else "[dim](none)[/]"
 
     if report.changes:
         table = Table(
@@ -119,7 +119,7 @@ def _print_shadow(report: ShadowReport) -> None:
             before_rule = c.before.rule_id if c.before else "-"
             after_rule = c.after.rule_id if c.after else "-"
             table.add_row(
-                c.case_id,
+                safe(c.case_id),
                 safe(c.action),
                 safe(c.target),
                 f"{outcome(c.before)} -> {outcome(c.after)}",
@@ -128,19 +128,20 @@ def _print_shadow(report: ShadowReport) -> None:
         out.print(table)
     for change in report.case_changes:
         out.print(
-            f"  {change.case_id} {change.field}: {safe(change.before)} -> {safe(change.after)}"
+            f"  {safe(change.case_id)} {safe(change.field)}: "
+            f"{safe(change.before)} -> {safe(change.after)}"
         )
     out.print(report.summary_line())
     drifted = sorted({d.case_id for d in report.drift}, key=_case_order)
     if drifted:
         out.print(
             f"[yellow]drift:[/] the baseline replay differs from the stored analysis in "
-            f"{len(drifted)} case(s) ({', '.join(drifted[:12])}"
+            f"{len(drifted)} case(s) ({safe(', '.join(drifted[:12]))}"
             f"{' ...' if len(drifted) > 12 else ''}): older policy, a model analyst or new "
             "alerts since; not caused by the candidate (see --json 'drift')."
         )
     for case_id, problem in report.errors:
-        err.print(f"[yellow]warning:[/] {case_id} could not be replayed: {safe(problem)}")
+        err.print(f"[yellow]warning:[/] {safe(case_id)} could not be replayed: {safe(problem)}")
 
 
 def _case_order(case_id: str) -> tuple[int, str]:
@@ -239,7 +240,7 @@ def _print_metrics(m: LiveMetrics, min_samples: int) -> None:
 
     scope = f"cases created since {m.since.isoformat()}" if m.since else "all cases"
     out.print(
-        f"Live metrics over {m.cases} cases ({scope}): {m.alerts} alerts, "
+        f"Live metrics over {m.cases} cases ({safe(scope)}): {m.alerts} alerts, "
         f"{m.resolved_cases} cases resolved by analysts."
     )
     summary = Table(box=box.SIMPLE_HEAD, pad_edge=False)
@@ -261,7 +262,7 @@ def _print_metrics(m: LiveMetrics, min_samples: int) -> None:
         f"{c.count} contained cases of {m.cases}",
     )
     t = m.touches
-    kinds = ", ".join(f"{n} {k}" for k, n in t.by_kind.items()) or "none"
+    kinds = safe(", ".join(f"{n} {k}" for k, n in t.by_kind.items()) or "none")
     summary.add_row(
         "Analyst touches per case",
         _number(t.per_case_median, 1),
@@ -286,7 +287,7 @@ def _print_metrics(m: LiveMetrics, min_samples: int) -> None:
     )
     out.print(summary)
     for case_id, problem in e.incomplete[:20]:
-        out.print(f"  incomplete evidence: {case_id}: {safe(problem)}")
+        out.print(f"  incomplete evidence: {safe(case_id)}: {safe(problem)}")
     if k.by_tactic:
         out.print(
             "Techniques by tactic: "

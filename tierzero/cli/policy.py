@@ -38,6 +38,7 @@ def policy_rules(config: ConfigOption = None, as_json: JsonOption = False) -> No
     for row in rows:
         tier = "" if row.tier is None else f" (tier {row.tier})"
         out.print(
-            f"{row.order:>3}  [bold]{safe(row.rule_id)}[/]  stage {row.stage}  {row.outcome}{tier}"
+            f"{row.order:>3}  [bold]{safe(row.rule_id)}[/]  stage {safe(row.stage)}  "
+            f"{safe(row.outcome)}{tier}"
         )
         out.print(f"     {safe(row.reason if row.reason is not None else row.description)}")

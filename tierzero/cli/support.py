@@ -3,7 +3,6 @@ errors that exit, opening the store and loading the settings."""
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,12 +15,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tierzero.config import ConfigError
+from tierzero.guardrails.actors import ActorRefused, is_hidden, require_actor
 from tierzero.settings import Settings
 from tierzero.store.sqlite import Store
 from tierzero.usecases.errors import Refused
 
-out = Console(soft_wrap=False)
-err = Console(stderr=True)
+# No emoji codes: ":warning:" in alert text is shown as typed, not replaced.
+out = Console(soft_wrap=False, emoji=False)
+err = Console(stderr=True, emoji=False)
 
 DbOption = Annotated[Path, typer.Option("--db", help="The SQLite store to read.")]
 NewDbOption = Annotated[Path, typer.Option("--db", help="The SQLite store (created if missing).")]
@@ -35,14 +36,48 @@ ConfigOption = Annotated[
 ]
 
 
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+def visible(value: object) -> str:
+    """Untrusted text with every character that could act on the terminal or hide from its
+    reader written out as an escape: ESC as ``\\x1b``, newline as ``\\n``, a right-to-left
+    override as ``\\u202e``, a zero-width space as ``\\u200b``. Nothing is dropped, so an
+    auditor sees that it was there, and the text stays on one line, so it cannot forge one."""
+    return "".join(_escaped(char) if is_hidden(char) else char for char in str(value))
 
 
 def safe(value: object) -> str:
-    """Untrusted text for the terminal: control characters (escape sequences, newlines) become
-    spaces or are dropped, and rich markup is escaped."""
-    text = CONTROL.sub(lambda m: " " if m.group() in "\t\n\r" else "", str(value))
-    return escape(text)
+    """Untrusted text for a rich console: :func:`visible`, with rich markup escaped. Every
+    value a command prints that is not a literal of its own goes through this."""
+    return escape(visible(value))
+
+
+def safe_cells(*values: object) -> list[str]:
+    """One table row of untrusted values, each made :func:`safe`."""
+    return [safe(value) for value in values]
+
+
+def _escaped(char: str) -> str:
+    named = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}.get(char)
+    if named:
+        return named
+    code = ord(char)
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def actor_option(help: str) -> Any:
+    """The ``--as NAME`` option: the name is checked before the command runs (see
+    :func:`tierzero.guardrails.actors.require_actor`), so a refused name records nothing."""
+    return typer.Option("--as", help=help, callback=_checked_actor, show_default=False)
+
+
+def _checked_actor(value: str | None) -> str | None:
+    if value is None:  # an optional --as that was not given (chat without actions)
+        return None
+    try:
+        return require_actor(value)
+    except ActorRefused as exc:
+        raise fail(f"--as: {exc}", 2) from None
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -21,6 +21,8 @@ from tierzero.cli.support import (
     out,
     progress_bar,
     safe,
+    safe_cells,
+    visible,
 )
 from tierzero.ingest.adapters.mapped import MappingError
 from tierzero.ingest.reader import IngestOptions, InputError
@@ -137,8 +139,10 @@ def _print_actions(cases: list[CaseRow], store: Store) -> None:
         for status, label, style in groups:
             chosen = [r for r in rows if r.status == status]
             if chosen:
-                items = ", ".join(f"{r.action} {safe(r.target)} ({r.rule_id})" for r in chosen)
-                lines.append(f"  {case.id} [{style}]{label}[/]: {items}")
+                items = ", ".join(
+                    f"{safe(r.action)} {safe(r.target)} ({safe(r.rule_id)})" for r in chosen
+                )
+                lines.append(f"  {safe(case.id)} [{style}]{label}[/]: {items}")
     if lines:
         out.print("Actions (through the lab connector, a simulated environment):")
         for line in lines:
@@ -149,7 +153,7 @@ def _print_report(
     report: TriageReport, rows: list[CaseRow], counts: dict[str, int], db: Path, store: Store
 ) -> None:
     c = report.counts
-    sources = ", ".join(f"{n} {s}" for s, n in sorted(c.by_source.items()))
+    sources = safe(", ".join(f"{n} {s}" for s, n in sorted(c.by_source.items())))
     out.print(
         f"Read {report.files} files: {c.alerts_in} records in = {c.normalized} normalized "
         f"+ {c.quarantined} quarantined." + (f" ({sources})" if sources else "")
@@ -193,14 +197,17 @@ def _print_report(
     ):
         queue = ((row.analysis or {}).get("prioritization") or {}).get("queue", "")
         rows_out.append(
-            (
-                row.id,
-                row.priority or "",
-                row.status,
-                f"{row.verdict} {row.confidence:.2f}" if row.confidence is not None else "",
-                str(row.alert_count),
-                queue if row.status == "escalated" else "-",
-                row.title or "",
+            tuple(
+                visible(value)  # widths below are of what the terminal shows
+                for value in (
+                    row.id,
+                    row.priority or "",
+                    row.status,
+                    f"{row.verdict} {row.confidence:.2f}" if row.confidence is not None else "",
+                    str(row.alert_count),
+                    queue if row.status == "escalated" else "-",
+                    row.title or "",
+                )
             )
         )
     table = Table(title=f"{len(shown)} cases triaged", box=box.SIMPLE_HEAD, pad_edge=False)
@@ -213,12 +220,14 @@ def _print_report(
         table.add_column(header, no_wrap=True, min_width=width)
     table.add_column("Title", overflow="fold", min_width=20)
     for values in rows_out:
-        styled = [*values[: len(headers)], safe(values[6])]
+        styled = [*safe_cells(*values[: len(headers)]), safe(values[6])]
         styled[1] = _styled(values[1], _PRIORITY_STYLE)
         styled[2] = _styled(values[2], _STATUS_STYLE)
         table.add_row(*styled)
     out.print(table)
     _print_actions(shown, store)
     if c.quarantined:
-        out.print(f"{c.quarantined} records quarantined: see 'tierzero quarantine list --db {db}'.")
-    out.print(f"Details: 'tierzero cases show CASE --db {db}'.")
+        out.print(
+            f"{c.quarantined} records quarantined: see 'tierzero quarantine list --db {safe(db)}'."
+        )
+    out.print(f"Details: 'tierzero cases show CASE --db {safe(db)}'.")

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from tierzero.guardrails.actors import canonical_actor
 from tierzero.guardrails.policy import ActionSpec, Policy
 from tierzero.store.actions import ActionRow
 from tierzero.tools.inventory import Asset
@@ -89,6 +90,6 @@ def rule_on_answer(
 
 
 def _person(name: str) -> str:
-    """Who a name denotes: ``analyst:Ana`` (a chat request) and ``ana`` are one person."""
-    name = name.strip().lower()
-    return name.removeprefix("analyst:").strip()
+    """Who a name denotes: ``analyst:Ana`` (a chat request), ``ana``, ``ＡＮＡ`` and ``аna``
+    (Cyrillic а) are one person (see :func:`tierzero.guardrails.actors.canonical_actor`)."""
+    return canonical_actor(name)

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from tierzero.guardrails.actors import canonical_actor
+from tierzero.guardrails.actors import actor_problem, same_person
 from tierzero.guardrails.policy import ActionSpec, Policy
 from tierzero.store.actions import ActionRow
 from tierzero.tools.inventory import Asset
@@ -78,18 +78,14 @@ def rule_on_answer(
     due = row.due()
     if answer.approved is None or (due is not None and answer.at > due):
         return "expire", f"no valid answer before {row.approval_due}: the request expired"
-    if _person(answer.approver) == _person(row.requested_by):
+    problem = actor_problem(answer.approver)
+    if problem is not None:
+        return "refuse", f"an approval needs a usable approver's name: {problem}"
+    if same_person(answer.approver, row.requested_by):
         return "refuse", "the approver cannot be the requester"
-    if not answer.approver.strip():
-        return "refuse", "an approval needs the approver's name"
     if answer.approved:
         return "approve", f"approved by {answer.approver}" + (
             f": {answer.reason}" if answer.reason else ""
         )
     return "deny", f"denied by {answer.approver}" + (f": {answer.reason}" if answer.reason else "")
 
-
-def _person(name: str) -> str:
-    """Who a name denotes: ``analyst:Ana`` (a chat request), ``ana``, ``ＡＮＡ`` and ``аna``
-    (Cyrillic а) are one person (see :func:`tierzero.guardrails.actors.canonical_actor`)."""
-    return canonical_actor(name)

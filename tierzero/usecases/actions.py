@@ -9,7 +9,7 @@ from tierzero.guardrails.execution import RollbackRefused, rollback, sweep_lease
 from tierzero.settings import Settings
 from tierzero.store.actions import ActionConflict, ActionRow
 from tierzero.store.sqlite import Store
-from tierzero.usecases.errors import Refused
+from tierzero.usecases.errors import Refused, usable_actor
 from tierzero.usecases.runtime import lab_connector
 
 
@@ -18,6 +18,7 @@ def rollback_action(
 ) -> ActionRow:
     """Undo an executed action through its inverse, recording who and why (one unit under the
     store's writer lock; a second rollback of the same action is refused)."""
+    actor = usable_actor(actor)
     with store.writing(f"roll back action {action_id}"):
         row = store.actions.get(action_id)
         if row is None:
@@ -46,6 +47,7 @@ def set_autonomy(store: Store, state: str, actor: str, reason: str, now: datetim
     """Flip the kill switch ('on' or 'off'; audited); 'off' sends every action to approval."""
     if state not in ("on", "off"):
         raise Refused("say 'on' or 'off'", usage=True)
+    actor = usable_actor(actor)
     with store.writing(f"switch autonomy {state}"):
         store.set_autonomy(state == "on", actor, reason, now)
     return state == "on"

@@ -15,7 +15,7 @@ from tierzero.store.actions import ActionRow
 from tierzero.store.memory import MemoryKeeper, MemoryOpener
 from tierzero.store.sqlite import Store
 from tierzero.usecases.analysis import summarize
-from tierzero.usecases.errors import Refused
+from tierzero.usecases.errors import Refused, usable_actor
 from tierzero.usecases.runtime import configured_memory, graph_session
 
 _log = logging.getLogger(__name__)
@@ -113,6 +113,7 @@ def answer_pending(
     is refused (``Refused``: nothing executed in its name). An approval the guardrails refuse
     at execution (the target is now denied, the row was edited) is refused too.
     """
+    approver = usable_actor(approver)
     with store.writing(f"answer action {action_id}"):
         approval_housekeeping(store, settings, now)
         row = store.actions.get(action_id)

@@ -13,7 +13,7 @@ from tierzero.store.memory import reindex
 from tierzero.store.memory_records import SimilarCase, record_for, rememberable
 from tierzero.store.resolutions import RESOLUTION_VERDICTS
 from tierzero.store.sqlite import Store
-from tierzero.usecases.errors import Refused
+from tierzero.usecases.errors import Refused, usable_actor
 from tierzero.usecases.runtime import configured_memory
 
 
@@ -109,8 +109,7 @@ def resolve_case(
     """
     if verdict not in RESOLUTION_VERDICTS:
         raise Refused(f"--verdict must be one of: {', '.join(RESOLUTION_VERDICTS)}", usage=True)
-    if not actor.strip():
-        raise Refused("--as needs a name", usage=True)
+    actor = usable_actor(actor)
     row = live_case(store, case_id)
     if row.status == "awaiting_approval":
         raise Refused(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tierzero.guardrails.actors import ActorRefused, require_actor
+
 
 class Refused(ValueError):
     """The request cannot be carried out as asked; the message says why, for a person.
@@ -13,3 +15,12 @@ class Refused(ValueError):
     def __init__(self, message: str, *, usage: bool = False) -> None:
         super().__init__(message)
         self.usage = usage
+
+
+def usable_actor(name: str | None) -> str:
+    """``name`` when it can stand in the audit as who did something; otherwise ``Refused``
+    (empty, control characters, nothing visible ...: see ``guardrails.actors``)."""
+    try:
+        return require_actor(name)
+    except ActorRefused as exc:
+        raise Refused(str(exc), usage=True) from None

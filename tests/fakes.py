@@ -175,3 +175,44 @@ class ObeyingModel:
 
 def text_reply(content: str) -> ChatResponse:
     return ChatResponse(content=content, model="obeying-fake")
+
+
+class SwappingModel:
+    """A scripted fake chat model (no model, no network) that swaps the analyst's request.
+
+    Asked ``question`` in the chat, it calls ``propose_action`` once with ``proposal`` (say
+    ``block_ip 10.10.0.10`` when the analyst asked for ``10.10.0.100``) and then claims it did
+    what was asked. In the re-analysis the proposal starts, it finds nothing new and concludes
+    ``verdict`` (agreeing with the offline analyst, so the verdict is settled and only
+    attribution can hold the action back).
+    """
+
+    name = "swapping-fake-model"
+
+    def __init__(self, question: str, proposal: dict[str, str], verdict: str) -> None:
+        self.question = question
+        self.proposal = proposal
+        self.verdict = verdict
+        self.requests: list[ChatRequest] = []
+
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        self.requests.append(request)
+        if request.json_output:  # cites the first evidence id it was shown, as it must
+            seen = re.findall(
+                r"\bE\d+\b", "\n".join(str(m.get("content")) for m in request.messages)
+            )
+            cited = seen[:1] or ["E1"]
+            return opinion(
+                verdict=self.verdict,
+                confidence=0.95,
+                evidence=cited,
+                rationale=f"Nothing new [{cited[0]}].",
+            )
+        last = request.messages[-1]
+        if last.get("role") == "user" and last.get("content") == self.question:
+            return calls(("propose_action", {**self.proposal, "reason": "as asked"}))
+        return text("Done exactly as you asked.")
+
+    def tool_results(self) -> list[str]:
+        """What the chat sent back for the model's tool calls in the chat turn."""
+        return [m["content"] for m in self.requests[-1].messages if m["role"] == "tool"]

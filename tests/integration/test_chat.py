@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import EXAMPLES, NOW
 from tests.factories import make_alert
-from tests.fakes import ScriptedModel, calls, opinion, text
+from tests.fakes import ScriptedModel, SwappingModel, calls, opinion, text
 from tierzero.agents.chat import OFFLINE_ANSWERER
 from tierzero.cli import app
 from tierzero.guardrails.model_gate import ModelError
@@ -320,27 +320,165 @@ def test_a_proposal_made_before_a_model_error_stands_once(store: Store, settings
     assert store.next_revision("C-4") == 3  # one re-analysis, not two
 
 
-@pytest.mark.parametrize(
-    ("analyst", "question", "refusal"),
-    [
-        (None, "isolate LT-FIN-042", "error: the analyst did not give their name"),
-        ("ana", "isolate SRV-FS-01", "error: the analyst did not name 'LT-FIN-042'"),
-    ],
-)
-def test_model_proposals_need_a_named_analyst_and_their_target(
-    store: Store, settings: Settings, analyst: str | None, question: str, refusal: str
-) -> None:
+def test_model_proposals_need_a_named_analyst(store: Store, settings: Settings) -> None:
     model = ScriptedModel(
         [
             calls(("propose_action", {"action": "isolate_host", "target": "LT-FIN-042"})),
             text("I could not do that [E4]."),
         ]
     )
-    with open_chat(store, settings, "C-4", analyst=analyst, model=model, clock=clock) as chat:
-        reply = chat.ask(question)
+    with open_chat(store, settings, "C-4", analyst=None, model=model, clock=clock) as chat:
+        reply = chat.ask("isolate LT-FIN-042")
     assert reply.actions == ()
-    assert tool_results(model)[0].startswith(refusal)
+    assert tool_results(model)[0].startswith("error: the analyst did not give their name")
     assert store.next_revision("C-4") == 2
+
+
+# -- the model cannot swap the analyst's request (issue 11, item 3) ------------------------------
+
+
+def swapped(
+    store: Store, settings: Settings, case_id: str, question: str, proposal: dict[str, str]
+) -> tuple[Any, SwappingModel]:
+    """The analyst asks ``question``; the fake model proposes ``proposal`` instead."""
+    verdict = store.case(case_id).verdict  # type: ignore[union-attr]
+    model = SwappingModel(question, proposal, verdict or "true_positive")
+    with open_chat(store, settings, case_id, analyst="ana", model=model, clock=clock) as chat:
+        reply = chat.ask(question)
+    return reply, model
+
+
+@pytest.mark.parametrize(
+    ("case_id", "question", "proposal", "asked"),
+    [
+        # The analyst asks to block an address; the model blocks a substring of it (the domain
+        # controller's address) instead.
+        (
+            "C-4",
+            "block ip 10.10.0.100",
+            {"action": "block_ip", "target": "10.10.0.10"},
+            "block_ip 10.10.0.100",
+        ),
+        # The analyst asks to revoke an account's sessions; the model disables the account.
+        (
+            "C-5",
+            "revoke sessions for bob.nguyen",
+            {"action": "disable_user", "target": "bob.nguyen"},
+            "revoke_sessions bob.nguyen",
+        ),
+        # A prefix of the address that is no entity of the case: the guard denies it, and it is
+        # still never the analyst's.
+        (
+            "C-4",
+            "block 198.51.100.77",
+            {"action": "block_ip", "target": "198.51.100.7"},
+            "block_ip 198.51.100.77",
+        ),
+    ],
+)
+def test_a_swapped_request_is_the_models_own_and_waits_for_a_person(
+    store: Store,
+    settings: Settings,
+    case_id: str,
+    question: str,
+    proposal: dict[str, str],
+    asked: str,
+) -> None:
+    before = {r.id for r in store.actions.rows(case_id)}
+    reply, model = swapped(store, settings, case_id, question, proposal)
+    [result] = reply.actions
+    assert (result.action, result.target) == (proposal["action"], proposal["target"])
+    assert result.requested_by == "llm:swapping-fake-model"
+    assert result.status != "executed" and result.outcome != "allow"
+    row = store.actions.get(result.action_id or 0)
+    assert row is not None and row.requested_by == "llm:swapping-fake-model"
+    assert row.status in ("pending_approval", "denied")
+    if row.status == "pending_approval":  # not denied by an earlier rule: only a person decides
+        assert result.rule_id == "tier.model_only"
+    # Nothing new runs, or is recorded, under the analyst's name.
+    new = [r for r in store.actions.rows(case_id) if r.id not in before]
+    assert all(r.requested_by != "analyst:ana" for r in new)
+    assert all(r.status != "executed" for r in new)
+    verdicts = [r for r in store.audit_records(case_id) if r["kind"] == "verdict"]
+    recs = verdicts[-1]["payload"]["recommendations"]
+    assert not [r for r in recs if r["requested_by"] == "analyst:ana"]
+    # The analyst is told plainly, in the chat's words (the model claimed it did as asked).
+    assert (
+        f"the model proposed {proposal['action']} {proposal['target']}, which is not what you "
+        f"asked (you asked for {asked})"
+    ) in reply.text
+    assert "not under your name" in reply.text
+    assert f"your request ({asked}) was not proposed" in reply.text
+    # And the model is told too, inside the fenced result.
+    [fenced] = model.tool_results()
+    assert "not the analyst's request" in fenced
+    assert chat_records(store, case_id)[-1]["payload"]["actions"][0]["requested_by"] == (
+        "llm:swapping-fake-model"
+    )
+
+
+def test_a_message_without_a_parseable_request_puts_nothing_under_the_analysts_name(
+    store: Store, settings: Settings
+) -> None:
+    question = "please look at 10.10.0.10 and block it if it looks bad"
+    reply, _ = swapped(
+        store, settings, "C-4", question, {"action": "block_ip", "target": "10.10.0.10"}
+    )
+    [result] = reply.actions
+    assert result.requested_by == "llm:swapping-fake-model"
+    assert (result.rule_id, result.status) == ("tier.model_only", "pending_approval")
+    assert "your message names no single action and target I can parse" in reply.text
+    assert "your request (" not in reply.text  # there was none to propose
+    assert not [r for r in store.actions.rows("C-4") if r.requested_by == "analyst:ana"]
+
+
+def test_a_swap_onto_a_playbooks_action_is_still_not_the_analysts(
+    store: Store, settings: Settings
+) -> None:
+    """A playbook already recommends (and ran) isolating LT-FIN-042: the guard decides the
+    playbook's recommendation, and the reply says whose it is, not the analyst's."""
+    reply, _ = swapped(
+        store,
+        settings,
+        "C-4",
+        "block ip 10.10.0.100",
+        {"action": "isolate_host", "target": "LT-FIN-042"},
+    )
+    [result] = reply.actions
+    assert result.requested_by == "data_exfiltration"
+    assert "It is recorded as requested by data_exfiltration, not as your request." in reply.text
+    assert "your request (block_ip 10.10.0.100) was not proposed" in reply.text
+    assert not [r for r in store.actions.rows("C-4") if r.requested_by == "analyst:ana"]
+
+
+@pytest.mark.parametrize(
+    ("question", "action", "proposed"),
+    [
+        ("block ip 10.20.4.42", "block_ip", "10.20.4.42"),
+        # Another spelling of the same domain is the same canonical target.
+        (
+            "block domain mail.northwlnd-billing.example",
+            "block_domain",
+            "MAIL.Northwlnd-Billing.example",
+        ),
+    ],
+)
+def test_exactly_the_analysts_request_runs_under_their_name(
+    store: Store, settings: Settings, question: str, action: str, proposed: str
+) -> None:
+    reply, _ = swapped(store, settings, "C-4", question, {"action": action, "target": proposed})
+    [result] = reply.actions
+    asked = question.split()[-1]
+    # Made in the analyst's own spelling: nothing the model wrote is recorded in their name.
+    assert (result.action, result.target) == (action, asked)
+    assert result.requested_by == "analyst:ana"
+    assert result.rule_id != "tier.model_only"
+    assert result.status == {"allow": "executed", "needs_approval": "pending_approval"}.get(
+        result.outcome, "denied"
+    )
+    row = store.actions.get(result.action_id or 0)
+    assert row is not None and row.requested_by == "analyst:ana"
+    assert "Note:" not in reply.text  # nothing to warn about
 
 
 # -- the command line ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from tierzero.agents.chat import ActionResult, CaseNotFound, ChatSession, Proposer
+from tierzero.agents.model_recommender import MODEL_PREFIX
 from tierzero.agents.state import CaseState
 from tierzero.clock import CallableClock
 from tierzero.guardrails.decisions import Decision
@@ -69,24 +70,28 @@ def proposer(
     settings: Settings,
     case_id: str,
     analyst: str,
-    model: ModelChoice,
+    chosen: ModelChoice,
     clock: Clock = _utc_now,
 ) -> Proposer:
-    """Propose actions as ``analyst:NAME`` through :func:`request_action`."""
+    """Propose actions through :func:`request_action`: as ``analyst:NAME``, or as the model's
+    own (``llm:MODEL``, which the guardrails never let run without a person's approval) when
+    the session says the model, not the analyst, asked for it."""
 
-    def propose(action: str, target: str, reason: str) -> ActionResult:
+    def propose(action: str, target: str, reason: str, *, model: str | None = None) -> ActionResult:
+        # Any model name, even an empty one, makes it the model's: never the analyst's.
+        requested_by = f"{MODEL_PREFIX}{model}" if model is not None else f"analyst:{analyst}"
         state, decision = request_action(
             store,
             settings,
             case_id,
             action,
             target,
-            requested_by=f"analyst:{analyst}",
+            requested_by=requested_by,
             reason=reason,
             now=clock(),
-            model=model,
+            model=chosen,
         )
-        return action_result(store, settings, state, decision, action, target)
+        return action_result(store, settings, state, decision, action, target, requested_by)
 
     return propose
 
@@ -98,12 +103,21 @@ def action_result(
     decision: Decision | None,
     action: str,
     target: str,
+    requested_by: str = "",
 ) -> ActionResult:
-    """The guard's decision on a request, with what became of the action (its row)."""
+    """The guard's decision on a request, with what became of the action (its row, whose
+    ``requested_by`` wins: a playbook recommending the same action is recorded as its own)."""
     if decision is None:
         if action not in settings.policy.catalog:
             why = f"'{action[:80]}' is not in the action catalog"
-            return ActionResult(action, target, "deny", RuleId.SCHEMA_UNKNOWN_ACTION.value, why)
+            return ActionResult(
+                action,
+                target,
+                "deny",
+                RuleId.SCHEMA_UNKNOWN_ACTION.value,
+                why,
+                requested_by=requested_by,
+            )
         if "auto_close" in state.visited:
             rule = state.prioritization.auto_close_rule if state.prioritization else None
             return ActionResult(
@@ -113,9 +127,17 @@ def action_result(
                 "graph.auto_closed",
                 f"auto-close rule '{rule}' closes this case as benign before the guard runs, so "
                 "the request was not decided; escalate the case by hand if it needs action",
+                requested_by=requested_by,
             )
         why = state.analysis.rationale[0] if state.analysis else "the analysis did not finish"
-        return ActionResult(action, target, "not_decided", "graph.not_decided", why[:300])
+        return ActionResult(
+            action,
+            target,
+            "not_decided",
+            "graph.not_decided",
+            why[:300],
+            requested_by=requested_by,
+        )
     row = store.actions.get_by_key(decision.action_hash)
     return ActionResult(
         action=decision.action,
@@ -127,6 +149,7 @@ def action_result(
         action_id=row.id if row else None,
         approval_due=row.approval_due if row else None,
         expires_at=row.expires_at if row else None,
+        requested_by=row.requested_by if row else requested_by,
     )
 
 

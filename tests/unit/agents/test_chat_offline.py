@@ -17,16 +17,7 @@ from tierzero.store.sqlite import Store
 from tierzero.usecases.chat import open_chat
 from tierzero.usecases.triage import triage
 
-CATALOG = (
-    "block_domain",
-    "block_hash",
-    "block_ip",
-    "disable_user",
-    "isolate_host",
-    "quarantine_email",
-    "reset_password",
-    "revoke_sessions",
-)
+CATALOG = Settings.load().policy.catalog
 HASH = "5f4dcc3b5aa765d61d8327deb882cf99e4c8b1f3a1d2e3f40516273849aabbcc"
 
 
@@ -51,6 +42,8 @@ HASH = "5f4dcc3b5aa765d61d8327deb882cf99e4c8b1f3a1d2e3f40516273849aabbcc"
         ("quarantine email from a@b.example", "quarantine_email", "a@b.example"),
         ("quarantine LT-FIN-042", "isolate_host", "LT-FIN-042"),
         ("isolate_host SRV-FS-01", "isolate_host", "SRV-FS-01"),
+        ("isolate LT-FIN-042, it beacons out", "isolate_host", "LT-FIN-042"),
+        ("block ip 10.10.0.100.", "block_ip", "10.10.0.100"),
     ],
 )
 def test_requests_map_onto_the_catalog(message: str, action: str, target: str) -> None:
@@ -89,6 +82,17 @@ def test_questions_are_not_requests(message: str) -> None:
         ("block sender a@b.example", "quarantine_email"),
         ("approve 12", "approvals approve"),
         ("release LT-FIN-042", "actions rollback"),
+        # A list after a comma is more targets, not a reason.
+        ("isolate LT-FIN-042, SRV-FS-01", "One target per request"),
+        ("disable bob, alice and carol", "One target per request"),
+        # The target must be one well-formed value of the action's kind, whole.
+        ("block ip 10.10.0.100,10.10.0.10", "not one well-formed ip"),
+        ("block ip 10.10.0", "not one well-formed ip"),
+        ("block hash 5f4dcc3b", "not one well-formed hash"),
+        ("disable user root", "not one well-formed user"),
+        # An object word of another kind than the action acts on is refused, not guessed.
+        ("isolate user alice.martin", "isolate_host acts on a host, but the request names a user"),
+        ("revoke sessions for host LT-FIN-042", "acts on a user"),
     ],
 )
 def test_unmappable_requests_say_what_exists(message: str, says: str) -> None:

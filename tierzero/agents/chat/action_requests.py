@@ -1,18 +1,31 @@
 """Action requests in the analyst's own words: "isolate LT-FIN-042", "disable user alice".
 
-:func:`parse_request` is strict: the message must start (after "please", "can you" ...) with an
-action verb or a catalog action name followed by exactly one target; a request that cannot be
-mapped onto the catalog comes back with a ``problem`` saying what exists. The offline answerer
-proposes only what it parses. :func:`asks_for_action` is the looser test the model path uses:
-the model may propose an action only when the analyst's own message asks for one.
+:func:`parse_request` is strict and deterministic: the message must start (after "please",
+"can you" ...) with one action word or a catalog action name, followed by exactly one target,
+a whole whitespace-separated token that is one well-formed value of the kind the action acts on
+(:func:`~tierzero.guardrails.decisions.well_formed`). The request carries the target's canonical
+entity key (:func:`~tierzero.correlate.entities.entity_key`), so a model's proposal is compared
+with it by key, never by substring: ``10.10.0.10`` is not ``10.10.0.100``. Each action word maps
+onto one action; the two words that name a family ("block", "quarantine") pick the member by
+the object word or the target's form, never by guessing. A request that cannot be mapped comes
+back with a ``problem`` saying what exists.
+
+:func:`asks_for_action` is the looser test the model path uses: the model may propose anything
+only when the analyst's message uses an action word (as a whole word) at all.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from tierzero.correlate.entities import entity_key
+from tierzero.guardrails.decisions import well_formed
+from tierzero.guardrails.policy import ActionSpec
+
+Catalog = Mapping[str, ActionSpec]
 
 _POLITE = re.compile(
     r"^(?:please|pls|kindly|ok(?:ay)?|yes|now|then|so|and|go ahead and|can you|could you|"
@@ -23,7 +36,9 @@ _QUESTION_WORDS = frozenset(
     "why what which who whom whose when where how should shall is was were are did does do "
     "has have had would could can will".split()
 )
-# Verbs that map onto the catalog (the object word or the target's form picks the action).
+# Each action word maps onto one catalog action, or onto one family ("block_*") whose member
+# the object word or the target's form picks. "revoke" is never "disable": a word that could
+# mean two different actions is not listed.
 _VERBS: dict[str, str] = {
     "isolate": "isolate_host",
     "contain": "isolate_host",
@@ -40,41 +55,63 @@ _VERBS: dict[str, str] = {
     "blacklist": "block_*",
 }
 # Verbs an analyst might use that tierzero cannot do from a chat: each gets a pointer.
+_ROLLBACK = "executed actions are undone with `tierzero actions rollback ID --as NAME`"
 _NOT_HERE: dict[str, str] = {
     "approve": "approvals are answered with `tierzero approvals approve ID --as NAME` by "
     "someone other than the requester",
-    "release": "executed actions are undone with `tierzero actions rollback ID --as NAME`",
-    "unisolate": "executed actions are undone with `tierzero actions rollback ID --as NAME`",
-    "unblock": "executed actions are undone with `tierzero actions rollback ID --as NAME`",
-    "enable": "executed actions are undone with `tierzero actions rollback ID --as NAME`",
-    "restore": "executed actions are undone with `tierzero actions rollback ID --as NAME`",
-    "rollback": "executed actions are undone with `tierzero actions rollback ID --as NAME`",
-    "undo": "executed actions are undone with `tierzero actions rollback ID --as NAME`",
+    **dict.fromkeys(
+        ("release", "unisolate", "unblock", "enable", "restore", "rollback", "undo"), _ROLLBACK
+    ),
 }
 _UNSUPPORTED = frozenset(
     "delete remove wipe kill terminate stop shutdown shut reboot restart uninstall patch scan "
     "run execute lock deny close escalate".split()
 )
+# Object words: each says which kind of entity the analyst means. A request whose object word
+# names another kind than its action acts on ("isolate user alice") is refused, not guessed.
+_KIND_NOUNS: dict[str, str] = {
+    **dict.fromkeys(
+        "host hosts machine device computer endpoint server workstation laptop".split(), "host"
+    ),
+    **dict.fromkeys("user users account accounts identity".split(), "user"),
+    **dict.fromkeys("ip ips address addresses".split(), "ip"),
+    **dict.fromkeys("domain domains".split(), "domain"),
+    **dict.fromkeys("hash hashes file sha256 sha1 md5".split(), "hash"),
+    **dict.fromkeys("email emails mail mails message messages sender senders".split(), "email"),
+}
 _FILLER = frozenset(
-    "the a an this that host hosts machine device computer endpoint server workstation laptop "
-    "user users account accounts identity ip ips address addresses domain domains hash hashes "
-    "file sha256 sha1 md5 session sessions all of for from on to password passwords email "
-    "emails mail mails message messages sender senders network access its".split()
+    {
+        *_KIND_NOUNS,
+        *"the a an this that session sessions all of for from on to password passwords "
+        "network access its".split(),
+    }
 )
-_EMAIL_WORDS = frozenset({"email", "emails", "mail", "mails", "message", "messages", "sender"})
 _SPLIT = re.compile(r"\s+(?:because|since|as|due to|reason:?)\s+|\s+-{1,2}\s+|:\s+", re.IGNORECASE)
+# A word that may be another target (a value) or joins a list: a comma before it is no reason.
+_LIST_OR_VALUE = re.compile(r"[0-9.@\\]|^(?:and|or|&|\+|)$", re.IGNORECASE)
 _TOKEN_EDGE = "\"'`()[]{}<>.,;!?"
+_HASH = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
 
 
 @dataclass(frozen=True)
 class ActionRequest:
-    """An action the analyst asked for, or why the request cannot be proposed."""
+    """An action the analyst asked for, or why the request cannot be proposed.
+
+    Without a ``problem``, ``action`` is a catalog action, ``target`` the analyst's own token
+    (one well-formed value of the action's target kind) and ``key`` its canonical entity key.
+    """
 
     verb: str
     action: str | None = None
     target: str | None = None
     reason: str = ""
     problem: str | None = None
+    key: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        """Whether this is one parsed (action, target) that may be proposed."""
+        return self.problem is None and self.key is not None
 
 
 def strip_token(token: str) -> str:
@@ -85,22 +122,34 @@ def strip_token(token: str) -> str:
     return token.strip(_TOKEN_EDGE)
 
 
-def parse_request(message: str, catalog: Iterable[str]) -> ActionRequest | None:
+def target_key(
+    action: str, target: str, catalog: Catalog, internal_domains: Iterable[str] = ()
+) -> str | None:
+    """The canonical entity key of ``target`` as the target of ``action``; None when it is not
+    one well-formed value of the kind the action acts on (or not a value that can be acted on).
+    """
+    spec = catalog.get(action)
+    if spec is None or not well_formed(spec.target_kind, target):
+        return None
+    return entity_key(spec.target_kind, target, internal_domains)
+
+
+def parse_request(
+    message: str, catalog: Catalog, internal_domains: Iterable[str] = ()
+) -> ActionRequest | None:
     """The action the message asks for, if it is an imperative request; None for a question.
 
     Strict by design: the message must start (after "please", "can you" ...) with an action
     verb or a catalog action name, followed by exactly one target. Anything else that looks
     like a request but cannot be mapped comes back with a ``problem`` saying what exists.
     """
-    actions = sorted(catalog)
     text = message.strip()
     while True:
         stripped = _POLITE.sub("", text, count=1)
         if stripped == text:
             break
         text = stripped
-    parts = _SPLIT.split(text, maxsplit=1)
-    head, reason = parts[0], (parts[1].strip() if len(parts) > 1 else "")
+    head, reason = _split_reason(text)
     words = head.rstrip("?!. ").split()
     if len(words) > 1 and words[0].lower() in ("sign", "log") and words[1].lower() == "out":
         words = [words[0] + "out", *words[2:]]
@@ -109,77 +158,153 @@ def parse_request(message: str, catalog: Iterable[str]) -> ActionRequest | None:
     verb = words[0].lower().strip(_TOKEN_EDGE)
     if verb in _QUESTION_WORDS or message.rstrip().endswith("?") and verb not in _VERBS:
         return None
+    mapped = _action_of(verb, catalog)
+    if mapped is None or isinstance(mapped, ActionRequest):
+        return mapped
     rest = words[1:]
-    known = ", ".join(actions)
-    if verb.replace("-", "_") in actions:
-        action: str | None = verb.replace("-", "_")
-    elif verb in _VERBS:
-        action = _VERBS[verb]
-    elif verb in _NOT_HERE:
-        return ActionRequest(verb, problem=f"I can't {verb} from the chat: {_NOT_HERE[verb]}.")
-    elif verb in _UNSUPPORTED:
-        return ActionRequest(
-            verb,
-            problem=f"'{verb}' is not an action tierzero can propose. The actions are: {known} "
-            "(e.g. 'isolate HOST', 'disable user NAME', 'revoke sessions for NAME', "
-            "'reset password for NAME', 'block ip|domain|hash VALUE', 'quarantine email "
-            "from SENDER').",
-        )
-    else:
-        return None
     nouns = {w.lower().strip(_TOKEN_EDGE) for w in rest}
     targets = [t for w in rest if (t := strip_token(w)) and t.lower() not in _FILLER]
     if not targets:
-        return ActionRequest(verb, action, problem=f"Name one target, e.g. '{verb} VALUE'.")
+        return ActionRequest(verb, mapped, problem=f"Name one target, e.g. '{verb} VALUE'.")
     if len(targets) > 1 or any(w.lower() in ("and", "&", "+") for w in rest):
         return ActionRequest(
             verb,
-            action,
+            mapped,
             problem="One target per request (each action acts on one host or one account): "
             "ask again for each.",
         )
-    target = targets[0]
-    if verb == "quarantine" and (nouns & _EMAIL_WORDS or "@" in target):
+    return _checked(verb, mapped, targets[0], nouns, reason[:300], catalog, internal_domains)
+
+
+def _split_reason(text: str) -> tuple[str, str]:
+    """The request and its reason: "isolate X because ...", "isolate X: ...", "isolate X, ...".
+
+    A comma ends the request only before a clause ("isolate X, it beacons out"), never before
+    what may be more targets ("isolate X, Y", "disable bob, alice and carol"): those stay in the
+    request, which then asks for one target per request.
+    """
+    parts = _SPLIT.split(text, maxsplit=1)
+    head, reason = parts[0], (parts[1].strip() if len(parts) > 1 else "")
+    first, comma, rest = head.partition(", ")
+    clause = rest.split()
+    if (
+        comma
+        and len(clause) >= 2
+        and not any(_LIST_OR_VALUE.search(strip_token(w)) for w in clause)
+    ):
+        head, reason = first, f"{rest} {reason}".strip()
+    return head, reason
+
+
+def _action_of(verb: str, catalog: Catalog) -> str | ActionRequest | None:
+    """The action (or family) a verb names, a refusal saying what exists, or None (no verb)."""
+    if verb.replace("-", "_") in catalog:
+        return verb.replace("-", "_")
+    if verb in _VERBS:
+        return _VERBS[verb]
+    if verb in _NOT_HERE:
+        return ActionRequest(verb, problem=f"I can't {verb} from the chat: {_NOT_HERE[verb]}.")
+    if verb in _UNSUPPORTED:
+        return ActionRequest(
+            verb,
+            problem=f"'{verb}' is not an action tierzero can propose. The actions are: "
+            f"{', '.join(sorted(catalog))} (e.g. 'isolate HOST', 'disable user NAME', "
+            "'revoke sessions for NAME', 'reset password for NAME', 'block ip|domain|hash "
+            "VALUE', 'quarantine email from SENDER').",
+        )
+    return None
+
+
+def _checked(
+    verb: str,
+    action: str,
+    target: str,
+    nouns: set[str],
+    reason: str,
+    catalog: Catalog,
+    internal_domains: Iterable[str],
+) -> ActionRequest:
+    """The request for one target: its action resolved, the target's kind and form checked."""
+    named = {_KIND_NOUNS[n] for n in nouns if n in _KIND_NOUNS}
+    if verb == "quarantine" and ("email" in named or "@" in target):
         action = "quarantine_email"
     elif action == "block_*":
-        action = _block_action(target, nouns)
-    if action is None or action not in actions:
+        action = _block_action(target, named) or action
+    spec = catalog.get(action)
+    if spec is None:
         return ActionRequest(
             verb,
             target=target,
-            problem=f"I can't map '{verb} {target}' onto the action catalog: {known}.",
+            problem=f"I can't map '{verb} {target[:80]}' onto the action catalog: "
+            f"{', '.join(sorted(catalog))}.",
         )
-    return ActionRequest(verb, action, target, reason[:300])
+    kind = spec.target
+    if named - {kind}:
+        return ActionRequest(
+            verb,
+            action,
+            target,
+            problem=f"{action} acts on a {kind}, but the request names a "
+            f"{' and a '.join(sorted(named - {kind}))}: ask for one action on one {kind}.",
+        )
+    key = target_key(action, target, catalog, internal_domains)
+    if key is None:
+        return ActionRequest(
+            verb,
+            action,
+            target,
+            problem=f"{target[:80]!r} is not one well-formed {kind} that can be acted on: name "
+            f"it exactly as the case shows it, e.g. '{verb} VALUE'.",
+        )
+    return ActionRequest(verb, action, target, reason, key=key)
 
 
-def _block_action(target: str, nouns: set[str]) -> str | None:
+def _block_action(target: str, named: set[str]) -> str | None:
     """block_ip / block_domain / block_hash by the object word, else by the target's form."""
-    if nouns & {"ip", "ips", "address", "addresses"}:
-        return "block_ip"
-    if nouns & {"domain", "domains"}:
-        return "block_domain"
-    if nouns & {"hash", "hashes", "file", "sha256", "sha1", "md5"}:
-        return "block_hash"
-    if nouns & _EMAIL_WORDS or "@" in target:
+    for kind in ("ip", "domain", "hash"):
+        if kind in named:
+            return f"block_{kind}"
+    if "email" in named or "@" in target:
         return None  # senders are quarantined, not blocked: say what exists
     try:
         ipaddress.ip_address(target)
         return "block_ip"
     except ValueError:
         pass
-    if re.fullmatch(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}", target):
+    if _HASH.fullmatch(target):
         return "block_hash"
     return "block_domain" if "." in target else None
 
 
-_ACTION_WORDS = re.compile(
-    r"\b(?:" + "|".join(sorted({*_VERBS, "sign out", "log out"})) + r")", re.IGNORECASE
-)
-
-
 def asks_for_action(message: str, catalog: Iterable[str]) -> bool:
-    """Whether the analyst's message asks for an action in any wording (for the model path)."""
-    if parse_request(message, catalog) is not None:
-        return True
-    lowered = message.lower()
-    return bool(_ACTION_WORDS.search(message)) or any(a in lowered for a in catalog)
+    """Whether the analyst's message asks for an action in any wording (for the model path).
+
+    Whole words only: "was it blocked?" and "isolated" ask for nothing.
+    """
+    words = [w.replace("-", "_") for w in re.findall(r"[a-z_-]+", message.lower())]
+    verbs = {*_VERBS, *catalog}
+    pairs = {f"{a}{b}" for a, b in zip(words, words[1:], strict=False) if b == "out"}
+    return any(w in verbs for w in words) or bool(pairs & {"signout", "logout"})
+
+
+def not_the_request(
+    asked: ActionRequest | None,
+    action: str,
+    target: str,
+    catalog: Catalog,
+    internal_domains: Iterable[str] = (),
+) -> str | None:
+    """Why a model's ``(action, target)`` is not the analyst's parsed request; None when it is
+    exactly that: the same catalog action and the same canonical target key (so
+    ``LT-FIN-042.northwind.example`` is ``lt-fin-042``, but ``10.10.0.10`` is never
+    ``10.10.0.100``, and ``disable_user`` is never ``revoke_sessions``)."""
+    if asked is None or not asked.usable:
+        return (
+            "your message names no single action and target I can parse "
+            "(e.g. 'block ip VALUE', 'revoke sessions for NAME')"
+        )
+    if action == asked.action and target_key(action, target, catalog, internal_domains) == (
+        asked.key
+    ):
+        return None
+    return f"you asked for {asked.action} {asked.target}"

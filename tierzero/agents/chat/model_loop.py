@@ -3,9 +3,15 @@
 :func:`run_model_turn` sends the ``chat`` prompt with the case (and the earlier conversation)
 fenced as untrusted data, lets the model call the read-only investigation tools and
 ``propose_action``, and returns its answer, or why it failed, with the actions it proposed.
-Every call goes through the case's model gate and mediator (audited, budgeted). The model can
-only propose what the analyst's own message asks for, on a target that message names
-(:func:`proposal_problem`); the guardrails decide what becomes of it.
+Every call goes through the case's model gate and mediator (audited, budgeted).
+
+The model can propose only while the analyst's own message asks for an action
+(:func:`proposal_problem`), and what it proposes is attributed deterministically: only a
+proposal that is exactly the analyst's parsed request (same action, same canonical target key;
+:func:`~.action_requests.not_the_request`) is made in the analyst's name, in the analyst's own
+spelling and words. Anything else is the model's own (``llm:MODEL``), which the guardrails
+never let run without a person's approval, and the analyst is told so in the chat's own words
+(:attr:`ModelTurn.notices`), not the model's.
 """
 
 from __future__ import annotations
@@ -14,7 +20,12 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tierzero.agents.chat.action_requests import asks_for_action
+from tierzero.agents.chat.action_requests import (
+    ActionRequest,
+    asks_for_action,
+    not_the_request,
+    parse_request,
+)
 from tierzero.agents.chat.case_view import CaseView
 from tierzero.agents.chat.results import ActionResult, Proposer
 from tierzero.agents.context import RunContext
@@ -25,6 +36,7 @@ from tierzero.agents.model_investigator import (
     prompt_ref,
     read_only_tools,
 )
+from tierzero.agents.model_recommender import MODEL_PREFIX
 from tierzero.agents.untrusted import DataFence
 from tierzero.guardrails.model_gate import ChatRequest, ModelBudgetExceeded, ModelError
 from tierzero.prompts import load
@@ -45,6 +57,9 @@ class ModelTurn:
     text: str  # the model's answer; empty when it failed
     proposed: tuple[ActionResult, ...]  # the actions it proposed, failed or not
     failure: str | None = None  # why the model did not answer (endpoint failed, over budget)
+    # What the analyst must be told whatever the model says: a proposal that was not theirs,
+    # or their request that was not proposed.
+    notices: tuple[str, ...] = ()
 
 
 def propose_action_tool(actions: Iterable[str]) -> dict[str, Any]:
@@ -109,7 +124,11 @@ def run_model_turn(
     ]
     gate = ctx.model_gate(case_id, ACTOR)
     mediator = ctx.mediator(case_id, actor=ACTOR)
+    domains = tuple(ctx.internal_domains)
+    asked = parse_request(question, catalog, domains)  # the analyst's request, if any
     made: list[ActionResult] = []
+    theirs: list[ActionResult] = []  # those made in the analyst's name
+    notices: list[str] = []
 
     def propose_action(arguments: dict[str, Any]) -> str:
         problem = proposal_problem(
@@ -124,13 +143,31 @@ def run_model_turn(
             mediator.reject("propose_action", [problem])
             return f"error: {problem}"
         assert propose is not None
-        result = propose(
-            str(arguments["action"]),
-            str(arguments["target"]),
-            str(arguments.get("reason") or question),
-        )
+        action, target = str(arguments["action"]), str(arguments["target"])
+        differs = not_the_request(asked, action, target, catalog, domains)
+        if differs is None:
+            assert asked is not None and asked.action and asked.target
+            # Exactly the analyst's request: made in their spelling and words, so nothing the
+            # model wrote is recorded under their name.
+            reason = asked.reason or f"asked in chat: {question}"
+            result = propose(asked.action, asked.target, reason)
+            made.append(result)
+            theirs.append(result)
+            return fence.wrap("result:propose_action", result.as_json())
+        reason = str(arguments.get("reason") or "") or "proposed by the model in chat"
+        result = propose(action, target, reason, model=gate.model.name)
         made.append(result)
-        return fence.wrap("result:propose_action", result.as_json())
+        notice = swap_notice(action, target, differs, result)
+        notices.append(notice)
+        note = f"not the analyst's request; tell the analyst: {notice}"
+        return fence.wrap("result:propose_action", {**result.as_json(), "note": note})
+
+    def turn(text: str, failure: str | None = None) -> ModelTurn:
+        # A failed turn with no proposal is answered offline, which proposes the request itself.
+        settled = theirs or propose is None or (failure is not None and not made)
+        unproposed = None if settled else unproposed_notice(asked, analyst)
+        extra = (unproposed,) if unproposed else ()
+        return ModelTurn(gate.model.name, text, tuple(made), failure, (*notices, *extra))
 
     loop = ToolLoop(
         gate,
@@ -156,14 +193,14 @@ def run_model_turn(
             text = (response.content or "").strip() or "(the model gave no answer)"
             if response.finish_reason == "length":
                 text += " [cut off: the answer hit its length limit]"
-            return ModelTurn(gate.model.name, text, tuple(made))
+            return turn(text)
     except (ModelError, ModelBudgetExceeded) as exc:
         why = (
             f"model endpoint failed ({exc.kind})"
             if isinstance(exc, ModelError)
             else f"model budget exceeded ({exc.scope})"
         )
-        return ModelTurn(gate.model.name, "", tuple(made), why)
+        return turn("", why)
     raise AssertionError("unreachable: the last round has no tools")  # pragma: no cover
 
 
@@ -199,14 +236,33 @@ def proposal_problem(
             "the analyst's message does not ask for an action; only the analyst's own "
             "requests are proposed. Answer their question instead"
         )
-    if target.strip().lower() not in question.lower():
-        return (
-            f"the analyst did not name {target[:80]!r}; ask them to confirm the exact "
-            "target in their own words (e.g. 'isolate HOST')"
-        )
     if not can_propose:
         return "actions cannot be proposed in this session"
     return None
+
+
+def swap_notice(action: str, target: str, differs: str, result: ActionResult) -> str:
+    """What the analyst is told when the model proposed something they did not ask for."""
+    shown = "".join(c if c.isprintable() else "?" for c in target[:80])
+    text = f"Note: the model proposed {action} {shown}, which is not what you asked ({differs})."
+    if result.requested_by.startswith(MODEL_PREFIX):
+        return (
+            f"{text} It is recorded as the model's own proposal ({result.requested_by}), not "
+            "under your name, and it never runs without a person's approval."
+        )
+    # Someone else already asks for the same action (a playbook, or an earlier request): the
+    # guardrails decided theirs; this message put nothing under the analyst's name.
+    return f"{text} It is recorded as requested by {result.requested_by}, not as your request."
+
+
+def unproposed_notice(asked: ActionRequest | None, analyst: str | None) -> str | None:
+    """What a named analyst is told when the model did not propose their parsed request."""
+    if asked is None or not asked.usable or analyst is None:
+        return None
+    return (
+        f"Note: your request ({asked.action} {asked.target}) was not proposed, so nothing was "
+        "done under your name; ask again to propose it."
+    )
 
 
 def case_block(

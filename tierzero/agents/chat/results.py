@@ -7,9 +7,8 @@ A requested action comes back from the injected :data:`Proposer` as an :class:`A
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from tierzero.agents.chat.case_view import CaseView, cite
 from tierzero.guardrails.rules import Outcome
@@ -33,14 +32,28 @@ class ActionResult:
     action_id: int | None = None
     approval_due: str | None = None
     expires_at: str | None = None
+    # Who the action is recorded as requested by: ``analyst:NAME`` for the analyst's own
+    # request, ``llm:MODEL`` for a model's proposal that differs from it (or a playbook id when
+    # a playbook recommends the same action on the same target).
+    requested_by: str = ""
 
     def as_json(self) -> dict[str, Any]:
         """The result as a JSON-ready dict."""
         return asdict(self)
 
 
-# (action, target, reason) -> what the guardrails decided. Injected by ``tierzero.chat``.
-Proposer = Callable[[str, str, str], ActionResult]
+class Proposer(Protocol):
+    """Proposes one action through the guardrails and says what they decided.
+
+    Injected by :mod:`tierzero.usecases.chat`, which binds the analyst's name: without
+    ``model`` the request is the analyst's (``analyst:NAME``); with it, the model's own
+    (``llm:MODEL``), which never runs without a person's approval. The session cannot name
+    anyone else.
+    """
+
+    def __call__(
+        self, action: str, target: str, reason: str, *, model: str | None = None
+    ) -> ActionResult: ...
 
 
 def describe(result: ActionResult, view: CaseView | None = None) -> str:

@@ -16,10 +16,14 @@ guardrails like any other recommendation: the case is analysed again with the re
 its recommendations, the guard decides, the act node runs what is allowed and approvals wait.
 How that happens is injected as ``propose`` (a :data:`~.results.Proposer`): the pipeline imports
 the agents package, so agents never import the pipeline; ``tierzero.chat`` wires the session to
-``pipeline.request_action``. Only the analyst's own message can ask for an action: the offline
-path parses nothing else (:mod:`.action_requests`), and the model's ``propose_action`` is
-refused unless the current message asks for an action and names that target. Requests are made
-as ``analyst:NAME``; a session without a name answers questions but proposes nothing.
+``pipeline.request_action``. Only the analyst's own message can ask for an action, and it is
+parsed deterministically (:mod:`.action_requests`: one catalog action, one whole-token target
+of the action's kind, compared by canonical entity key). The offline path proposes only what it
+parses, as ``analyst:NAME``. The model's ``propose_action`` is refused unless the current
+message asks for an action; a proposal that is exactly the parsed request is made as
+``analyst:NAME`` (in the analyst's spelling), anything else as the model's own (``llm:MODEL``,
+never run without a person's approval), and the reply says so in the chat's words. A session
+without a name answers questions but proposes nothing.
 
 Every message (question and answer) is stored with the case and written to the audit chain
 (kind ``chat``) in the same transaction.
@@ -148,7 +152,7 @@ class ChatSession:
     # -- offline --------------------------------------------------------------------------------
 
     def _offline_answer(self, question: str) -> ChatReply:
-        request = parse_request(question, self.ctx.policy.catalog)
+        request = parse_request(question, self.ctx.policy.catalog, self.domains)
         if request is None:
             return self._reply(self.offline.answer(question, self.view), OFFLINE_ANSWERER)
         if request.problem:
@@ -176,9 +180,11 @@ class ChatSession:
             return "Actions cannot be proposed in this session. Nothing was proposed."
         return None
 
-    def _propose(self, action: str, target: str, reason: str) -> ActionResult:
+    def _propose(
+        self, action: str, target: str, reason: str, *, model: str | None = None
+    ) -> ActionResult:
         assert self.propose is not None
-        result = self.propose(action, target, reason[:300])
+        result = self.propose(action, target, reason[:300], model=model)
         self.view = CaseView(self.store, self.case_id, self.domains)  # a new revision now
         return result
 
@@ -235,10 +241,13 @@ class ChatSession:
             # not the record.
             for result in turn.proposed:
                 text += f"\nRecorded decision: {describe(result, self.view)}"
+            text = "\n".join((text, *turn.notices))
             return self._reply(text, turn.model, turn.proposed)
         if turn.proposed:  # proposals made before the failure stand; never propose them twice
-            text = "\n".join(f"Recorded decision: {describe(r, self.view)}" for r in turn.proposed)
-            offline = self._reply(text, OFFLINE_ANSWERER, turn.proposed)
+            lines = [f"Recorded decision: {describe(r, self.view)}" for r in turn.proposed]
+            offline = self._reply(
+                "\n".join((*lines, *turn.notices)), OFFLINE_ANSWERER, turn.proposed
+            )
         else:
             offline = self._offline_answer(question)
         return ChatReply(

@@ -1,8 +1,9 @@
 """Guard node: every recommended action gets a guardrail Decision before anything else happens.
 
-The node gathers the context a decision needs (the case's normalized entities, the target's
-inventory record, change windows, the kill switch) and calls the pure ``decide``. Decisions
-are kept on the case and written to the audit chain with the analysis.
+The node gathers the context a decision needs (the case's normalized entities, what the target
+resolves to in the inventory whatever its kind, its threat-intel matches, change windows, the
+kill switch) and calls the pure ``decide``. Decisions are kept on the case and written to the
+audit chain with the analysis.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from tierzero.agents.model_recommender import MODEL_PREFIX
 from tierzero.agents.state import CaseState
 from tierzero.guardrails.decisions import ActionContext, Decision, Proposal, decide
 from tierzero.guardrails.execution import current_bounds
+from tierzero.tools.inventory import ResolvedTarget, resolve_target
 
 
 def guard_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -29,8 +31,12 @@ def guard_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]
     decisions: list[Decision] = []
     for rec in state.recommendations:
         spec = ctx.policy.catalog.get(rec.action)
-        target_kind = spec.target if spec else None
-        asset = ctx.inventory.asset(rec.target) if target_kind == "host" else None
+        # What the target is (an asset, an identity, known-bad), whatever its kind or spelling.
+        target = (
+            resolve_target(ctx.inventory, spec.target_kind, rec.target, ctx.now)
+            if spec
+            else ResolvedTarget()
+        )
         decisions.append(
             decide(
                 Proposal(state.case_id, rec.action, rec.target, requested_by=rec.requested_by),
@@ -38,11 +44,10 @@ def guard_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]
                     case_entities=entities,
                     verdict_confidence=confidence,
                     detections=detections,
-                    asset=asset,
-                    identity=ctx.inventory.identity(rec.target) if target_kind == "user" else None,
-                    in_maintenance_window=bool(ctx.inventory.windows_for(rec.target, ctx.now))
-                    if target_kind == "host"
-                    else False,
+                    asset=target.asset,
+                    identity=target.identity,
+                    intel=target.intel,
+                    in_maintenance_window=bool(target.windows),
                     autonomy_on=ctx.autonomy_on,
                     executed_in_window=executed,
                     open_breakers=breakers,

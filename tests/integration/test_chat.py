@@ -426,7 +426,8 @@ def test_a_message_without_a_parseable_request_puts_nothing_under_the_analysts_n
     )
     [result] = reply.actions
     assert result.requested_by == "llm:swapping-fake-model"
-    assert (result.rule_id, result.status) == ("tier.model_only", "pending_approval")
+    # 10.10.0.10 is DC-01's address: the deny list of its asset answers before model_only.
+    assert (result.rule_id, result.status) == ("deny_list.asset_role", "denied")
     assert "your message names no single action and target I can parse" in reply.text
     assert "your request (" not in reply.text  # there was none to propose
     assert not [r for r in store.actions.rows("C-4") if r.requested_by == "analyst:ana"]

@@ -1,8 +1,9 @@
 """Guard node: every recommended action gets a guardrail Decision before anything else happens.
 
-The node gathers the context a decision needs (the case's normalized entities, the target's
-inventory record, change windows, the kill switch) and calls the pure ``decide``. Decisions
-are kept on the case and written to the audit chain with the analysis.
+The node gathers the context a decision needs (the case's normalized entities, what the target
+resolves to in the inventory whatever its kind, its threat-intel matches, change windows, the
+kill switch) and calls the pure ``decide``. Decisions are kept on the case and written to the
+audit chain with the analysis.
 
 :func:`decide_now` is that gathering for one proposal; execution calls it again right before
 a connector is called (:func:`recheck_for`), with the kill switch and bounds as they are then.
@@ -10,6 +11,7 @@ a connector is called (:func:`recheck_for`), with the kill switch and bounds as 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -20,6 +22,7 @@ from tierzero.agents.state import CaseState
 from tierzero.guardrails.decisions import ActionContext, Decision, Proposal, decide
 from tierzero.guardrails.execution import Recheck, current_bounds
 from tierzero.store.actions import ActionRow
+from tierzero.tools.inventory import ResolvedTarget, resolve_target
 
 
 def guard_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -38,13 +41,26 @@ def guard_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]
 
 def decide_now(ctx: RunContext, state: CaseState, proposal: Proposal) -> Decision:
     """The guardrails' decision on one proposal for this case, with everything read now: the
-    case's entities, the target's inventory record, change windows, the kill switch and the
-    bounds (executions and failures so far)."""
+    case's entities, what the target resolves to (asset, identity, intel, change windows), the
+    kill switch and the bounds (executions and failures so far).
+
+    A host or account the inventory knows is acted on under the inventory's own name
+    (``lt-fin-042.northwind.example`` becomes ``LT-FIN-042``), so the connector gets the name
+    it knows and every spelling is one action.
+    """
     case = ctx.case_file(state.case_id)
     now = ctx.now
     spec = ctx.policy.catalog.get(proposal.action)
-    target_kind = spec.target if spec else None
-    target = proposal.target
+    # What the target is (an asset, an identity, known-bad), whatever its kind or spelling.
+    target = (
+        resolve_target(ctx.inventory, spec.target_kind, proposal.target, now)
+        if spec
+        else ResolvedTarget()
+    )
+    if spec is not None and spec.target == "host" and target.asset is not None:
+        proposal = replace(proposal, target=target.asset.hostname)
+    elif spec is not None and spec.target == "user" and target.identity is not None:
+        proposal = replace(proposal, target=target.identity.user)
     executed, breakers = current_bounds(ctx.store.actions, ctx.policy, now)
     return decide(
         proposal,
@@ -52,11 +68,10 @@ def decide_now(ctx: RunContext, state: CaseState, proposal: Proposal) -> Decisio
             case_entities=case.entity_keys(ctx.internal_domains),
             verdict_confidence=state.analysis.confidence if state.analysis else 0.0,
             detections=tuple(sorted({a.detection_id for a in case.primary_alerts})),
-            asset=ctx.inventory.asset(target) if target_kind == "host" else None,
-            identity=ctx.inventory.identity(target) if target_kind == "user" else None,
-            in_maintenance_window=bool(ctx.inventory.windows_for(target, now))
-            if target_kind == "host"
-            else False,
+            asset=target.asset,
+            identity=target.identity,
+            intel=target.intel,
+            in_maintenance_window=bool(target.windows),
             autonomy_on=ctx.autonomy_on(),
             executed_in_window=executed,
             open_breakers=breakers,
@@ -73,8 +88,7 @@ def recheck_for(ctx: RunContext, state: CaseState) -> Recheck:
     row's own case, action, target and requester (never on what the caller believes)."""
 
     def recheck(row: ActionRow) -> Decision:
-        return decide_now(
-            ctx, state, Proposal(row.case_id, row.action, row.target, requested_by=row.requested_by)
-        )
+        proposal = Proposal(row.case_id, row.action, row.target, requested_by=row.requested_by)
+        return decide_now(ctx, state, proposal)
 
     return recheck

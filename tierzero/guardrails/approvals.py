@@ -88,4 +88,3 @@ def rule_on_answer(
             f": {answer.reason}" if answer.reason else ""
         )
     return "deny", f"denied by {answer.approver}" + (f": {answer.reason}" if answer.reason else "")
-

@@ -5,11 +5,17 @@ Checks run in a fixed order and the first that objects decides:
 1. ``schema``: the action is in the catalog and the target is a well-formed value of the kind
    the action acts on (one host, one account, one address ...);
 2. ``provenance``: the target is an entity of this case's normalized alert fields (never text
-   from a command line, subject, URL or a model), and not on a deny list;
+   from a command line, subject, URL or a model), and not on a deny list; an indicator block
+   (ip, domain, hash, email) is never aimed at the company's own addresses, names or mailboxes;
 3. ``bounds``: the action type's circuit breaker is closed and its rate limit not reached;
 4. ``tier``: the global kill switch, an unsettled verdict (``needs_review``), an action only a
-   model proposed, the detections' measured precision, then the first matching autonomy tier
-   rule: tier 1 allows, tiers 2 and 3 need a person's approval.
+   model proposed, the detections' measured precision, an indicator block with no
+   threat-intelligence match, then the first matching autonomy tier rule: tier 1 allows,
+   tiers 2 and 3 need a person's approval.
+
+The caller resolves the target against the inventory first
+(:func:`tierzero.tools.inventory.resolve_target`): an IP of an asset is that asset, a mailbox
+its identity, so deny lists and tier rules see what is targeted, whatever its kind or spelling.
 
 Every rule id, its stage and its place in this order are listed once, in
 :mod:`tierzero.guardrails.rules`. A needs_approval Decision also carries how long a person has
@@ -35,7 +41,7 @@ from tierzero.guardrails.approvals import approval_window
 from tierzero.guardrails.policy import Policy, TierRule
 from tierzero.guardrails.rules import Finding, Outcome, RuleId, tier_rule_id
 from tierzero.ingest.alert import EntityKind
-from tierzero.tools.inventory import Asset, Identity
+from tierzero.tools.inventory import Asset, Identity, Indicator, canonical_ip, under_domain
 
 _HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*$")
 _DOMAIN = re.compile(
@@ -45,6 +51,12 @@ _DOMAIN = re.compile(
 _HASH = re.compile(r"^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$")
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}$")
 _USER = re.compile(r"^[A-Za-z0-9._@\\$-]{1,256}$")
+
+# Kinds of target an indicator block acts on (block_ip, block_domain, block_hash,
+# quarantine_email): these need intel to run alone and must never be the company's own.
+INDICATOR_KINDS: frozenset[EntityKind] = frozenset(
+    {EntityKind.IP, EntityKind.DOMAIN, EntityKind.HASH, EntityKind.EMAIL}
+)
 
 
 class Decision(BaseModel):
@@ -94,7 +106,13 @@ class ActionContext:
     verdict_confidence: float
     detections: tuple[str, ...]
     asset: Asset | None = None
+    """The inventory asset the target resolves to, whatever its kind (a host, an asset's IP,
+    an internal FQDN); see :func:`tierzero.tools.inventory.resolve_target`."""
     identity: Identity | None = None
+    """The identity the target resolves to (an account in any spelling, or a mailbox)."""
+    intel: tuple[Indicator, ...] = ()
+    """Threat-intelligence matches of the target valid at decision time: the evidence an
+    indicator block needs to run without a person (none: it waits for approval)."""
     in_maintenance_window: bool = False
     autonomy_on: bool = True
     executed_in_window: Mapping[str, int] = field(default_factory=dict)
@@ -183,6 +201,9 @@ def decide(proposal: Proposal, ctx: ActionContext, policy: Policy) -> Decision:
     denied = _deny_listed(proposal.target, ctx, policy)
     if denied:
         return result("deny", *denied)
+    own = _own_indicator(kind, proposal.target, ctx, policy)
+    if own:
+        return result("deny", *own)
 
     # 3. bounds
     bound = bound_reached(proposal.action, policy, ctx.executed_in_window, ctx.open_breakers)
@@ -211,6 +232,9 @@ def decide(proposal: Proposal, ctx: ActionContext, policy: Policy) -> Decision:
     precision = _weakest_detection(ctx.detections, policy)
     if precision is not None:
         return result("needs_approval", *precision)
+    unproven = _unproven_indicator(kind, proposal.target, ctx)
+    if unproven:
+        return result("needs_approval", *unproven)
     rule = first_tier(proposal, ctx, policy)
     if rule.tier == 1:
         return result("allow", tier_rule_id(rule.id), rule.reason, tier=1)
@@ -263,8 +287,18 @@ def well_formed(kind: EntityKind, value: str) -> bool:
 
 def _deny_listed(target: str, ctx: ActionContext, policy: Policy) -> Finding | None:
     deny = policy.deny
-    if target in deny.targets:
-        return Finding(RuleId.DENY_LIST_TARGET, f"{target} is on the policy's deny list")
+    listed = {t.casefold() for t in deny.targets}
+    # The target as spelled, and the names of what it resolved to: listing DC-01 also
+    # covers its address and FQDN, listing an account also covers its mailbox.
+    names = [target]
+    if ctx.asset is not None:
+        names += [ctx.asset.hostname, *ctx.asset.ips]
+    if ctx.identity is not None:
+        names += [ctx.identity.user, *([ctx.identity.email] if ctx.identity.email else [])]
+    hit = next((name for name in names if name.casefold() in listed), None)
+    if hit is not None:
+        named = hit if hit == target else f"{target} ({hit})"
+        return Finding(RuleId.DENY_LIST_TARGET, f"{named} is on the policy's deny list")
     if ctx.asset is not None:
         if deny.crown_jewels and ctx.asset.crown_jewel:
             return Finding(RuleId.DENY_LIST_CROWN_JEWEL, f"{ctx.asset.hostname} is a crown jewel")
@@ -278,6 +312,48 @@ def _deny_listed(target: str, ctx: ActionContext, policy: Policy) -> Finding | N
             f"{ctx.identity.user} is a {ctx.identity.privilege} account",
         )
     return None
+
+
+def _own_indicator(
+    kind: EntityKind, target: str, ctx: ActionContext, policy: Policy
+) -> Finding | None:
+    """An indicator block aimed at the company itself: an inventory asset's address or name,
+    an address in ``deny.own_networks``, a domain or mailbox under an internal domain, an
+    identity's mailbox. Blocking these cuts the company off from itself, whatever intel says."""
+    if kind not in INDICATOR_KINDS:
+        return None
+    why: str | None = None
+    if ctx.asset is not None:
+        why = f"is {ctx.asset.hostname} in the inventory"
+    elif ctx.identity is not None:
+        why = f"is the mailbox of {ctx.identity.user}"
+    elif kind is EntityKind.IP and (ip := canonical_ip(target)) is not None:
+        address = ipaddress.ip_address(ip)
+        network = next((n for n in policy.deny.own_networks if address in n), None)
+        if network is not None:
+            why = f"is inside the company's network {network} (deny.own_networks)"
+    elif kind in (EntityKind.DOMAIN, EntityKind.EMAIL):
+        domain = target.rpartition("@")[2]
+        if under_domain(domain, ctx.internal_domains):
+            why = f"is under the company's own domain {domain.lower()}"
+    if why is None:
+        return None
+    return Finding(
+        RuleId.DENY_LIST_OWN_INDICATOR,
+        f"{kind.value} {target[:80]} {why}: the company's own is never blocked as an indicator",
+    )
+
+
+def _unproven_indicator(kind: EntityKind, target: str, ctx: ActionContext) -> Finding | None:
+    """An indicator block with no threat-intelligence match: nothing shows the indicator is bad,
+    so a person confirms before it runs."""
+    if kind not in INDICATOR_KINDS or ctx.intel:
+        return None
+    return Finding(
+        RuleId.TIER_UNPROVEN_INDICATOR,
+        f"no threat intelligence marks {kind.value} {target[:80]} as bad; "
+        "a person confirms before it is blocked",
+    )
 
 
 def _weakest_detection(detections: tuple[str, ...], policy: Policy) -> Finding | None:

@@ -15,7 +15,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    model_validator,
+)
 
 from tierzero.config import ConfigError, load_model
 from tierzero.ingest.alert import EntityKind
@@ -51,7 +58,16 @@ class DenyLists(_Strict):
     crown_jewels: bool = True
     asset_roles: tuple[str, ...] = ("domain_controller",)
     privileges: tuple[Privilege, ...] = ("break_glass",)
-    targets: tuple[str, ...] = Field(default=(), description="Exact target values")
+    targets: tuple[str, ...] = Field(
+        default=(),
+        description="Target values (case-insensitive); a host or account listed here is also "
+        "denied by its address, FQDN or mailbox",
+    )
+    own_networks: tuple[IPvAnyNetwork, ...] = Field(
+        default=(),
+        description="The company's own address ranges: an indicator block (block_ip) on an "
+        "address inside is denied, like an inventory asset's address",
+    )
 
 
 class Detections(_Strict):
@@ -99,7 +115,7 @@ class TierWhen(_Strict):
     confidence_below: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
-RESERVED_TIER_IDS: frozenset[str] = frozenset({"model_only"})
+RESERVED_TIER_IDS: frozenset[str] = frozenset({"model_only", "unproven_indicator"})
 """Tier rule ids the policy may not use: ``tier.<id>`` of these is a fixed rule's id
 (:class:`tierzero.guardrails.rules.RuleId`), and an audit record must name one rule."""
 

@@ -29,11 +29,13 @@ class Stage(StrEnum):
     SCHEMA = "schema"
     """The action is in the catalog and the target is one well-formed value of its kind."""
     PROVENANCE = "provenance"
-    """The target is an entity of the case's normalized alert fields and not on a deny list."""
+    """The target is an entity of the case's normalized alert fields and not on a deny list
+    (nor, for an indicator block, the company's own)."""
     BOUNDS = "bounds"
     """The action type's circuit breaker is closed and its rate limit not reached."""
     TIER = "tier"
-    """Kill switch, unsettled verdict, model-only proposal, detection precision, tier rules."""
+    """Kill switch, unsettled verdict, model-only proposal, detection precision, an indicator
+    block without intel, tier rules."""
     EXECUTION = "execution"
     """At execution only: the action row still matches the hash of what was decided (then
     every other stage is decided again, with the kill switch and bounds as they are now)."""
@@ -49,6 +51,7 @@ class RuleId(StrEnum):
     DENY_LIST_CROWN_JEWEL = "deny_list.crown_jewel"
     DENY_LIST_ASSET_ROLE = "deny_list.asset_role"
     DENY_LIST_PRIVILEGE = "deny_list.privilege"
+    DENY_LIST_OWN_INDICATOR = "deny_list.own_indicator"
     BOUNDS_BREAKER_OPEN = "bounds.breaker_open"
     BOUNDS_RATE_LIMIT = "bounds.rate_limit"
     AUTONOMY_OFF = "autonomy.off"
@@ -56,6 +59,7 @@ class RuleId(StrEnum):
     TIER_MODEL_ONLY = "tier.model_only"
     DETECTION_UNMEASURED = "detection.unmeasured"
     DETECTION_LOW_PRECISION = "detection.low_precision"
+    TIER_UNPROVEN_INDICATOR = "tier.unproven_indicator"
     EXECUTION_ROW_ALTERED = "execution.row_altered"
 
 
@@ -135,6 +139,14 @@ _CHECKS: Final[tuple[tuple[str, Stage, tuple[Outcome, ...], str], ...]] = (
         "the target account has a denied privilege (deny.privileges)",
     ),
     (
+        RuleId.DENY_LIST_OWN_INDICATOR,
+        Stage.PROVENANCE,
+        ("deny",),
+        "an indicator block (ip, domain, hash, email) on the company's own: an inventory "
+        "asset's address or name, an address in deny.own_networks, an identity's mailbox, a "
+        "domain or mailbox under an internal domain",
+    ),
+    (
         RuleId.BOUNDS_BREAKER_OPEN,
         Stage.BOUNDS,
         ("needs_approval",),
@@ -176,6 +188,13 @@ _CHECKS: Final[tuple[tuple[str, Stage, tuple[Outcome, ...], str], ...]] = (
         Stage.TIER,
         ("needs_approval",),
         "a detection that fired has measured precision below detections.min_precision",
+    ),
+    (
+        RuleId.TIER_UNPROVEN_INDICATOR,
+        Stage.TIER,
+        ("needs_approval",),
+        "an indicator block (ip, domain, hash, email) with no threat-intelligence match valid "
+        "at decision time: nothing shows the indicator is bad",
     ),
     (
         TIER_FAMILY,

@@ -2,12 +2,15 @@
 
 Loaded from ``config/inventory/`` (YAML, plus threat intelligence as CSV or STIX 2.1 bundles).
 Lookups normalize names the way correlation does, so ``NORTHWIND\\alice.martin`` finds
-``alice.martin`` and ``lt-fin-042.northwind.example`` finds ``LT-FIN-042``.
+``alice.martin``, ``lt-fin-042.northwind.example`` finds ``LT-FIN-042`` and ``::ffff:10.10.0.10``
+finds the asset with address ``10.10.0.10``. :func:`resolve_target` gathers what the inventory
+knows about one action target of any kind, for the guardrails.
 """
 
 from __future__ import annotations
 
 import csv
+import ipaddress
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,6 +23,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from tierzero.config import ConfigError, load_model
 from tierzero.correlate.entities import host_key, user_key
+from tierzero.ingest.alert import EntityKind
 
 
 class Criticality(IntEnum):
@@ -142,7 +146,7 @@ class Inventory:
         for asset in self.assets:
             self._by_host[host_key(asset.hostname)] = asset
             for ip in asset.ips:
-                self._by_ip[ip] = asset
+                self._by_ip[canonical_ip(ip) or ip] = asset
         for identity in self.identities:
             self._by_user[user_key(identity.user)] = identity
             if identity.email:
@@ -151,7 +155,7 @@ class Inventory:
             self._scanner_ips.update(dict.fromkeys(scanner.ips, scanner))
             self._scanner_hosts.update({host_key(h): scanner for h in scanner.hostnames})
         for indicator in self.indicators:
-            self._intel.setdefault(indicator.value.lower(), []).append(indicator)
+            self._intel.setdefault(_intel_key(indicator.value), []).append(indicator)
 
     @classmethod
     def load(cls, folder: Path, internal_domains: Iterable[str] = ()) -> Inventory:
@@ -181,7 +185,8 @@ class Inventory:
 
     def asset(self, host_or_ip: str) -> Asset | None:
         value = host_or_ip.strip()
-        return self._by_ip.get(value) or self._by_host.get(host_key(value))
+        ip = canonical_ip(value)
+        return (self._by_ip.get(ip) if ip else None) or self._by_host.get(host_key(value))
 
     def identity(self, user: str) -> Identity | None:
         lowered = user.strip().lower()
@@ -202,7 +207,85 @@ class Inventory:
         ]
 
     def intel(self, value: str, when: datetime) -> list[Indicator]:
-        return [i for i in self._intel.get(value.strip().lower(), []) if i.valid_at(when)]
+        return [i for i in self._intel.get(_intel_key(value), []) if i.valid_at(when)]
+
+
+def canonical_ip(value: str) -> str | None:
+    """One spelling per address (``::ffff:10.10.0.10`` is ``10.10.0.10``); None if not one."""
+    try:
+        address = ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
+
+
+def _intel_key(value: str) -> str:
+    return canonical_ip(value) or value.strip().lower()
+
+
+def under_domain(name: str, domains: Iterable[str]) -> bool:
+    """True when ``name`` (a domain, or a mailbox's domain part) is one of ``domains`` or a
+    subdomain of one: ``mail.northwind.example`` is under ``northwind.example``."""
+    name = name.strip().lower().rstrip(".")
+    return any(name == d or name.endswith(f".{d}") for d in (d.lower() for d in domains))
+
+
+@dataclass(frozen=True)
+class ResolvedTarget:
+    """What the inventory knows about one action target, whatever its kind and spelling."""
+
+    asset: Asset | None = None
+    identity: Identity | None = None
+    windows: tuple[MaintenanceWindow, ...] = ()
+    """Change windows open at the time on the asset (or on the host, as named)."""
+    intel: tuple[Indicator, ...] = ()
+    """Threat-intelligence indicators of the target's kind matching it, valid at the time."""
+
+
+# The indicator types that count as a threat-intelligence match for a target of each kind.
+_INTEL_TYPES: dict[EntityKind, frozenset[str]] = {
+    EntityKind.IP: frozenset({"ip"}),
+    EntityKind.DOMAIN: frozenset({"domain"}),
+    EntityKind.HASH: frozenset({"sha256", "sha1", "md5"}),
+    EntityKind.EMAIL: frozenset({"email"}),
+}
+
+
+def resolve_target(
+    inventory: Inventory, kind: EntityKind, value: str, when: datetime
+) -> ResolvedTarget:
+    """The inventory records an action target names, so that deny lists and tier rules see
+    what is targeted rather than how it is spelled (the caller passes the result to
+    ``decide``; ``when`` is the decision time):
+
+    - a host by short name, FQDN or address is its asset;
+    - an IP that is an asset's address is that asset (the DC's IP is the DC);
+    - a domain under an internal domain that names an asset (its FQDN) is that asset;
+    - a mailbox of an identity, or a user in any spelling (``DOMAIN\\user``,
+      ``user@internal-domain``), is that identity.
+
+    Indicators (ip, domain, hash, email) also get their intel matches valid at ``when``.
+    """
+    asset: Asset | None = None
+    identity: Identity | None = None
+    if kind is EntityKind.HOST:
+        asset = inventory.asset(value)
+    elif kind is EntityKind.IP:
+        ip = canonical_ip(value)
+        asset = inventory.asset(ip) if ip else None
+    elif kind is EntityKind.DOMAIN and under_domain(value, inventory.internal_domains):
+        # Only an internal name: an outside domain's first label may spell a host of ours.
+        asset = inventory.asset(value)
+    elif kind in (EntityKind.USER, EntityKind.EMAIL):
+        identity = inventory.identity(value)
+    windows: list[MaintenanceWindow] = []
+    if asset is not None or kind is EntityKind.HOST:
+        windows = inventory.windows_for(asset.hostname if asset else value, when)
+    types = _INTEL_TYPES.get(kind, frozenset())
+    intel = [i for i in inventory.intel(value, when) if i.type in types] if types else []
+    return ResolvedTarget(asset, identity, tuple(windows), tuple(intel))
 
 
 def load_indicator_csv(path: Path) -> list[Indicator]:

@@ -21,6 +21,7 @@ from tierzero.guardrails.rules import RuleId
 from tierzero.settings import Settings
 from tierzero.store.sqlite import Store
 from tierzero.usecases.analysis import request_action
+from tierzero.usecases.errors import usable_actor
 from tierzero.usecases.runtime import ModelChoice, existing_memory, graph_session
 
 Clock = Callable[[], datetime]
@@ -54,7 +55,7 @@ def open_chat(
         if ctx.memory is None:
             memory = existing_memory(store, settings)
             ctx.memory = memory
-        name = analyst.strip() if analyst else ""
+        name = usable_actor(analyst) if analyst else ""
         propose = proposer(store, settings, case_id, name, model, clock) if name else None
         try:
             yield ChatSession(

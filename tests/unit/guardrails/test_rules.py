@@ -88,7 +88,7 @@ def test_decide_checks_in_the_order_of_the_table() -> None:
     jewel_dc = SERVER.model_copy(update={"crown_jewel": True, "role": "domain_controller"})
     glass = ADMIN.model_copy(update={"privilege": "break_glass"})
     worst = ActionContext(
-        case_entities=frozenset({"host:srv-fs-01"}),
+        case_entities=frozenset({"host:srv-fs-01", "ip:10.10.1.15", "ip:203.0.113.9"}),
         verdict_confidence=0.95,
         detections=("edr:a", "edr:b"),
         asset=jewel_dc,
@@ -118,10 +118,17 @@ def test_decide_checks_in_the_order_of_the_table() -> None:
         {"detections": ("edr:b",)},
         {"detections": ()},
     ]
+    # The indicator rules never object to isolate_host: a block_ip probes each at its place,
+    # before the isolation of the same step. The server's own address, once the deny lists
+    # pass; an outside address without intel, once everything before the tier rules passes.
+    probes = {4: ("10.10.1.15", {}), len(lifted) - 1: ("203.0.113.9", {"asset": None})}
     context = worst
     for i, change in enumerate(lifted):
         context = replace(context, **change)  # type: ignore[arg-type]
         pol = policy if i == 0 else policy.model_copy(update={"deny": POLICY.deny})
+        if i in probes:
+            address, probe = probes[i]
+            steps.append(("block_ip", address, replace(context, **probe), pol))  # type: ignore[arg-type]
         steps.append(("isolate_host", "SRV-FS-01", context, pol))
     seen = [
         decide(Proposal("C-1", action, target, "playbook"), ctx, pol).rule_id

@@ -162,3 +162,32 @@ def test_no_execution_without_its_audit_record(
     assert all(r.status != "executed" for r in store.actions.rows())
     statuses = {r.status for r in store.cases()}
     assert "escalated" in statuses  # the case went to people, with the reason
+
+
+def test_every_spelling_of_a_host_is_one_action_lease_and_rollback(tmp_path: Path) -> None:
+    """Issue 11, item 10: `isolate lt-fin-042` and its FQDN became two actions, two leases and
+    two rollbacks, and the FQDN failed in the lab (feeding the circuit breaker)."""
+    from tierzero.usecases.analysis import request_action
+
+    store = triage(tmp_path)
+    settings = Settings.load()
+    before = [r for r in store.actions.rows() if r.action == "isolate_host"]
+    for spelling in ("lt-fin-042.northwind.example", "LT-FIN-042.", "lt-fin-042"):
+        _, decision = request_action(
+            store,
+            settings,
+            "C-4",
+            "isolate_host",
+            spelling,
+            "analyst:ana",
+            "contain",
+            NOW,
+            model="off",
+        )
+        assert decision is not None and decision.target == "LT-FIN-042"
+    after = [r for r in store.actions.rows() if r.action == "isolate_host"]
+    assert [(r.id, r.target, r.status) for r in after] == [
+        (r.id, r.target, r.status) for r in before
+    ]
+    assert not [r for r in store.actions.rows() if r.status == "failed"]
+    assert lab(store)["isolated_hosts"] == ["LT-FIN-042"]

@@ -271,7 +271,7 @@ def _rate_limited(body: dict[str, Any], n: int) -> Reply:
     case, stage, turns, repairs = phase(body)
     if case == "C-3" and n == 1:  # the first request of the run: 429, then the retry works
         return rate_limited(n)
-    if case == "C-5":  # every attempt: the SDK gives up after its retries
+    if case == "C-5":  # every attempt: the client gives up after its retries
         return rate_limited(n)
     if case == "C-4":
         return _full(stage, 3, repairs, n) if stage == "investigate" else completion(opinion(), n=n)

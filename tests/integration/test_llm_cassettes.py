@@ -43,7 +43,7 @@ SECRET_HEADERS = ["authorization", "api-key", "cookie", "set-cookie", "openai-or
 
 
 class CountingModel:
-    """Counts the calls the agents make (each may be several HTTP attempts inside the SDK)."""
+    """Counts the calls the agents make (each may be several HTTP attempts inside the client)."""
 
     def __init__(self, inner: OpenAIChatModel) -> None:
         self.inner = inner
@@ -93,10 +93,9 @@ def endpoint(
     with ExitStack() as stack:
         base = stack.enter_context(serve(SCENARIOS[scenario])) if RECORD else None
         cassette = stack.enter_context(recorder.use_cassette(f"{scenario}.yaml"))
-        client = httpx2.Client(transport=transport) if transport is not None else None
         config = ModelConfig(max_retries=2, timeout_seconds=5.0)
         where = Endpoint(base or "http://127.0.0.1:9/v1", "sk-test-placeholder", "gpt-4o-mini")
-        model = CountingModel(OpenAIChatModel(where, config, http_client=client))
+        model = CountingModel(OpenAIChatModel(where, config, transport=transport))
         yield model, cassette
         if not RECORD:
             assert cassette.all_played, (
@@ -253,10 +252,10 @@ def test_rate_limit_retry_after_is_honoured(tmp_path: Path) -> None:
     with endpoint("rate_limited") as (model, cassette):
         states = triage(db, model)
     elapsed = time.monotonic() - started
-    # C-3's first request got a 429 with Retry-After: 1; the SDK waited and retried once.
+    # C-3's first request got a 429 with Retry-After: 1; the client waited and retried once.
     assert states["C-3"].status == "closed"
     assert elapsed >= 1.0
-    # C-5 stayed rate-limited through the SDK's retries: it goes to a person with the reason.
+    # C-5 stayed rate-limited through the client's retries: it goes to a person with the reason.
     c5 = states["C-5"]
     assert c5.analysis is not None and c5.analysis.verdict == "needs_review"
     assert "rate_limited" in c5.analysis.rationale[0]

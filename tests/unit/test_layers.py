@@ -91,6 +91,22 @@ def test_only_llm_imports_openai() -> None:
     assert importers == ["agents/llm.py"]
 
 
+def test_only_the_model_client_imports_the_http_client() -> None:
+    """httpx2 (the SDK's transport) and the limits on it are the model client's own: offline
+    runs never load them, and the endpoint is reached only through the client that holds each
+    call to its deadline and size cap."""
+    http = {"httpx2", "httpcore2", "tierzero.agents.llm_limits"}
+    importers = {
+        str(p.relative_to(PACKAGE))
+        for p in PACKAGE.rglob("*.py")
+        for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+        if isinstance(n, ast.Import | ast.ImportFrom)
+        for name in ([a.name for a in n.names] if isinstance(n, ast.Import) else [n.module or ""])
+        if name in http or name.split(".")[0] in http
+    }
+    assert importers <= {"agents/llm.py", "agents/llm_limits.py"}
+
+
 def _module(path: Path) -> str:
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)

@@ -135,6 +135,7 @@ class RunContext:
             case_id=case_id,
             actor=actor,
             now=self.now,
+            max_response_bytes=self.model.config.max_response_bytes,
         )
 
     def tools(self, case_id: str) -> ToolContext:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+from itertools import islice
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from tierzero.cli.support import (
+    CONTROL,
     ConfigOption,
     DbOption,
     actor_option,
@@ -83,7 +87,7 @@ def chat_command(
                     print(json.dumps(document, indent=2))
                     return
                 for question, reply in replies:
-                    out.print(f"[bold]you>[/] {safe(question)}")
+                    out.print(Text.assemble(("you>", "bold"), " ", _printable(question)))
                     _print_reply(reply.text, reply.answered_by)
                 return
             out.print(
@@ -112,15 +116,64 @@ def chat_command(
                         out.print(
                             f"[dim]{message.created_at:%Y-%m-%d %H:%M}Z {safe(message.author)}:[/]"
                         )
-                        for part in message.content.splitlines()[:8]:
-                            out.print(f"  [dim]{safe(part)}[/]")
+                        for part in message.content[:MAX_SHOWN_CHARS].splitlines()[:8]:
+                            out.print(Text("  " + _printable(_cut(part)), style="dim"))
                 elif text:
                     reply = session.ask(text)
                     _print_reply(reply.text, reply.answered_by)
 
 
+# How much of one answer the terminal shows: a chat answer is a few KB (the model is asked for
+# 1,000 tokens); past these only a broken or hostile endpoint writes, and Rich spends about
+# 0.1 ms per printed line. --json and the chat log keep the whole answer.
+MAX_SHOWN_CHARS = 200_000
+MAX_SHOWN_LINES = 2_000
+MAX_HISTORY_LINE = 500
+# What stands out in an answer: the evidence ids it cites and IPv4 addresses. Each alternative
+# matches a bounded width with no nested repetition, so finding them is linear in the text;
+# Rich's own highlighter backtracks quadratically on long runs (a 100 KB line took a minute),
+# and rich.markup.escape does on runs of backslashes, so answers are printed as Text (never
+# parsed as markup) and highlighted here only, with at most MAX_HIGHLIGHTS styled spans
+# (each costs Rich far more than a plain character).
+HIGHLIGHTS = re.compile(
+    r"(?<![\w.])(?:(?P<evidence>E\d{1,6})|(?P<address>(?:\d{1,3}\.){3}\d{1,3}))(?!\w|\.\d)"
+)
+HIGHLIGHT_STYLES = {"evidence": "bold cyan", "address": "magenta"}
+MAX_HIGHLIGHTS = 1_000
+
+
+def highlighted(line: str, limit: int = MAX_HIGHLIGHTS) -> Text:
+    """One line of an answer, terminal-safe, with its first ``limit`` evidence ids and
+    addresses styled."""
+    text = Text(_printable(line))
+    for match in islice(HIGHLIGHTS.finditer(text.plain), max(limit, 0)):
+        text.stylize(HIGHLIGHT_STYLES[match.lastgroup or ""], match.start(), match.end())
+    return text
+
+
+def _cut(line: str, limit: int = MAX_HISTORY_LINE) -> str:
+    return line if len(line) <= limit else line[:limit] + " ..."
+
+
+def _printable(value: str) -> str:
+    """Control characters (escape sequences, newlines) become spaces or are dropped, as in
+    ``safe``; no markup escaping, since Text is never parsed as markup."""
+    return CONTROL.sub(lambda m: " " if m.group() in "\t\n\r" else "", value)
+
+
 def _print_reply(text: str, answered_by: str) -> None:
-    """A chat answer line by line (it quotes alert text: each line is made safe)."""
-    prefix = f"[cyan]{safe(answered_by)}>[/] " if answered_by else ""
-    for index, line in enumerate(text.splitlines() or [""]):
-        out.print((prefix if index == 0 else "  ") + safe(line))
+    """A chat answer line by line (it quotes alert text: each line is made terminal-safe), cut
+    to what a terminal can show."""
+    lines = text[:MAX_SHOWN_CHARS].splitlines(keepends=True)[:MAX_SHOWN_LINES] or [""]
+    prefix = Text.assemble((f"{_printable(answered_by)}>", "cyan"), " ") if answered_by else None
+    left = MAX_HIGHLIGHTS
+    for index, line in enumerate(lines):
+        body = highlighted(line.rstrip("\r\n"), left)
+        left -= len(body.spans)
+        head = prefix if index == 0 and prefix is not None else Text("  ")
+        out.print(head + body)
+    hidden = len(text) - sum(len(line) for line in lines)
+    if hidden > 0:
+        out.print(
+            Text(f"  ... {hidden:,} more characters not shown (--json prints them)", style="dim")
+        )

@@ -6,8 +6,12 @@ Agents never hold a model client; they get a :class:`ModelGate` for their case. 
    call, per case and per run: a call that would break one is refused before it is made;
 2. writes a ``model_call`` audit record with the whole prompt, the template id and version,
    the model name and the token counts (phase ``request``) *before* the call;
-3. calls the model (the SDK does its own bounded retries and timeouts);
+3. calls the model (the client bounds each call: retries, a total deadline, a size cap);
 4. writes the response (phase ``response``) or the failure (phase ``error``) to the audit.
+
+Step 4 happens whatever step 3 does (a ``finally``): a request record is always followed by
+its outcome. Any exception of the client becomes a :class:`ModelError`, and a response larger
+than ``max_response_bytes`` is refused, so what the audit stores of a reply is bounded.
 
 The model behind the gate is anything that implements :class:`ChatModel`: the OpenAI-compatible
 client in ``tierzero.agents.llm`` or a scripted fake in tests. Nothing here imports ``openai``.
@@ -31,12 +35,23 @@ from pydantic import BaseModel, ConfigDict, Field
 from tierzero.guardrails.mediator import AuditSink
 
 ModelErrorKind = Literal[
-    "timeout", "rate_limited", "server_error", "connection", "refused", "bad_response"
+    "timeout",  # no complete answer within the per-read timeout or the call's deadline
+    "rate_limited",
+    "server_error",
+    "connection",
+    "refused",  # a 4xx other than 429
+    "bad_response",  # an answer that is not a chat completion (not JSON, wrong shape)
+    "too_large",  # an answer above max_response_bytes
+    "client_error",  # the client raised something it should have mapped (a bug, audited)
 ]
+
+# The largest reply the model may send (config/model.yaml ``max_response_bytes``): the client
+# stops reading past it and the gate refuses to store more.
+DEFAULT_MAX_RESPONSE_BYTES = 1 << 20
 
 
 class ModelError(RuntimeError):
-    """The endpoint failed after the SDK's own retries; ``kind`` says how."""
+    """The endpoint failed after the client's retries; ``kind`` says how."""
 
     def __init__(self, kind: ModelErrorKind, message: str, status: int | None = None) -> None:
         super().__init__(f"{kind}: {message}")
@@ -215,6 +230,7 @@ class ModelGate:
     case_id: str | None
     actor: str
     now: datetime
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     tokens_used: int = field(default=0, init=False)
     calls: int = field(default=0, init=False)
 
@@ -248,46 +264,50 @@ class ModelGate:
         )
         self.calls += 1
         started = time.perf_counter()
+        tokens = prompt_tokens  # charged for a failed call too: the endpoint read the prompt
+        outcome: dict[str, Any]
         try:
-            response = self.model.complete(request)
+            response = self._call(request)
+            tokens, outcome = _response_outcome(response, encoding, prompt_tokens)
+            return response
         except ModelError as exc:
-            self._charge(prompt_tokens)
+            outcome = {
+                "phase": "error",
+                "error": exc.kind,
+                "status": exc.status,
+                "message": str(exc)[:500],
+            }
+            raise
+        except BaseException as exc:  # an interrupt, or a bug of ours: still close the pair
+            kind = "internal" if isinstance(exc, Exception) else "interrupted"
+            outcome = {"phase": "error", "error": kind, "status": None, "message": repr(exc)[:500]}
+            raise
+        finally:
+            # The request record above always gets its outcome, whatever happened in between.
+            self._charge(tokens)
             self._audit(
                 {
                     **header,
-                    "phase": "error",
+                    **outcome,
                     "call": self.calls,
-                    "error": exc.kind,
-                    "status": exc.status,
-                    "message": str(exc)[:500],
                     "seconds": round(time.perf_counter() - started, 3),
                 }
             )
+
+    def _call(self, request: ChatRequest) -> ChatResponse:
+        """The model's answer, or a ModelError: nothing else leaves the client, and an answer
+        above ``max_response_bytes`` is refused rather than stored."""
+        try:
+            response = self.model.complete(request)
+        except ModelError:
             raise
-        completion_tokens = response.completion_tokens
-        if completion_tokens is None:
-            completion_tokens = len(encoding.encode(response.content or "", disallowed_special=()))
-        self._charge((response.prompt_tokens or prompt_tokens) + completion_tokens)
-        self._audit(
-            {
-                **header,
-                "phase": "response",
-                "call": self.calls,
-                "response_model": response.model,
-                "content": response.content,
-                "tool_calls": [
-                    {"id": c.id, "name": c.name, "arguments": c.arguments}
-                    for c in response.tool_calls
-                ],
-                "finish_reason": response.finish_reason,
-                "usage": {
-                    "prompt_tokens": response.prompt_tokens,
-                    "completion_tokens": response.completion_tokens,
-                    "counted_completion_tokens": completion_tokens,
-                },
-                "seconds": round(time.perf_counter() - started, 3),
-            }
-        )
+        except Exception as exc:
+            raise ModelError("client_error", f"{type(exc).__name__}: {str(exc)[:300]}") from exc
+        size = response_bytes(response)
+        if size > self.max_response_bytes:
+            raise ModelError(
+                "too_large", f"the answer has {size} bytes; the limit is {self.max_response_bytes}"
+            )
         return response
 
     def _over_budget(self, prompt_tokens: int, max_tokens: int) -> tuple[str, str] | None:
@@ -313,3 +333,35 @@ class ModelGate:
 
     def _audit(self, payload: dict[str, Any]) -> None:
         self.sink.audit("model_call", self.actor, payload, self.case_id, self.now)
+
+
+def response_bytes(response: ChatResponse) -> int:
+    """How many bytes of the model's own text an answer carries (content and tool calls)."""
+    texts = [response.content or ""]
+    for call in response.tool_calls:
+        texts += (call.id, call.name, call.arguments)
+    return sum(len(t.encode("utf-8", "replace")) for t in texts)
+
+
+def _response_outcome(
+    response: ChatResponse, encoding: tiktoken.Encoding, prompt_tokens: int
+) -> tuple[int, dict[str, Any]]:
+    """The tokens to charge for an answer and its ``response`` audit record."""
+    completion_tokens = response.completion_tokens
+    if completion_tokens is None:
+        completion_tokens = len(encoding.encode(response.content or "", disallowed_special=()))
+    record = {
+        "phase": "response",
+        "response_model": response.model,
+        "content": response.content,
+        "tool_calls": [
+            {"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls
+        ],
+        "finish_reason": response.finish_reason,
+        "usage": {
+            "prompt_tokens": response.prompt_tokens,
+            "completion_tokens": response.completion_tokens,
+            "counted_completion_tokens": completion_tokens,
+        },
+    }
+    return (response.prompt_tokens or prompt_tokens) + completion_tokens, record

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tierzero.guardrails.model_gate import ModelBudget
+from tierzero.guardrails.model_gate import DEFAULT_MAX_RESPONSE_BYTES, ModelBudget
 
 
 class _Strict(BaseModel):
@@ -44,8 +44,16 @@ class ModelConfig(_Strict):
     """``config/model.yaml``."""
 
     model: str = "gpt-4o-mini"
+    # Per network operation (connect, each read, each write): a slow-drip answer keeps every
+    # read short, so this alone does not bound a call; deadline_seconds does.
     timeout_seconds: float = Field(default=60.0, gt=0, le=600)
-    max_retries: int = Field(default=2, ge=0, le=5, description="the SDK's own retries")
+    # Wall clock for one whole call: every attempt, the waits between them and the whole body.
+    deadline_seconds: float = Field(default=120.0, gt=0, le=3600)
+    # The most bytes one answer may take on the wire (headers included); reading stops there.
+    max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=16_384, le=64 << 20)
+    max_retries: int = Field(
+        default=2, ge=0, le=5, description="retries of timeouts, connection errors, 429 and 5xx"
+    )
     temperature: float = Field(default=0.0, ge=0, le=2)
     # json_object asks the server for JSON mode (OpenAI, vLLM, Ollama, llama.cpp support it);
     # prompt_only relies on the prompt and validation alone, for servers that reject the field.

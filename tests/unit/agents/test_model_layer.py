@@ -132,6 +132,45 @@ def test_endpoint_failure_is_audited_and_raised() -> None:
     assert [p["phase"] for _, p in g.sink.records] == ["request", "error"]  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize(
+    "failure",
+    [ValueError("Expecting value: line 1 column 1"), AttributeError("'NoneType' .content")],
+    ids=["decode error", "malformed completion"],
+)
+def test_any_client_exception_becomes_an_audited_model_error(failure: Exception) -> None:
+    g = gate(ScriptedModel([failure]))
+    with pytest.raises(ModelError) as exc:
+        g.complete(request(), REF)
+    assert exc.value.kind == "client_error" and exc.value.__cause__ is failure
+    records = [p for _, p in g.sink.records]  # type: ignore[attr-defined]
+    assert [p["phase"] for p in records] == ["request", "error"]
+    assert records[1]["error"] == "client_error" and records[1]["call"] == 1
+
+
+def test_an_interrupted_call_still_gets_its_error_record() -> None:
+    g = gate(ScriptedModel([KeyboardInterrupt()]))
+    with pytest.raises(KeyboardInterrupt):
+        g.complete(request(), REF)
+    records = [p for _, p in g.sink.records]  # type: ignore[attr-defined]
+    assert [(p["phase"], p.get("error")) for p in records] == [
+        ("request", None),
+        ("error", "interrupted"),
+    ]
+
+
+def test_an_answer_above_the_cap_is_refused_and_not_stored() -> None:
+    big = "x" * 5_000
+    g = gate(ScriptedModel([text(big), calls(("case_alerts", {"q": big}))]))
+    g.max_response_bytes = 4_096
+    for _ in range(2):
+        with pytest.raises(ModelError) as exc:
+            g.complete(request(), REF)
+        assert exc.value.kind == "too_large"
+    records = [p for _, p in g.sink.records]  # type: ignore[attr-defined]
+    assert [p["phase"] for p in records] == ["request", "error"] * 2
+    assert all(big not in json.dumps(p) for p in records)
+
+
 def test_tokens_are_counted_offline() -> None:
     encoding = encoding_for("some-local-model")
     assert encoding.name == OFFLINE_ENCODING

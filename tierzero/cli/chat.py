@@ -11,7 +11,6 @@ import typer
 from rich.text import Text
 
 from tierzero.cli.support import (
-    CONTROL,
     ConfigOption,
     DbOption,
     actor_option,
@@ -21,6 +20,7 @@ from tierzero.cli.support import (
     out,
     refusals,
     safe,
+    visible,
 )
 from tierzero.store.sqlite import DEFAULT_DB
 from tierzero.usecases.cases import live_case
@@ -156,9 +156,9 @@ def _cut(line: str, limit: int = MAX_HISTORY_LINE) -> str:
 
 
 def _printable(value: str) -> str:
-    """Control characters (escape sequences, newlines) become spaces or are dropped, as in
-    ``safe``; no markup escaping, since Text is never parsed as markup."""
-    return CONTROL.sub(lambda m: " " if m.group() in "\t\n\r" else "", value)
+    """Control, text-direction and invisible characters shown as escapes, as in ``safe``; no
+    markup escaping, since Text is never parsed as markup."""
+    return visible(value)
 
 
 def _print_reply(text: str, answered_by: str) -> None:

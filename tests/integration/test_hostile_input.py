@@ -10,12 +10,19 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import EXAMPLES, NOW
 from tierzero.cli import app
+from tierzero.ingest.alert import Alert
 from tierzero.ingest.reader import IngestOptions, read
+from tierzero.settings import Settings
+from tierzero.store.memory_records import record_for
 from tierzero.store.sqlite import Store
+from tierzero.usecases.analysis import analyse_case
+from tierzero.usecases.runtime import graph_session
+from tierzero.usecases.triage import correlate, ingest
 
 runner = CliRunner()
 MAPPING = """\
@@ -236,3 +243,49 @@ def test_a_line_far_over_the_limit_is_never_held_whole(tmp_path: Path) -> None:
     count, peak = _peak_while_reading(path, options)
     assert count == 2
     assert peak < 4 * options.max_record_bytes, peak
+
+
+def test_a_case_of_many_repeats_is_analysed_from_a_bounded_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """3,000 repeats of one alert (same detection, same entities) plus 12 distinct alerts on
+    the same host: analysis parses a bounded number of alerts, counts the repeats, and says
+    what it left out."""
+    repeats = [{**WAZUH, "id": f"1794821472.{i}"} for i in range(3000)]
+    distinct = [
+        {
+            **WAZUH,
+            "id": f"17948215.{i}",
+            "timestamp": f"2026-11-16T09:4{i % 10}:00.000+0000",
+            "rule": {**WAZUH["rule"], "id": f"9{i:04d}"},
+        }
+        for i in range(12)
+    ]
+    path = tmp_path / "flood.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in repeats + distinct))
+    settings = Settings.load()
+    store = Store(tmp_path / "t.db")
+    try:
+        ingest([path], store, IngestOptions(), NOW)
+        correlate(store, settings, NOW)
+        (case,) = store.cases()
+        parsed = [0]
+        original = Alert.model_validate_json
+
+        def counting(*args: Any, **kwargs: Any) -> Alert:
+            parsed[0] += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(Alert, "model_validate_json", counting)
+        with graph_session(store, settings, NOW, "env") as (graph, ctx):
+            ctx.max_case_alerts = 5
+            state = analyse_case(graph, ctx, case.id)
+            file = ctx.case_file(case.id)
+        record_for(store, case.id)  # the similar-case memory's record reads a page too
+        assert parsed[0] < 100, parsed[0]  # was every alert, repeats included: 3,012 and more
+        assert (len(file.alerts), file.left_out, file.alert_count) == (5, 8, 3012)
+        assert file.duplicates == {file.alerts[0].id: 2999}  # the repeated alert is oldest
+        notes = [e.summary for e in state.evidence if e.kind == "alert" and not e.alert_id]
+        assert notes and notes[0].startswith("8 more distinct alerts of this case were left out")
+    finally:
+        store.close()

@@ -38,6 +38,7 @@ class InputFile:
     mapping: Path | None = None
     problem: str | None = None
     mapping_given: bool = False  # the mapping came from --mapping, not from beside the file
+    real: Path | None = None  # what was checked: opened without following links again
 
 
 def _file_type(mode: int) -> str:
@@ -81,14 +82,17 @@ def check_file(path: Path, roots: tuple[Path, ...]) -> str | None:
     return None
 
 
-def open_regular(path: Path) -> BinaryIO:
+def open_regular(path: Path, follow: bool = True) -> BinaryIO:
     """Open ``path`` for binary reading, refusing anything but a regular file.
 
     ``O_NONBLOCK`` makes opening a FIFO return at once (it would otherwise wait for a writer)
     and ``fstat`` on the open descriptor checks the file actually opened, so a file swapped
-    for a FIFO or device after discovery is refused too. Raises :class:`NotReadable`.
+    for a FIFO or device after discovery is refused too; ``follow=False`` (``O_NOFOLLOW``)
+    refuses a file swapped for a link. Raises :class:`NotReadable`.
     """
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    if not follow:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(path, flags)
     except OSError as exc:
@@ -186,18 +190,19 @@ def _input_file(
     problem = check_file(path, roots)
     if problem is not None:
         return InputFile(path, typed, problem=problem)
+    real = path.resolve()
     sibling = path.with_name(path.name[: -len(path.suffix)] + MAPPING_SUFFIX)
     if os.path.lexists(sibling):
         why = check_file(sibling, mapping_roots)
         if why is not None:
             return InputFile(path, typed, sibling, problem=f"its mapping {sibling.name} is {why}")
-        return InputFile(path, typed, sibling)
+        return InputFile(path, typed, sibling, real=real)
     if mapping is not None and (typed == "csv" or mapped_source):
-        return InputFile(path, typed, mapping, mapping_given=True)
+        return InputFile(path, typed, mapping, mapping_given=True, real=real)
     if typed == "csv":
         return InputFile(
             path,
             typed,
             problem=f"{_NEEDS_MAPPING}: put {sibling.name} beside it or pass --mapping FILE",
         )
-    return InputFile(path, typed)
+    return InputFile(path, typed, real=real)

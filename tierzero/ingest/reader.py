@@ -122,7 +122,12 @@ def read_file(
             raise InputError(f"unknown source {options.source!r}; known: {', '.join(ADAPTERS)}")
         adapter = ADAPTERS[options.source]
     try:
-        handle = open_regular(input_file.path)
+        # The checked target itself, not the name again: a name swapped for a link since
+        # discovery is refused rather than followed.
+        if input_file.real is not None:
+            handle = open_regular(input_file.real, follow=False)
+        else:
+            handle = open_regular(input_file.path)
     except NotReadable as exc:
         yield _file_entry(input_file, str(exc), ingested_at)
         return

@@ -14,7 +14,7 @@ import pytest
 from tierzero.ingest.alert import Alert
 from tierzero.ingest.files import NotReadable, open_regular
 from tierzero.ingest.quarantine import QuarantinedRecord
-from tierzero.ingest.reader import read
+from tierzero.ingest.reader import IngestOptions, discover, read, read_file
 
 NOW = datetime(2026, 11, 17, tzinfo=UTC)
 SURICATA = {
@@ -105,3 +105,16 @@ def test_a_mapping_link_out_of_the_roots_is_not_read(tmp_path: Path) -> None:
     (entry,) = [q for q in out if isinstance(q, QuarantinedRecord)]
     assert entry.reason.startswith("its mapping rows.mapping.yaml is a symbolic link to ")
     assert "secret" not in repr(out)
+
+
+def test_a_file_swapped_for_a_link_after_discovery_is_not_followed(tmp_path: Path) -> None:
+    root = tmp_path / "in"
+    root.mkdir()
+    _good(root)
+    (tmp_path / "secret.jsonl").write_text('{"password": "hunter2"}\n', encoding="utf-8")
+    (found,) = discover([root], IngestOptions())
+    (root / "eve.jsonl").unlink()
+    (root / "eve.jsonl").symlink_to(tmp_path / "secret.jsonl")
+    (entry,) = list(read_file(found, IngestOptions(), NOW))
+    assert isinstance(entry, QuarantinedRecord) and entry.reason.startswith("cannot be opened")
+    assert "hunter2" not in repr(entry)

@@ -17,6 +17,7 @@ from tierzero.settings.model import ModelConfig
 from tierzero.settings.organization import BusinessHours
 from tierzero.settings.playbooks import Playbook
 from tierzero.settings.priority import PriorityConfig
+from tierzero.store.alerts import MAX_CASE_ALERTS
 from tierzero.tools.connectors import ResponseConnector
 from tierzero.tools.inventory import Inventory
 from tierzero.tools.registry import SimilarCaseLookup, ToolContext
@@ -28,12 +29,24 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class CaseFile:
-    """A case's alerts as correlation left them: primaries, repeat counts and join reasons."""
+    """A case's alerts as correlation left them: primaries, repeat counts and join reasons.
+
+    A big case is paged: ``alerts`` holds at most a bounded number of its distinct alerts
+    (the oldest), ``alert_total`` counts every alert with its repeats, and ``left_out`` says
+    how many distinct alerts were not loaded.
+    """
 
     case_id: str
     alerts: tuple[Alert, ...]
     duplicates: dict[str, int]
     joins: tuple[dict[str, object], ...]
+    alert_total: int | None = None  # None: ``alerts`` is the whole case
+    left_out: int = 0
+
+    @property
+    def alert_count(self) -> int:
+        """Every alert of the case, repeats included, loaded or not."""
+        return len(self.alerts) if self.alert_total is None else self.alert_total
 
     def entity_keys(self, internal_domains: tuple[str, ...] = ()) -> frozenset[str]:
         """Join keys of every normalized, non-free-text entity of the case's alerts: the only
@@ -89,6 +102,8 @@ class RunContext:
     # Deterministic enrichment makes a bounded number of lookups per alert (case size is capped
     # by correlation); this budget stops a runaway, not normal work.
     max_tool_calls: int = 20_000
+    # Distinct alerts of a case loaded for analysis (repeats are only counted).
+    max_case_alerts: int = MAX_CASE_ALERTS
     # Similar past cases (the similar_cases tool); None when no memory is open.
     memory: SimilarCaseLookup | None = None
     _files: dict[str, CaseFile] = field(default_factory=dict, repr=False)
@@ -103,13 +118,20 @@ class RunContext:
         return self.store.autonomy_on() if self.autonomy is None else self.autonomy
 
     def case_file(self, case_id: str) -> CaseFile:
-        """Load a case's alerts once per run."""
+        """Load a case once per run: its first ``max_case_alerts`` distinct alerts, their join
+        reasons and repeat counts, and the case's totals; repeats themselves are not loaded."""
         if case_id not in self._files:
+            total, distinct = self.store.case_alert_totals(case_id)
+            alerts = tuple(self.store.primary_alerts_of_case(case_id, self.max_case_alerts))
+            loaded = {a.id for a in alerts}
+            repeats = self.store.duplicate_counts(case_id)
             self._files[case_id] = CaseFile(
                 case_id,
-                tuple(self.store.alerts_of_case(case_id)),
-                self.store.duplicate_counts(case_id),
-                tuple(self.store.joins_of_case(case_id)),
+                alerts,
+                {k: n for k, n in repeats.items() if k in loaded},
+                tuple(self.store.joins_of_case(case_id, repeats=False, limit=self.max_case_alerts)),
+                alert_total=total,
+                left_out=distinct - len(alerts),
             )
         return self._files[case_id]
 

@@ -150,6 +150,12 @@ def build_evidence(case: CaseFile, enrichment: Enrichment) -> tuple[Evidence, ..
         if repeats:
             summary += f" (+{repeats} repeats)"
         add("alert", summary, alert.id, alert.provenance.source)
+    if case.left_out:
+        add(
+            "alert",
+            f"{case.left_out} more distinct alerts of this case were left out of this analysis "
+            f"(it read the oldest {len(case.alerts)}; case_alerts pages through all of them)",
+        )
     for asset in enrichment.assets.values():
         add(
             "asset",

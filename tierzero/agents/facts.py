@@ -62,7 +62,7 @@ def compute_facts(
     facts.set("tactic_count", len(tactics), alerts_where(lambda a: a.tactics))
     top = max((int(a.severity_id) for a in alerts if int(a.severity_id) < 99), default=0)
     facts.set("max_severity", top, alerts_where(lambda a: int(a.severity_id) == top))
-    facts.set("alert_count", len(case.alerts), of_kind.get("alert", []))
+    facts.set("alert_count", case.alert_count, of_kind.get("alert", []))
     facts.set("distinct_detections", len({a.detection_id for a in alerts}))
     facts.set("sources", {a.provenance.source for a in alerts}, of_kind.get("alert", []))
     facts.set("source_count", len(facts.get("sources")), of_kind.get("alert", []))

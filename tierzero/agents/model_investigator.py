@@ -118,17 +118,14 @@ def case_message(state: CaseState, ctx: RunContext, fence: DataFence) -> str:
         for a in case.primary_alerts[:MAX_ALERTS_IN_PROMPT]
     ]
     triage = state.prioritization
+    more = len(case.primary_alerts) - MAX_ALERTS_IN_PROMPT + case.left_out
     return load("case").render(
         case_id=state.case_id,
-        alert_count=len(case.alerts),
+        alert_count=case.alert_count,
         sources=", ".join(sorted({a.provenance.source for a in case.alerts})),
         evidence=fence.wrap("evidence", [_evidence_view(e) for e in state.evidence]),
         alerts=fence.wrap("alerts", alerts)
-        + (
-            f"\n({len(case.primary_alerts) - MAX_ALERTS_IN_PROMPT} more alerts: use case_alerts)"
-            if len(case.primary_alerts) > MAX_ALERTS_IN_PROMPT
-            else ""
-        ),
+        + (f"\n({more} more alerts: use case_alerts)" if more > 0 else ""),
         priority=triage.priority if triage else "unknown",
         score_parts="; ".join(triage.score_parts) if triage else "no triage",
     )

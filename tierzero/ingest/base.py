@@ -93,6 +93,26 @@ def text(value: Any, field_name: str = "value") -> str | None:
     raise RecordRejected(f"field '{field_name}' should be text, got {type(value).__name__}")
 
 
+# No alert carries a number this long (a double tops out near 10**308); a longer one is an
+# attack on int() (Python refuses over 4,300 digits, and converting is quadratic below that).
+MAX_NUMBER_DIGITS = 400
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits) > MAX_NUMBER_DIGITS:
+        raise RecordRejected(
+            f"holds a number of {len(digits.lstrip('-'))} digits "
+            f"(over the {MAX_NUMBER_DIGITS}-digit limit)"
+        )
+    return int(digits)
+
+
+def load_json(text: str) -> Any:
+    """``json.loads`` that refuses absurdly long integers with :class:`RecordRejected`
+    (``json.JSONDecodeError`` and ``RecursionError`` pass through as from ``json.loads``)."""
+    return json.loads(text, parse_int=_bounded_int)
+
+
 def json_field(value: Any, field_name: str) -> Any:
     """Decode a field that the source stores as a JSON string (Sentinel's Entities, ...)."""
     if value is None or value == "":
@@ -100,7 +120,9 @@ def json_field(value: Any, field_name: str) -> Any:
     if not isinstance(value, str):
         return value
     try:
-        return json.loads(value)
+        return load_json(value)
+    except RecordRejected as exc:
+        raise RecordRejected(f"field '{field_name}' {exc.reason}") from exc
     except json.JSONDecodeError as exc:
         raise RecordRejected(f"field '{field_name}' is not valid JSON: {exc.msg}") from exc
     except RecursionError as exc:
@@ -151,8 +173,8 @@ def severity_from_number(value: Any, scale: Iterable[tuple[float, Severity]]) ->
     """Map a numeric vendor severity using ``scale``: (lower bound, severity), highest first."""
     try:
         number = float(value)
-    except (TypeError, ValueError) as exc:
-        raise RecordRejected(f"severity {value!r} is not a number") from exc
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise RecordRejected(f"severity {str(value)[:40]!r} is not a number") from exc
     for lower, severity in scale:
         if number >= lower:
             return severity

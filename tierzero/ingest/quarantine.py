@@ -19,7 +19,7 @@ class QuarantinedRecord(BaseModel):
 
     source: str = Field(description="Adapter name, or 'unknown' when no format matched")
     source_file: str
-    record_no: int
+    record_no: int = Field(description="Line, row or list position; 0: the whole file, not read")
     reason: str
     raw: str = Field(description="The record as read (cut at 64 KiB; see raw_size/raw_sha256)")
     raw_size: int
@@ -36,17 +36,30 @@ class QuarantinedRecord(BaseModel):
 
 
 def quarantine(
-    *, source: str, source_file: str, record_no: int, reason: str, raw: str, at: datetime
+    *,
+    source: str,
+    source_file: str,
+    record_no: int,
+    reason: str,
+    raw: str,
+    at: datetime,
+    whole: tuple[int, str] | None = None,
 ) -> QuarantinedRecord:
-    """Build a quarantine entry, truncating the kept raw text of oversize records."""
-    encoded = raw.encode("utf-8", "surrogatepass")
+    """Build a quarantine entry, truncating the kept raw text of oversize records.
+
+    ``whole`` is (size, SHA-256) of the full record when ``raw`` is only its beginning (the
+    reader never holds an oversize record whole); otherwise both are computed from ``raw``.
+    """
+    if whole is None:
+        encoded = raw.encode("utf-8", "surrogatepass")
+        whole = len(encoded), hashlib.sha256(encoded).hexdigest()
     return QuarantinedRecord(
         source=source,
         source_file=source_file,
         record_no=record_no,
         reason=reason,
         raw=raw[:MAX_QUARANTINED_RAW_CHARS],
-        raw_size=len(encoded),
-        raw_sha256=hashlib.sha256(encoded).hexdigest(),
+        raw_size=whole[0],
+        raw_sha256=whole[1],
         quarantined_at=at,
     )

@@ -1,35 +1,53 @@
 """Read alert files, pick an adapter per record, and yield alerts or quarantined records.
 
 Everything read is accounted for: each record yields exactly one ``Alert`` or one
-``QuarantinedRecord``, so ``alerts_in == normalized + quarantined`` holds by construction.
+``QuarantinedRecord``, so ``alerts_in == normalized + quarantined`` holds by construction. A
+file that is not read at all (a link out of the given paths, a FIFO, a CSV with no mapping)
+is one quarantined entry with record number 0 and the reason. Memory is bounded per record,
+not per file: lines are read in chunks up to the record limit and ``.json`` lists are
+streamed element by element.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO
 
+from tierzero.ingest.adapters.mapped import MappingError
 from tierzero.ingest.alert import Alert
-from tierzero.ingest.base import Adapter, ParseContext, RecordRejected
+from tierzero.ingest.base import Adapter, ParseContext, RecordRejected, load_json
+from tierzero.ingest.csv_rows import csv_rows
+from tierzero.ingest.files import (
+    ALERT_SUFFIXES,
+    MAPPING_SUFFIX,
+    InputError,
+    InputFile,
+    NotReadable,
+    open_regular,
+)
+from tierzero.ingest.files import discover as discover_files
+from tierzero.ingest.json_stream import ENVELOPES, Element, elements, outline, read_span
+from tierzero.ingest.lines import Line, bounded_lines
 from tierzero.ingest.quarantine import QuarantinedRecord, quarantine
 from tierzero.ingest.registry import ADAPTERS, MAPPED_SOURCE, mapped_adapter
 
-ALERT_SUFFIXES = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
-MAPPING_SUFFIX = ".mapping.yaml"
-# Wrappers that vendor APIs and CLIs put around lists of records.
-_ENVELOPES = ("value", "Findings", "resources", "events", "alerts")
+__all__ = [
+    "ALERT_SUFFIXES",
+    "MAPPING_SUFFIX",
+    "IngestCounts",
+    "IngestOptions",
+    "InputError",
+    "InputFile",
+    "discover",
+    "read",
+    "read_file",
+]
 _EARLIEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=UTC)
-
-
-class InputError(Exception):
-    """A problem with what the user asked to read (missing path, no mapping for a CSV)."""
 
 
 @dataclass(frozen=True)
@@ -41,13 +59,6 @@ class IngestOptions:
     max_record_bytes: int = 1024 * 1024
     skew_tolerance: timedelta = timedelta(minutes=5)
     max_future: timedelta = timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class InputFile:
-    path: Path
-    kind: Literal["json", "jsonl", "csv"]
-    mapping: Path | None = None
 
 
 @dataclass
@@ -64,40 +75,8 @@ class IngestCounts:
 
 
 def discover(paths: Iterable[Path], options: IngestOptions) -> list[InputFile]:
-    """Expand files and folders to the alert files to read, in a stable order.
-
-    In a folder only ``.json``, ``.jsonl``, ``.ndjson`` and ``.csv`` files are read; mapping
-    files and anything else are ignored. A CSV needs a mapping: ``NAME.mapping.yaml`` beside it,
-    or ``--mapping``.
-    """
-    found: list[InputFile] = []
-    seen: set[Path] = set()
-    for path in paths:
-        if not path.exists():
-            raise InputError(f"no such file or folder: {path}")
-        candidates = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for candidate in candidates:
-            if candidate.resolve() in seen:
-                continue  # the same file named twice is read once
-            seen.add(candidate.resolve())
-            kind = ALERT_SUFFIXES.get(candidate.suffix.lower())
-            if kind is None or candidate.name.endswith(MAPPING_SUFFIX):
-                if not path.is_dir():
-                    raise InputError(
-                        f"{candidate}: not an alert file (.json, .jsonl, .ndjson, .csv)"
-                    )
-                continue
-            sibling = candidate.with_name(candidate.name[: -len(candidate.suffix)] + MAPPING_SUFFIX)
-            mapping = sibling if sibling.exists() else None
-            if mapping is None and (kind == "csv" or options.source == MAPPED_SOURCE):
-                mapping = options.mapping
-            if kind == "csv" and mapping is None:
-                raise InputError(
-                    f"{candidate}: a CSV file needs a field mapping: put {sibling.name} beside it "
-                    "or pass --mapping FILE"
-                )
-            found.append(InputFile(candidate, kind, mapping))  # type: ignore[arg-type]
-    return found
+    """Expand files and folders to the alert files to read (see :func:`files.discover`)."""
+    return discover_files(paths, options.mapping, options.source == MAPPED_SOURCE)
 
 
 def read(
@@ -110,35 +89,84 @@ def read(
         yield from read_file(input_file, options, ingested_at)
 
 
+def _file_entry(input_file: InputFile, reason: str, at: datetime) -> QuarantinedRecord:
+    """The quarantine entry of a file that is not read: position 0, nothing of its content."""
+    return quarantine(
+        source="unknown",
+        source_file=str(input_file.path),
+        record_no=0,
+        reason=reason,
+        raw="",
+        at=at,
+    )
+
+
 def read_file(
     input_file: InputFile, options: IngestOptions, ingested_at: datetime
 ) -> Iterator[Alert | QuarantinedRecord]:
-    """Normalize every record of one file."""
+    """Normalize every record of one file; a file that cannot be read is one quarantine entry."""
+    if input_file.problem is not None:
+        yield _file_entry(input_file, input_file.problem, ingested_at)
+        return
     adapter: Adapter | None = None
     if input_file.mapping is not None:
-        adapter = mapped_adapter(input_file.mapping)
+        try:
+            adapter = mapped_adapter(input_file.mapping)
+        except MappingError as exc:
+            if input_file.mapping_given:
+                raise  # the operator's own --mapping: stop and say so
+            yield _file_entry(input_file, f"its mapping cannot be used: {exc}", ingested_at)
+            return
     elif options.source != "auto":
         if options.source not in ADAPTERS:
             raise InputError(f"unknown source {options.source!r}; known: {', '.join(ADAPTERS)}")
         adapter = ADAPTERS[options.source]
+    try:
+        # The checked target itself, not the name again: a name swapped for a link since
+        # discovery is refused rather than followed.
+        if input_file.real is not None:
+            handle = open_regular(input_file.real, follow=False)
+        else:
+            handle = open_regular(input_file.path)
+    except NotReadable as exc:
+        yield _file_entry(input_file, str(exc), ingested_at)
+        return
     name = str(input_file.path)
-    for record_no, raw, record, problem in _records(input_file, options):
-        context = ParseContext(name, record_no, ingested_at, raw)
-        if problem is not None or record is None:
-            source = adapter.name if adapter else "unknown"
-            yield _reject(source, context, problem or "empty record")
-            continue
-        chosen = adapter or _detect(record)
-        if isinstance(chosen, str):
-            yield _reject("unknown", context, chosen)
-            continue
-        try:
-            alert = chosen.parse(record, context)
-            yield _check_time(alert, options, ingested_at)
-        except RecordRejected as exc:
-            yield _reject(chosen.name, context, exc.reason)
-        except RecursionError:
-            yield _reject(chosen.name, context, "record is nested too deeply to read")
+    with handle:
+        for record_no, raw, record, problem, whole in _records(input_file, handle, options):
+            context = ParseContext(name, record_no, ingested_at, raw)
+            if problem is not None or record is None:
+                source = adapter.name if adapter else "unknown"
+                yield _reject(source, context, problem or "empty record", whole)
+                continue
+            yield _normalize(adapter, record, context, options, ingested_at)
+
+
+def _normalize(
+    adapter: Adapter | None,
+    record: Mapping[str, Any],
+    context: ParseContext,
+    options: IngestOptions,
+    ingested_at: datetime,
+) -> Alert | QuarantinedRecord:
+    """One record through its adapter. Any failure quarantines the record, never the run:
+    fields are attacker-controlled, and an adapter's unforeseen error is still one bad record."""
+    chosen = adapter or _detect(record)
+    if isinstance(chosen, str):
+        return _reject("unknown", context, chosen)
+    try:
+        alert = chosen.parse(record, context)
+        return _check_time(alert, options, ingested_at)
+    except RecordRejected as exc:
+        return _reject(chosen.name, context, exc.reason)
+    except RecursionError:
+        return _reject(chosen.name, context, "record is nested too deeply to read")
+    except Exception as exc:  # an adapter bug on hostile input: quarantine, keep going
+        return _reject(
+            chosen.name,
+            context,
+            f"record could not be normalized ({type(exc).__name__}: {str(exc)[:200]})",
+        )
 
 
 def _detect(record: Mapping[str, Any]) -> Adapter | str:
@@ -165,7 +193,9 @@ def _check_time(alert: Alert, options: IngestOptions, ingested_at: datetime) -> 
     return alert
 
 
-def _reject(source: str, context: ParseContext, reason: str) -> QuarantinedRecord:
+def _reject(
+    source: str, context: ParseContext, reason: str, whole: tuple[int, str] | None = None
+) -> QuarantinedRecord:
     return quarantine(
         source=source,
         source_file=context.source_file,
@@ -173,112 +203,157 @@ def _reject(source: str, context: ParseContext, reason: str) -> QuarantinedRecor
         reason=reason,
         raw=context.raw,
         at=context.ingested_at,
+        whole=whole,
     )
 
 
-# (record_no, raw text, parsed record or None, problem or None)
-_Item = tuple[int, str, Mapping[str, Any] | None, str | None]
+# (record_no, raw text, parsed record or None, problem or None, (size, sha256) of a record
+# whose raw text is only its beginning, else None)
+_Item = tuple[int, str, Mapping[str, Any] | None, str | None, tuple[int, str] | None]
 
 
-def _records(input_file: InputFile, options: IngestOptions) -> Iterator[_Item]:
+def _records(input_file: InputFile, handle: BinaryIO, options: IngestOptions) -> Iterator[_Item]:
+    limit = options.max_record_bytes
     if input_file.kind == "csv":
-        yield from _csv_records(input_file.path, options)
+        for row in csv_rows(handle, limit):
+            yield row.record_no, row.raw, row.values, row.problem, row.whole
     elif input_file.kind == "jsonl":
-        yield from _jsonl_records(input_file.path, options)
+        yield from _jsonl_records(handle, limit)
     else:
-        yield from _json_records(input_file.path, options)
+        yield from _json_records(handle, limit)
 
 
-def _oversize(size: int, options: IngestOptions) -> str | None:
-    if size > options.max_record_bytes:
-        return f"record is {size} bytes, over the {options.max_record_bytes}-byte limit"
-    return None
+def _oversize(size: int, limit: int) -> str:
+    return f"record is {size} bytes, over the {limit}-byte limit"
 
 
 def _parse_object(raw: str) -> tuple[Mapping[str, Any] | None, str | None]:
+    value, problem = _parse_value(raw)
+    if problem is None and not isinstance(value, dict):
+        return None, f"not a JSON object (found {type(value).__name__})"
+    return value, problem
+
+
+def _parse_value(raw: str) -> tuple[Any, str | None]:
     try:
-        value = json.loads(raw)
+        return load_json(raw), None
     except json.JSONDecodeError as exc:
         return None, f"not valid JSON: {exc.msg} at column {exc.colno}"
+    except RecordRejected as exc:
+        return None, f"not read: {exc.reason}"
     except RecursionError:
         return None, "not valid JSON: nested too deeply"
-    if not isinstance(value, dict):
-        return None, f"not a JSON object (found {type(value).__name__})"
-    return value, None
 
 
-def _jsonl_records(path: Path, options: IngestOptions) -> Iterator[_Item]:
-    with path.open("rb") as handle:
-        for line_no, line_bytes in enumerate(handle, start=1):
-            stripped = line_bytes.strip()
-            if not stripped:
-                continue  # blank lines are layout, not records
-            try:
-                raw = stripped.decode("utf-8")
-            except UnicodeDecodeError:
-                yield (
-                    line_no,
-                    stripped.decode("utf-8", "backslashreplace"),
-                    None,
-                    "not valid UTF-8 text",
-                )
-                continue
-            problem = _oversize(len(stripped), options)
-            if problem:
-                yield line_no, raw, None, problem
-                continue
-            record, problem = _parse_object(raw)
-            yield line_no, raw, record, problem
+def _line_item(line: Line, limit: int) -> _Item | None:
+    """A JSON line as a record, a problem, or None for a blank line."""
+    stripped = line.data.strip()
+    if line.too_long:
+        raw = stripped.decode("utf-8", "backslashreplace")
+        return line.no, raw, None, _oversize(line.size, limit), (line.size, line.sha256 or "")
+    if not stripped:
+        return None  # blank lines are layout, not records
+    try:
+        raw = stripped.decode("utf-8")
+    except UnicodeDecodeError:
+        return line.no, stripped.decode("utf-8", "backslashreplace"), None, _BAD_UTF8, None
+    record, problem = _parse_object(raw)
+    return line.no, raw, record, problem, None
 
 
-def _json_records(path: Path, options: IngestOptions) -> Iterator[_Item]:
-    """A ``.json`` file holds one document (object, array, envelope) or, often, JSON lines.
+_BAD_UTF8 = "not valid UTF-8 text"
+
+
+def _jsonl_records(handle: BinaryIO, limit: int) -> Iterator[_Item]:
+    """One record per line, each line read in bounded chunks (a leading BOM is dropped)."""
+    for line in bounded_lines(handle, limit):
+        item = _line_item(line, limit)
+        if item is not None:
+            yield item
+
+
+def _json_records(handle: BinaryIO, limit: int) -> Iterator[_Item]:
+    """A ``.json`` file holds one document (list, envelope, object) or, often, JSON lines.
 
     Wazuh's ``alerts.json`` and Suricata's ``eve.json`` are JSON lines of any size, so they are
-    recognized from their first lines and streamed; only real documents are read whole.
+    recognized from their first lines and streamed. Documents are streamed too: a list's
+    elements are read one at a time (:mod:`json_stream`); only an object within the record
+    limit is read whole, as one record or as a small envelope around a list.
     """
-    if _is_json_lines(path, options):
-        yield from _jsonl_records(path, options)
+    if _is_json_lines(handle, limit):
+        handle.seek(0)
+        yield from _jsonl_records(handle, limit)
         return
-    data = path.read_bytes()
+    shape = outline(handle, limit)
+    if shape.kind == "lines":
+        handle.seek(0)
+        yield from _jsonl_records(handle, limit)
+    elif shape.kind == "invalid":
+        head = read_span(handle, 0, handle.seek(0, 2), min(limit, 64 * 1024))
+        raw = head.data.decode("utf-8", "backslashreplace")
+        yield 1, raw, None, shape.problem, (head.size, head.sha256) if head.sha256 else None
+    elif shape.kind == "list":
+        for index, element in enumerate(elements(handle, shape.start, limit), start=1):
+            yield _element_item(index, element, limit, shape.unwrap)
+    else:
+        span = read_span(handle, shape.start, shape.end, limit)
+        try:
+            document, problem = _parse_value(span.data.decode("utf-8"))
+        except UnicodeDecodeError:
+            problem = _BAD_UTF8
+        if span.too_long or problem is not None:
+            yield _element_item(1, span, limit, None)  # says what is wrong with it
+            return
+        for index, item in enumerate(_unwrap(document), start=1):
+            yield _item(index, item, limit)
+
+
+def _element_item(index: int, element: Element, limit: int, unwrap: str | None) -> _Item:
+    """One streamed list element as a record (``unwrap``: take the record from that key)."""
+    if element.too_long:
+        raw = element.data.decode("utf-8", "backslashreplace")
+        whole = (element.size, element.sha256 or "")
+        return index, raw, None, _oversize(element.size, limit), whole
     try:
-        document = json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        if data.lstrip()[:1] == b"{":
-            yield from _jsonl_records(path, options)
-        else:
-            yield (
-                1,
-                data.decode("utf-8", "backslashreplace"),
-                None,
-                f"file is not valid JSON: {exc}",
-            )
-        return
-    for index, item in enumerate(_unwrap(document), start=1):
-        raw = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
-        problem = _oversize(len(raw.encode()), options)
-        if problem is None and not isinstance(item, dict):
-            problem = f"not a JSON object (found {type(item).__name__})"
-        yield index, raw, item if problem is None else None, problem
+        text = element.data.decode("utf-8")
+    except UnicodeDecodeError:
+        return index, element.data.decode("utf-8", "backslashreplace"), None, _BAD_UTF8, None
+    value, problem = _parse_value(text)
+    if problem is not None:
+        return index, text, None, problem, None
+    if unwrap is not None and isinstance(value, dict):
+        value = value.get(unwrap, value)
+    return _item(index, value, limit)
 
 
-def _is_json_lines(path: Path, options: IngestOptions) -> bool:
+def _item(index: int, item: Any, limit: int) -> _Item:
+    """A parsed list item as a record; its raw text is its compact JSON (as stored before
+    streaming, so re-runs over older stores find the same records)."""
+    raw = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+    size = len(raw.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        return index, raw, None, _oversize(size, limit), None
+    if not isinstance(item, dict):
+        return index, raw, None, f"not a JSON object (found {type(item).__name__})", None
+    return index, raw, item, None, None
+
+
+def _is_json_lines(handle: BinaryIO, limit: int) -> bool:
     """True when the first two non-blank lines are each a whole JSON object."""
     parsed = 0
-    with path.open("rb") as handle:
-        for line in handle:
-            if len(line) > options.max_record_bytes:
-                return parsed > 0
-            if not line.strip():
-                continue
-            try:
-                if not isinstance(json.loads(line), dict):
-                    return False
-            except (ValueError, RecursionError):
+    for line in bounded_lines(handle, limit):
+        if line.too_long:
+            return parsed > 0
+        if not line.data.strip():
+            continue
+        try:
+            if not isinstance(load_json(line.data.decode("utf-8")), dict):
                 return False
-            parsed += 1
-            if parsed == 2:
-                return True
+        except (ValueError, RecursionError):
+            return False
+        parsed += 1
+        if parsed == 2:
+            return True
     return False
 
 
@@ -288,50 +363,10 @@ def _unwrap(document: Any) -> list[Any]:
     if isinstance(document, dict):
         # An envelope is a list plus paging metadata (Graph adds several "@odata.*" keys).
         plain_keys = [k for k in document if not str(k).startswith("@odata.")]
-        for key in _ENVELOPES:
+        for key in ENVELOPES:
             if isinstance(document.get(key), list) and len(plain_keys) <= 3:
                 return list(document[key])
         hits = document.get("hits")
         if isinstance(hits, dict) and isinstance(hits.get("hits"), list):
             return [h.get("_source", h) if isinstance(h, dict) else h for h in hits["hits"]]
     return [document]
-
-
-class _LineTap:
-    """Feeds lines to ``csv`` while remembering them, so each row keeps its raw text."""
-
-    def __init__(self, handle: io.TextIOBase) -> None:
-        self.handle = handle
-        self.taken: list[str] = []
-
-    def __iter__(self) -> _LineTap:
-        return self
-
-    def __next__(self) -> str:
-        line = next(self.handle)
-        self.taken.append(line)
-        return line
-
-
-def _csv_records(path: Path, options: IngestOptions) -> Iterator[_Item]:
-    csv.field_size_limit(options.max_record_bytes)
-    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
-        tap = _LineTap(handle)
-        reader = csv.DictReader(tap)
-        while True:
-            tap.taken.clear()
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                yield reader.line_num, "".join(tap.taken), None, f"unreadable CSV row: {exc}"
-                continue
-            raw = "".join(tap.taken).rstrip("\r\n")
-            problem = _oversize(len(raw.encode()), options)
-            if problem is None and "\ufffd" in raw:
-                problem = "not valid UTF-8 text"
-            if problem is None and None in row:
-                extra = len(row[None])  # csv puts surplus fields under None
-                problem = f"row has {len(row) - 1 + extra} fields, the header has {len(row) - 1}"
-            yield reader.line_num, raw, row if problem is None else None, problem

@@ -18,6 +18,10 @@ from tierzero.store.connection import Connected
 from tierzero.store.schema import to_us
 
 _JOIN_KINDS = frozenset(JOIN_KINDS)
+# Alerts of one case read for analysis, its memory record or a tool. Correlation caps a case at
+# 500 distinct alerts (``max_case_alerts``) but merges can exceed that, and repeats are
+# unbounded: they are counted, never all loaded (one case of 200,000 repeats once took 2.8 GB).
+MAX_CASE_ALERTS = 1000
 
 
 @lru_cache(maxsize=8192)
@@ -174,11 +178,33 @@ class AlertTables(Connected):
                 yield Alert.model_validate_json(row["body"])
             last = (rows[-1]["time_us"], rows[-1]["id"])
 
-    def alerts_of_case(self, case_id: str) -> list[Alert]:
+    def alerts_of_case(
+        self, case_id: str, limit: int | None = None, offset: int = 0
+    ) -> list[Alert]:
+        """A case's alerts, repeats included, oldest first; ``limit``/``offset`` page them
+        (a case can hold any number of repeats: callers on the analysis path pass a limit)."""
         rows = self.conn.execute(
-            "SELECT body FROM alerts WHERE case_id = ? ORDER BY time_us, id", (case_id,)
+            "SELECT body FROM alerts WHERE case_id = ? ORDER BY time_us, id LIMIT ? OFFSET ?",
+            (case_id, -1 if limit is None else max(0, limit), max(0, offset)),
         )
         return [Alert.model_validate_json(r["body"]) for r in rows]
+
+    def primary_alerts_of_case(self, case_id: str, limit: int) -> list[Alert]:
+        """The first ``limit`` alerts of a case that are not repeats of another, oldest first."""
+        rows = self.conn.execute(
+            "SELECT body FROM alerts WHERE case_id = ? AND duplicate_of IS NULL"
+            " ORDER BY time_us, id LIMIT ?",
+            (case_id, max(0, limit)),
+        )
+        return [Alert.model_validate_json(r["body"]) for r in rows]
+
+    def case_alert_totals(self, case_id: str) -> tuple[int, int]:
+        """(all alerts, alerts that are not repeats) of a case, counted without loading them."""
+        row = self.conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(duplicate_of IS NULL), 0) FROM alerts WHERE case_id = ?",
+            (case_id,),
+        ).fetchone()
+        return int(row[0]), int(row[1])
 
     def alert(self, alert_id: str) -> Alert | None:
         row = self.conn.execute("SELECT body FROM alerts WHERE id = ?", (alert_id,)).fetchone()

@@ -167,11 +167,16 @@ class CorrelationTables(Connected):
             (into, stamp, source),
         )
 
-    def joins_of_case(self, case_id: str) -> list[dict[str, Any]]:
+    def joins_of_case(
+        self, case_id: str, repeats: bool = True, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """How each alert came into the case, oldest first; ``repeats=False`` leaves out the
+        joins of repeats (one per repeat: a flood of them is counted, not listed)."""
+        only = "" if repeats else " AND j.kind != 'duplicate'"
         rows = self.conn.execute(
             "SELECT j.*, a.time_us FROM joins j JOIN alerts a ON a.id = j.alert_id"
-            " WHERE j.case_id = ? ORDER BY a.time_us, j.alert_id",
-            (case_id,),
+            f" WHERE j.case_id = ?{only} ORDER BY a.time_us, j.alert_id LIMIT ?",
+            (case_id, -1 if limit is None else max(0, limit)),
         )
         return [
             {

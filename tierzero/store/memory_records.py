@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tierzero.correlate.entities import alert_entities
 from tierzero.ingest.alert import Alert
+from tierzero.store.alerts import MAX_CASE_ALERTS
 
 if TYPE_CHECKING:
     from tierzero.store.sqlite import Store
@@ -200,7 +201,9 @@ def record_for(
     row = store.case(case_id)
     if row is None or row.merged_into is not None:
         return None
-    profile = AlertProfile.of(store.alerts_of_case(case_id), internal_domains)
+    profile = AlertProfile.of(
+        store.primary_alerts_of_case(case_id, MAX_CASE_ALERTS), internal_domains
+    )
     state = row.analysis or {}
     analysis = state.get("analysis") or {}
     techniques = sorted({*profile.techniques, *analysis.get("techniques", ())})

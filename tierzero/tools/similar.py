@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from tierzero.store.alerts import MAX_CASE_ALERTS
 from tierzero.store.memory_records import AlertProfile, SimilarCase
 from tierzero.tools.registry import REGISTRY, ToolContext
 
@@ -46,7 +47,7 @@ def similar_cases(
         target = case_id or ctx.case_id
         if target is None or ctx.alerts is None:
             return []
-        alerts = ctx.alerts.alerts_of_case(target)
+        alerts = ctx.alerts.alerts_of_case(target, MAX_CASE_ALERTS)
         if not alerts:
             return []
         query = AlertProfile.of(alerts, ctx.inventory.internal_domains).document()

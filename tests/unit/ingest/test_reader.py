@@ -147,13 +147,20 @@ def test_folder_read_ignores_readme_mappings_and_other_files(tmp_path: Path) -> 
     assert [o.provenance.source for o in out if isinstance(o, Alert)] == ["rows", "suricata"]
 
 
-def test_csv_without_mapping_is_an_input_error(tmp_path: Path) -> None:
+def test_csv_named_without_mapping_is_an_input_error(tmp_path: Path) -> None:
     path = tmp_path / "export.csv"
     path.write_text("when,name\n1794825910,Upload\n", encoding="utf-8")
     with pytest.raises(InputError, match="export.csv: a CSV file needs a field mapping"):
         list(read([path], now=NOW))
-    with pytest.raises(InputError, match="export.mapping.yaml"):
-        list(read([tmp_path], now=NOW))
+
+
+def test_stray_csv_in_a_folder_is_quarantined_and_the_rest_is_read(tmp_path: Path) -> None:
+    (tmp_path / "export.csv").write_text("when,name\n1794825910,Upload\n", encoding="utf-8")
+    (tmp_path / "eve.jsonl").write_text(json.dumps(SURICATA) + "\n", encoding="utf-8")
+    alert, stray = list(read([tmp_path], now=NOW))  # eve.jsonl sorts first
+    assert isinstance(stray, QuarantinedRecord) and isinstance(alert, Alert)
+    assert (Path(stray.source_file).name, stray.record_no, stray.raw) == ("export.csv", 0, "")
+    assert stray.reason.startswith("a CSV file needs a field mapping: put export.mapping.yaml")
 
 
 def test_csv_with_explicit_mapping(tmp_path: Path) -> None:

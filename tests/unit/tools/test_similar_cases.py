@@ -25,8 +25,14 @@ class Alerts:
     def __init__(self, cases: dict[str, list[Alert]]) -> None:
         self.cases = cases
 
-    def alerts_of_case(self, case_id: str) -> list[Alert]:
-        return self.cases.get(case_id, [])
+    def alerts_of_case(
+        self, case_id: str, limit: int | None = None, offset: int = 0
+    ) -> list[Alert]:
+        alerts = self.cases.get(case_id, [])[offset:]
+        return alerts if limit is None else alerts[:limit]
+
+    def case_alert_totals(self, case_id: str) -> tuple[int, int]:
+        return len(self.cases.get(case_id, [])), len(self.cases.get(case_id, []))
 
     def alert(self, alert_id: str) -> Alert | None:
         return None

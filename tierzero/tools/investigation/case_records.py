@@ -49,16 +49,17 @@ def case_alerts(
     The case comes from the context; there is no argument to name another.
     """
     case_id = case_in_scope(ctx)
-    alerts = alert_source(ctx).alerts_of_case(case_id)
-    page = alerts[offset : offset + limit]
+    source = alert_source(ctx)
+    page = source.alerts_of_case(case_id, limit, offset)  # one page read, not the whole case
+    total = source.case_alert_totals(case_id)[0]
     domains = ctx.inventory.internal_domains
     end = offset + len(page)
     return CaseAlerts(
         case_id=case_id,
-        total=len(alerts),
+        total=total,
         offset=offset,
         alerts=tuple(AlertView.of(a, case_id, domains) for a in page),
-        next_offset=end if end < len(alerts) else None,
+        next_offset=end if end < total else None,
     )
 
 

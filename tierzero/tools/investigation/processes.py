@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, Field
 
 from tierzero.correlate.entities import entity_key
 from tierzero.ingest.alert import Alert, EntityKind, ProcessInfo
+from tierzero.store.alerts import MAX_CASE_ALERTS
 from tierzero.tools.investigation.arguments import HostArg
 from tierzero.tools.investigation.sources import alert_source, case_in_scope
 from tierzero.tools.investigation.views import Trimmer, UntrustedText, View
@@ -112,7 +113,7 @@ def process_tree(
     key = entity_key(EntityKind.HOST, host)
     if key is None:  # validated already; only a direct call reaches this
         raise ToolError("not a usable host name or IP address")
-    in_case = [a for a in source.alerts_of_case(case_id) if _on_device(a, key)]
+    in_case = [a for a in source.alerts_of_case(case_id, MAX_CASE_ALERTS) if _on_device(a, key)]
     if around is not None:
         since, until = around - TREE_WINDOW, around + TREE_WINDOW
     elif in_case:

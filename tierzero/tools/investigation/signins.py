@@ -10,6 +10,7 @@ from pydantic import Field
 
 from tierzero.correlate.entities import entity_key
 from tierzero.ingest.alert import Alert, EntityKind
+from tierzero.store.alerts import MAX_CASE_ALERTS
 from tierzero.tools.investigation.arguments import UserArg
 from tierzero.tools.investigation.sources import alert_source, alerts_on_keys, index_keys
 from tierzero.tools.investigation.views import PER_KIND, Trimmer, View
@@ -137,7 +138,9 @@ def signin_history(
     key = entity_key(EntityKind.USER, user, domains)
     if key is None:  # validated already; only a direct call reaches this
         raise ToolError("not a usable account name")
-    case_times = [a.time for a in source.alerts_of_case(ctx.case_id)] if ctx.case_id else []
+    # The case's first MAX_CASE_ALERTS alerts anchor the window (a flood is never all read).
+    case_alerts = source.alerts_of_case(ctx.case_id, MAX_CASE_ALERTS) if ctx.case_id else []
+    case_times = [a.time for a in case_alerts]
     anchor = max(case_times) if case_times else ctx.now
     if anchor is None:
         raise ToolError("no case time and no clock in this run to anchor the window")

@@ -120,6 +120,9 @@ def _print_case(row: CaseRow, doc: dict[str, Any]) -> None:
         )
         if join:
             out.print(f"      [dim]{safe(join['explanation'])}[/]")
+    if doc["alerts_listed"] < doc["alerts_total"]:
+        left = doc["alerts_total"] - doc["alerts_listed"]
+        out.print(f"  [dim]... and {left} more alerts (repeats and later ones) not listed[/]")
     decisions = state.get("decisions", [])
     if decisions:
         out.print(

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from tierzero.settings import Settings
+from tierzero.store.alerts import MAX_CASE_ALERTS
 from tierzero.store.cases import CaseRow
 from tierzero.store.memory import reindex
 from tierzero.store.memory_records import SimilarCase, record_for, rememberable
@@ -55,18 +56,27 @@ def case_summary(row: CaseRow, store: Store) -> dict[str, Any]:
 
 
 def case_document(store: Store, case_id: str) -> tuple[CaseRow, dict[str, Any]]:
-    """Everything about one case: the summary, the analysis, every join and every alert."""
+    """Everything about one case: the summary, the analysis, and its alerts with their joins,
+    oldest first. A case can hold any number of repeats: the first ``MAX_CASE_ALERTS`` alerts
+    are listed, and ``alerts_total``/``alerts_listed`` say how many there are and were listed."""
     row = store.case(case_id)
     if row is None:
         raise Refused(f"no case {case_id!r}")
+    alerts = store.alerts_of_case(case_id, MAX_CASE_ALERTS)
+    listed = {a.id for a in alerts}
+    total, _ = store.case_alert_totals(case_id)
     document = {
         **case_summary(row, store),
         "merged_into": row.merged_into,
         "analysis": row.analysis,
-        "joins": store.joins_of_case(case_id),
-        "alerts": [
-            a.model_dump(mode="json", exclude={"raw_data"}) for a in store.alerts_of_case(case_id)
+        "joins": [
+            j
+            for j in store.joins_of_case(case_id, limit=MAX_CASE_ALERTS)
+            if j["alert_id"] in listed
         ],
+        "alerts": [a.model_dump(mode="json", exclude={"raw_data"}) for a in alerts],
+        "alerts_total": total,
+        "alerts_listed": len(alerts),
     }
     return row, document
 

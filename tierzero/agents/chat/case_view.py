@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from tierzero.agents.state import Evidence
 from tierzero.correlate.entities import alert_entities, entity_key
 from tierzero.ingest.alert import Alert, EntityKind
+from tierzero.store.alerts import MAX_CASE_ALERTS
 
 if TYPE_CHECKING:
     from tierzero.store.actions import ActionRow
@@ -71,12 +72,16 @@ class CaseView:
         self.evidence = tuple(Evidence.model_validate(e) for e in self.doc.get("evidence", ()))
         self.by_id = {e.id: e for e in self.evidence}
         by_alert = {e.alert_id: e.id for e in self.evidence if e.alert_id}
-        alerts = sorted(store.alerts_of_case(case_id), key=lambda a: (a.time, a.id))
-        # Alerts with an evidence id are the case's primaries (repeats are folded into them).
+        # The distinct alerts, one bounded page (a case can hold any number of repeats); those
+        # with an evidence id are the ones the analysis cited.
+        alerts = sorted(
+            store.primary_alerts_of_case(case_id, MAX_CASE_ALERTS), key=lambda a: (a.time, a.id)
+        )
         self.alerts: list[tuple[str, Alert]] = [
             (by_alert[a.id], a) for a in alerts if a.id in by_alert
         ]
-        self.repeats = len(alerts) - len(self.alerts)
+        total, _ = store.case_alert_totals(case_id)
+        self.repeats = total - len(self.alerts)
         self.actions: list[ActionRow] = store.actions.rows(case_id)
         self.entities = self._entities(internal_domains)
 

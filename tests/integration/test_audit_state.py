@@ -4,13 +4,16 @@ divergences from a replay of the audit (issue 11, item 6)."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, REPO
 from tierzero.cli import app
 from tierzero.store.audit_replay import ABSENT, ROW, Divergence
 from tierzero.store.sqlite import Store
@@ -227,3 +230,51 @@ def test_state_needs_a_store_not_an_export(db: Path, tmp_path: Path) -> None:
     exported.write_text(runner.invoke(app, ["audit", "export", "--db", str(db)]).stdout)
     result = runner.invoke(app, ["audit", "verify", "--file", str(exported), "--state"])
     assert result.exit_code == 2
+
+
+def test_the_tables_match_the_audit_after_racing_processes(db: Path) -> None:
+    """Approve racing deny on every pending action and two rollbacks of one executed action,
+    each in its own process: whatever order won, the tables are what the audit says."""
+    require_action_contract(db)
+    conn = sqlite3.connect(db)
+    pending = [
+        r[0] for r in conn.execute("SELECT id FROM actions WHERE status = 'pending_approval'")
+    ]
+    (executed,) = conn.execute(
+        "SELECT id FROM actions WHERE status = 'executed' LIMIT 1"
+    ).fetchone()
+    conn.close()
+    commands = [["actions", "rollback", str(executed), "--as", who] for who in ("sam", "lee")]
+    for action in pending:
+        commands += [
+            ["approvals", "approve", str(action), "--as", "sam"],
+            ["approvals", "deny", str(action), "--as", "lee"],
+        ]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    started = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tierzero", *command, "--db", str(db)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=REPO,
+        )
+        for command in commands
+    ]
+    for process in started:
+        process.wait(timeout=300)
+    found = divergences(db)
+    # Resuming the case saves its new status (escalated, closed) without an audit record.
+    unaudited_resume = [
+        d for d in found if d.table == "cases" and d.column in ("status", "analysis.status")
+    ]
+    assert [d for d in found if d not in unaudited_resume] == []  # actions exactly as audited
+    conn = sqlite3.connect(db)
+    statuses = {r[0] for r in conn.execute("SELECT status FROM actions")}
+    conn.close()
+    assert "pending_approval" not in statuses and "rolled_back" in statuses
+    if unaudited_resume:
+        pytest.xfail(
+            "usecases.approvals.answer_approval saves the resumed case's status without an "
+            f"audit record: {'; '.join(d.describe() for d in unaudited_resume)}"
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +26,16 @@ def corpora() -> Path:
     if not folder.is_dir():
         pytest.skip(f"corpora not found at {folder} (set TIERZERO_CORPORA)")
     return folder
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _audit_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Audit records are signed with a key of the test session, never the developer's
+    ~/.config/tierzero/audit.key (session-wide so module fixtures and subprocesses see it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        key = tmp_path_factory.mktemp("audit-key") / "audit.key"
+        patch.setenv("TIERZERO_AUDIT_KEY_FILE", str(key))
+        yield
 
 
 @pytest.fixture(autouse=True)

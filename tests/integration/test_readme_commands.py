@@ -126,6 +126,15 @@ def default_eval_report(demo: Demo) -> str:
     return str(reports[0].parent.relative_to(demo.folder))
 
 
+def witness_file(demo: Demo) -> str:
+    heads = [
+        argv[-1] for argv, _ in demo.runs if argv[:4] == ("tierzero", "audit", "head", "--out")
+    ]
+    if not heads:
+        raise LookupError("`audit head --out FILE` has not run before `audit verify --witness`")
+    return heads[0]
+
+
 # Placeholder -> value. The key is "OPTION PLACEHOLDER" for an option's value, else
 # "SUB COMMAND PLACEHOLDER" for a positional one. A callable is asked when the line runs.
 Value = str | Callable[[Demo], str]
@@ -146,6 +155,8 @@ PLACEHOLDERS: dict[str, Value] = {
     "-m TEXT": "summary",
     "audit show CASE": "C-4",
     "--file F": export_file,  # what `audit export` printed
+    "--out FILE": "audit-head.json",
+    "--witness FILE": witness_file,  # what `audit head --out` wrote
     "approvals approve ID": lambda demo: pop_first("pending", demo.pending),
     "approvals deny ID": lambda demo: pop_first("pending", demo.pending),
     "actions rollback ID": lambda demo: pop_first("executed", demo.executed),

@@ -73,10 +73,11 @@ def strict_policy(folder: Path) -> Path:
 
 
 def content(db: Path) -> tuple[list[str], list[dict[str, Any]]]:
-    """Every table's rows as SQL (audit apart) and the audit records."""
+    """Every table's rows as SQL (the audit and its signed head apart) and the audit records."""
+    audit_rows = ('INSERT INTO "audit"', 'INSERT INTO "audit_head"')
     conn = sqlite3.connect(db)
     try:
-        dump = [line for line in conn.iterdump() if not line.startswith('INSERT INTO "audit"')]
+        dump = [line for line in conn.iterdump() if not line.startswith(audit_rows)]
         store_rows = conn.execute("SELECT seq, kind, actor, payload FROM audit ORDER BY seq")
         audit = [
             {"seq": s, "kind": k, "actor": a, "payload": json.loads(p)}

@@ -1,4 +1,5 @@
-"""``tierzero audit``: the decision trace of a case, the export, and chain verification."""
+"""``tierzero audit``: the decision trace of a case, the export, verification of the chain (and
+of the tables against it), and the signed head for an external witness."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tierzero.cli.support import DbOption, fail, open_store, out, refusals, safe, safe_cells
+from tierzero.cli.support import DbOption, err, fail, open_store, out, refusals, safe, safe_cells
+from tierzero.store.audit_anchor import KEY_ENV
 from tierzero.store.sqlite import DEFAULT_DB
-from tierzero.usecases.audit import verify_export, verify_store
+from tierzero.usecases.audit import signed_head, verify_export, verify_store
 
 audit_app = typer.Typer(
     help="Inspect, export and verify the hash-chained audit log.", no_args_is_help=True
@@ -99,6 +101,11 @@ def export_line(record: dict[str, Any]) -> str:
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
 
 
+# Exit code of a chain found intact whose signatures could not be checked (no key file, or
+# nothing signed yet): not tampered with as far as can be seen, but not fully verified either.
+NOT_AUTHENTICATED = 3
+
+
 @audit_app.command("verify")
 def audit_verify(
     db: DbOption = DEFAULT_DB,
@@ -106,13 +113,96 @@ def audit_verify(
         Path | None,
         typer.Option("--file", help="Verify an export (JSON lines) instead of a store."),
     ] = None,
+    witness: Annotated[
+        Path | None,
+        typer.Option(
+            "--witness",
+            help="A head written earlier by 'audit head --out': the audit must still hold it "
+            "(shows a rollback of the whole store to an older copy).",
+        ),
+    ] = None,
+    state: Annotated[
+        bool,
+        typer.Option(
+            "--state",
+            help="Also replay the audit and report every difference of the actions, cases, "
+            "resolutions, settings and alerts tables from it.",
+        ),
+    ] = False,
 ) -> None:
-    """Check the chain: exit 0 when intact, 1 naming the first altered, removed, inserted or
-    reordered record."""
+    """Check the audit: exit 0 when intact and signed, 1 naming the first altered, removed,
+    inserted or reordered record (or a divergence with --state), 3 when intact but the
+    signatures could not be checked (no key file, or nothing signed)."""
     with refusals():
         if file is not None:
-            check = verify_export(file)
+            if state:
+                raise fail("--state needs the store (--db), not an export", 2)
+            check = verify_export(file, witness)
         else:
             with open_store(db, must_exist=True) as store:
-                check = verify_store(store, source=str(db))
-    out.print(f"audit chain intact: {check.checked} records verified in {check.source}")
+                check = verify_store(store, source=str(db), witness=witness, state=state)
+    source = safe(check.source)
+    if check.authenticated:
+        scope = "signed head" if check.anchored else "an export has no signed head"
+        out.print(
+            f"audit chain intact: {check.checked} records verified in {source} "
+            f"(hashes, links, signatures; {scope})"
+        )
+    else:
+        out.print(
+            f"audit chain links intact: {check.checked} records in {source} (hashes and links only)"
+        )
+    if check.unsigned and check.unsigned < check.checked:
+        out.print(
+            f"{check.unsigned} records written before the store was signed: checked by hash "
+            "and link only"
+        )
+    if check.witness is not None:
+        out.print(
+            f"witness {safe(witness)}: record seq {check.witness.seq} of "
+            f"{safe(check.witness.at)} is still in the audit, unchanged"
+        )
+    diverging = check.divergences or ()
+    if check.divergences is not None and not diverging:
+        out.print("state: actions, cases, resolutions, settings and alerts match the audit")
+    for divergence in diverging:
+        err.print(f"[bold red]divergence:[/] {safe(divergence.describe())}")
+    if diverging:
+        raise fail(f"the tables differ from the audit in {len(diverging)} places")
+    if check.key is None:
+        out.print(
+            f"MACs not checked: no audit key at {safe(check.key_path)} (set {KEY_ENV}); the "
+            "chain alone does not show a rewritten chain, a record added without the key, or "
+            "the newest records removed"
+        )
+        raise typer.Exit(NOT_AUTHENTICATED)
+    if not check.authenticated:
+        out.print(
+            "not authenticated: no record is signed (a store written before records were "
+            "signed, signed from its next record on; or one whose signatures were removed)"
+        )
+        raise typer.Exit(NOT_AUTHENTICATED)
+
+
+@audit_app.command("head")
+def audit_head(
+    db: DbOption = DEFAULT_DB,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the head to this file instead of printing it."),
+    ] = None,
+) -> None:
+    """The audit's signed head (store id, newest seq and hash, time, MAC) as JSON, for a
+    witness to keep outside the store: 'audit verify --witness FILE' later shows whether the
+    store still holds it."""
+    with refusals(), open_store(db, must_exist=True) as store:
+        head = signed_head(store)
+    text = json.dumps(head.as_json(), indent=2) + "\n"
+    if out_file is None:
+        sys.stdout.write(text)
+        return
+    try:
+        out_file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"cannot write {out_file}: {exc}") from None
+    out.print(f"signed head (record seq {head.seq}) written to {safe(out_file)}")

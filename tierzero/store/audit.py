@@ -13,6 +13,11 @@ derived from the case id. ``seq`` is global and gap-free. So:
 
 Records are appended on the caller's connection inside the caller's transaction, so a state
 change and its audit record commit together or not at all.
+
+The chain only shows that records agree with each other. Each record is also signed (``mac``)
+with a key kept outside the database, and a signed head names the newest record
+(:mod:`tierzero.store.audit_anchor`): together they show a whole-chain rewrite, a record added
+without the key, and the newest records removed.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any, Literal
+
+from tierzero.store import audit_anchor as anchor
+from tierzero.store.audit_anchor import AuditKey, AuditKeyError, same_mac
 
 # The vocabulary of record kinds (docs/audit.md explains each).
 AuditKind = Literal[
@@ -45,7 +53,8 @@ AuditKind = Literal[
 ]
 AUDIT_KINDS: frozenset[str] = frozenset(AuditKind.__args__)  # type: ignore[attr-defined]
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY,
     ts TEXT NOT NULL,
@@ -54,7 +63,8 @@ CREATE TABLE IF NOT EXISTS audit (
     actor TEXT NOT NULL,
     payload TEXT NOT NULL,
     prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL UNIQUE
+    hash TEXT NOT NULL UNIQUE,
+    mac TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_case ON audit (case_id, seq);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
@@ -62,6 +72,30 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
+    + anchor.HEAD_SCHEMA
+)
+
+FIELDS = ("seq", "ts", "case_id", "kind", "actor", "payload", "prev_hash", "hash", "mac")
+
+
+def install(conn: sqlite3.Connection) -> None:
+    """Create the audit tables, or bring a store written before records were signed up to
+    date (its records keep ``mac`` NULL: they are reported as unsigned, not as tampered)."""
+    conn.executescript(SCHEMA)
+    if _has_mac_column(conn):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if not _has_mac_column(conn):  # another process may have migrated it meanwhile
+            conn.execute("ALTER TABLE audit ADD COLUMN mac TEXT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _has_mac_column(conn: sqlite3.Connection) -> bool:
+    return any(row[1] == "mac" for row in conn.execute("PRAGMA table_info(audit)"))
 
 
 def canonical(value: Any) -> str:
@@ -75,7 +109,7 @@ def genesis(case_id: str | None) -> str:
 
 
 def record_hash(record: Mapping[str, Any]) -> str:
-    """SHA-256 over the canonical JSON of every field but ``hash``."""
+    """SHA-256 over the canonical JSON of every field but ``hash`` and ``mac``."""
     body = {k: record[k] for k in ("seq", "ts", "case_id", "kind", "actor", "payload", "prev_hash")}
     return hashlib.sha256(canonical(body).encode()).hexdigest()
 
@@ -93,10 +127,23 @@ def append(
     case_id: str | None,
     ts: datetime,
 ) -> dict[str, Any]:
-    """Append one record on ``conn`` (inside the caller's transaction) and return it."""
+    """Append one signed record on ``conn`` (inside the caller's transaction), move the signed
+    head to it, and return it."""
     if kind not in AUDIT_KINDS:
         raise AuditWriteError(f"unknown audit kind {kind!r}")
     try:
+        key = anchor.signing_key()
+    except AuditKeyError as exc:
+        raise AuditWriteError(f"audit write failed: {exc}") from exc
+    try:
+        head = anchor.read_head(conn)
+        if head is not None and head.key_id != key.key_id:
+            # A fresh key would make every earlier MAC look forged: refuse instead.
+            raise AuditWriteError(
+                f"audit write failed: this store is signed with audit key {head.key_id}, but "
+                f"the key at {key.path} is {key.key_id}; point {anchor.KEY_ENV} at the "
+                "store's key"
+            )
         last = conn.execute("SELECT MAX(seq) FROM audit").fetchone()[0] or 0
         prev = conn.execute(
             "SELECT hash FROM audit WHERE case_id IS ? ORDER BY seq DESC LIMIT 1", (case_id,)
@@ -112,8 +159,11 @@ def append(
             "prev_hash": prev[0] if prev else genesis(case_id),
         }
         record["hash"] = record_hash(record)
+        # A store written before records were signed is signed from this record on.
+        signed_from = head.signed_from if head is not None else record["seq"]
+        record["mac"] = key.record_mac(record["hash"], signed_from)
         conn.execute(
-            "INSERT INTO audit VALUES (?,?,?,?,?,?,?,?)",
+            f"INSERT INTO audit ({', '.join(FIELDS)}) VALUES (?,?,?,?,?,?,?,?,?)",
             (
                 record["seq"],
                 record["ts"],
@@ -123,50 +173,87 @@ def append(
                 canonical(record["payload"]),
                 record["prev_hash"],
                 record["hash"],
+                record["mac"],
             ),
         )
+        anchor.write_head(conn, key, record["seq"], record["hash"], record["ts"], signed_from)
     except sqlite3.Error as exc:
         raise AuditWriteError(f"audit write failed: {exc}") from exc
+    record["signed_from"] = signed_from
     return record
 
 
 def records(conn: sqlite3.Connection, case_id: str | None = None) -> Iterator[dict[str, Any]]:
-    """Stored records in ``seq`` order, all or one case's."""
-    sql = "SELECT * FROM audit" + (" WHERE case_id = ?" if case_id else "") + " ORDER BY seq"
-    cursor = conn.execute(sql, (case_id,) if case_id else ())
-    for row in cursor:
-        yield {
-            "seq": row[0],
-            "ts": row[1],
-            "case_id": row[2],
-            "kind": row[3],
-            "actor": row[4],
-            "payload": json.loads(row[5]),
-            "prev_hash": row[6],
-            "hash": row[7],
-        }
+    """Stored records in ``seq`` order, all or one case's. A signed record also carries the
+    seq its store is signed from (its MAC covers it; an export needs it to check the MAC); a
+    record written before the store was signed has ``mac`` and ``signed_from`` None."""
+    signed_from = _signed_from(conn)
+    sql = f"SELECT {', '.join(FIELDS)} FROM audit"
+    sql += (" WHERE case_id = ?" if case_id else "") + " ORDER BY seq"
+    for row in conn.execute(sql, (case_id,) if case_id else ()):
+        yield _record(row, signed_from)
+
+
+def record_at(conn: sqlite3.Connection, seq: int) -> dict[str, Any] | None:
+    """The stored record with this ``seq``, if any."""
+    row = conn.execute(f"SELECT {', '.join(FIELDS)} FROM audit WHERE seq = ?", (seq,)).fetchone()
+    return _record(row, _signed_from(conn)) if row is not None else None
+
+
+def _signed_from(conn: sqlite3.Connection) -> int | None:
+    """The seq the store is signed from: the head's, or without one (deleted) the first
+    signed record's, so that verification can still name the head as the problem."""
+    head = anchor.read_head(conn)
+    if head is not None:
+        return head.signed_from
+    first = conn.execute("SELECT MIN(seq) FROM audit WHERE mac IS NOT NULL").fetchone()[0]
+    return int(first) if first is not None else None
+
+
+def _record(row: Iterable[Any], signed_from: int | None) -> dict[str, Any]:
+    record = dict(zip(FIELDS, row, strict=True))
+    record["payload"] = json.loads(record["payload"])
+    record["signed_from"] = signed_from if record["mac"] is not None else None
+    return record
 
 
 @dataclass(frozen=True)
 class Verification:
-    """Result of checking a chain: ``ok``, or the first bad record and why."""
+    """Result of checking a chain: ``ok``, or the first bad record and why.
+
+    Also what the anchor checks need: how many records were signed and unsigned, the seq the
+    signed records say signing began at, the last record's ``seq`` and hash, and whether MACs
+    were checked (a key was given) or only their presence and order.
+    """
 
     ok: bool
     checked: int
     bad_seq: int | None = None
     bad_line: int | None = None
     reason: str = ""
+    signed: int = 0
+    unsigned: int = 0
+    signed_from: int | None = None
+    last_seq: int | None = None
+    last_hash: str | None = None
+    macs_checked: bool = False
 
 
-def verify(items: Iterable[Mapping[str, Any]], whole: bool = True) -> Verification:
-    """Check hashes, per-case links and (for a whole log) gap-free ``seq``.
+def verify(
+    items: Iterable[Mapping[str, Any]], whole: bool = True, key: AuditKey | None = None
+) -> Verification:
+    """Check hashes, per-case links, (for a whole log) gap-free ``seq``, and signatures.
 
-    ``whole=False`` is for one case's export, where other cases' records are absent.
+    ``whole=False`` is for one case's export, where other cases' records are absent. Records
+    may be unsigned only before the seq signing began at (a store written before records were
+    signed), which every signed record names; with ``key`` every MAC must match.
     """
     heads: dict[str | None, str] = {}
     expected_seq = 1
     last_seq = 0
-    checked = 0
+    last_hash: str | None = None
+    checked = signed = unsigned = 0
+    signed_from: int | None = None
     for line, record in enumerate(items, start=1):
         seq = record.get("seq")
         bad = partial(_failure, checked, seq, line)
@@ -193,10 +280,46 @@ def verify(items: Iterable[Mapping[str, Any]], whole: bool = True) -> Verificati
                 f"prev_hash does not link to the previous record of case {case_id} "
                 "(record removed, inserted or reordered)"
             )
+        mac, claim = record.get("mac"), record.get("signed_from")
+        if mac is None:
+            if signed_from is not None:
+                return bad(
+                    f"unsigned record after signed ones (signed from seq {signed_from}): "
+                    "added without the audit key, or its MAC was removed"
+                )
+            unsigned += 1
+        else:
+            if not isinstance(claim, int) or isinstance(claim, bool) or claim > seq:
+                return bad(f"signed record with a wrong signed_from ({claim!r})")
+            if signed_from is None and unsigned and last_seq >= claim:
+                return bad(
+                    f"the records before seq {seq} are unsigned, but signing began at seq "
+                    f"{claim} (their MACs were removed)"
+                )
+            if signed_from is not None and claim != signed_from:
+                return bad(f"signed_from {claim} where the records before say {signed_from}")
+            signed_from = claim
+            if not isinstance(mac, str) or (
+                key is not None and not same_mac(key.record_mac(record["hash"], claim), mac)
+            ):
+                return bad(
+                    "MAC does not match the record (record rewritten or added without the "
+                    "audit key)"
+                )
+            signed += 1
         heads[case_id] = record["hash"]
-        last_seq, expected_seq = seq, seq + 1
+        last_seq, expected_seq, last_hash = seq, seq + 1, record["hash"]
         checked += 1
-    return Verification(True, checked)
+    return Verification(
+        True,
+        checked,
+        signed=signed,
+        unsigned=unsigned,
+        signed_from=signed_from,
+        last_seq=last_seq or None,
+        last_hash=last_hash,
+        macs_checked=key is not None,
+    )
 
 
 def _failure(checked: int, seq: Any, line: int, reason: str) -> Verification:

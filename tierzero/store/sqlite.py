@@ -43,7 +43,7 @@ class Store(AlertTables, CorrelationTables, CaseTables, ResolutionTable, ChatLog
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA busy_timeout=5000")
         self.conn.executescript(SCHEMA)
-        self.conn.executescript(chain.SCHEMA)
+        chain.install(self.conn)
         self.actions = ActionLog(self.conn, self.transaction)
         # One unit of work at a time across processes (see tierzero.store.writer).
         self.writer = WriterLock(path)

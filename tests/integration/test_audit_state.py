@@ -68,9 +68,8 @@ def about_actions(d: Divergence) -> bool:
 
 
 def require_action_contract(db: Path) -> None:
-    """The action rows can be replayed only once ActionLog audits each row's creation with the
-    row itself (payload ``row``) and each change with ``from``/``to``/``set`` (issue 11, item
-    1 is making it do so); until then those comparisons are expected to fail."""
+    """The action rows can be replayed because ActionLog audits each row's creation with the
+    row itself (payload ``row``) and each change with ``from``/``to``/``set``."""
     conn = sqlite3.connect(db)
     created = conn.execute(
         "SELECT COUNT(*) FROM audit WHERE json_extract(payload, '$.row.idempotency_key')"
@@ -78,8 +77,7 @@ def require_action_contract(db: Path) -> None:
     ).fetchone()[0]
     (rows,) = conn.execute("SELECT COUNT(*) FROM actions").fetchone()
     conn.close()
-    if created < rows:
-        pytest.xfail("ActionLog does not audit the rows it creates yet (the action-row contract)")
+    assert created == rows
 
 
 def test_untouched_store_matches_its_audit(db: Path) -> None:
@@ -263,18 +261,9 @@ def test_the_tables_match_the_audit_after_racing_processes(db: Path) -> None:
     ]
     for process in started:
         process.wait(timeout=300)
-    found = divergences(db)
-    # Resuming the case saves its new status (escalated, closed) without an audit record.
-    unaudited_resume = [
-        d for d in found if d.table == "cases" and d.column in ("status", "analysis.status")
-    ]
-    assert [d for d in found if d not in unaudited_resume] == []  # actions exactly as audited
+    # Actions and cases exactly as audited (a resumed case's new status included).
+    assert [d.describe() for d in divergences(db)] == []
     conn = sqlite3.connect(db)
     statuses = {r[0] for r in conn.execute("SELECT status FROM actions")}
     conn.close()
     assert "pending_approval" not in statuses and "rolled_back" in statuses
-    if unaudited_resume:
-        pytest.xfail(
-            "usecases.approvals.answer_approval saves the resumed case's status without an "
-            f"audit record: {'; '.join(d.describe() for d in unaudited_resume)}"
-        )

@@ -22,8 +22,9 @@ from tierzero.cli.evals import eval_app
 from tierzero.cli.ops import metrics_command, shadow_command
 from tierzero.cli.policy import policy_app
 from tierzero.cli.quarantine import quarantine_app
-from tierzero.cli.support import err
+from tierzero.cli.support import err, safe
 from tierzero.cli.triage import triage_command
+from tierzero.store.audit import AuditWriteError
 
 app = typer.Typer(
     help="tierzero: the automated tier of a SOC. Normalizes alerts from many tools to OCSF, "
@@ -56,6 +57,11 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except AuditWriteError as exc:
+        # Nothing was changed (the audit record and its change commit together or not at
+        # all): say why plainly (the audit key file, most often), not with a traceback.
+        err.print(f"error: {safe(str(exc))}; nothing was changed")
+        sys.exit(1)
 
 
 __all__ = ["app", "main"]

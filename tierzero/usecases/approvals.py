@@ -14,7 +14,7 @@ from tierzero.settings import Settings
 from tierzero.store.actions import ActionRow
 from tierzero.store.memory import MemoryKeeper, MemoryOpener
 from tierzero.store.sqlite import Store
-from tierzero.usecases.analysis import summarize
+from tierzero.usecases.analysis import audit_trail, summarize
 from tierzero.usecases.errors import Refused, usable_actor
 from tierzero.usecases.runtime import configured_memory, graph_session
 
@@ -50,7 +50,10 @@ def answer_approval(
     with graph_session(store, settings, now, "off") as (app, ctx):
         state = resume_case(app, row.case_id, revision, ctx, answer.model_dump(mode="json"))
     was = store.case_status(row.case_id)
-    store.save_analysis(row.case_id, summarize(state, store), revision, now)
+    # The resumed revision's new status is audited like any analysis's (its verdict record;
+    # priority and decisions did not change), so `audit verify --state` can establish it.
+    verdict = [r for r in audit_trail(state, revision) if r[0] == "verdict"]
+    store.save_analysis(row.case_id, summarize(state, store), revision, now, verdict)
     opener = configured_memory(settings) if memory == "config" else memory
     with MemoryKeeper(store, opener, settings.correlation.internal_domains, _log.warning) as keeper:
         keeper.saved(row.case_id, was, state.status)

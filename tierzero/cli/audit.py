@@ -68,7 +68,7 @@ def _audit_summary(record: dict[str, Any]) -> str:
         closing = f", auto-close '{p['auto_close_rule']}'" if p.get("auto_close_rule") else ""
         return f"{p['priority']} (score {p['score']}), queue {p['queue']}{closing}"
     if kind == "verdict":
-        return (
+        return ("after an approval answer: " if p.get("resumed") else "") + (
             f"{p['verdict']} at {p['confidence']:.2f} -> {p['status']} via "
             f"{' > '.join(p['route'])}; evidence {', '.join(p['evidence'][:8])}"
         )

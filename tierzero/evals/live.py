@@ -280,7 +280,9 @@ def alert_latency(
     of its case saved at or after it, and how many alerts have no such analysis yet.
 
     The analysis time is the ``ts`` of the case's ``verdict`` audit records: one per saved
-    analysis revision, stamped with the clock the analysis ran at. ``cases.updated_at`` is
+    analysis revision, stamped with the clock the analysis ran at (a revision resumed by an
+    approval answer writes another, marked ``resumed``, which is not an analysis and is
+    skipped). ``cases.updated_at`` is
     not usable: it holds only the latest change, and joins, merges and approval answers move
     it too. An alert's case is followed from the one it first joined (its ``correlation``
     audit record) through any merges to the case it is in now, so an analysis made before a
@@ -290,6 +292,7 @@ def alert_latency(
     verdicts: dict[str, list[datetime]] = defaultdict(list)
     for case_id, ts in store.conn.execute(
         "SELECT case_id, ts FROM audit WHERE kind = 'verdict' AND case_id IS NOT NULL"
+        " AND json_extract(payload, '$.resumed') IS NULL"
     ):
         verdicts[case_id].append(datetime.fromisoformat(ts))
     first_case = dict(

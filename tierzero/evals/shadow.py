@@ -482,10 +482,12 @@ def _case_diff(
 
 def _analysed_at(store: Store, row: CaseRow) -> datetime:
     """When the stored analysis was made: its latest ``verdict`` audit record (written with
-    the run's clock, the ``now`` its decisions saw). ``updated_at`` is only a fallback: joins,
-    merges and approval answers also move it."""
+    the run's clock, the ``now`` its decisions saw; not one an approval answer wrote when it
+    resumed the case). ``updated_at`` is only a fallback: joins, merges and approval answers
+    also move it."""
     found = store.conn.execute(
-        "SELECT ts FROM audit WHERE case_id = ? AND kind = 'verdict' ORDER BY seq DESC LIMIT 1",
+        "SELECT ts FROM audit WHERE case_id = ? AND kind = 'verdict'"
+        " AND json_extract(payload, '$.resumed') IS NULL ORDER BY seq DESC LIMIT 1",
         (row.id,),
     ).fetchone()
     return datetime.fromisoformat(found[0] if found else row.updated_at)

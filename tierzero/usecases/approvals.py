@@ -52,7 +52,12 @@ def answer_approval(
     was = store.case_status(row.case_id)
     # The resumed revision's new status is audited like any analysis's (its verdict record;
     # priority and decisions did not change), so `audit verify --state` can establish it.
-    verdict = [r for r in audit_trail(state, revision) if r[0] == "verdict"]
+    # Marked "resumed": it is not an analysis of new alerts (live metrics skip it).
+    verdict = [
+        (kind, actor, {**payload, "resumed": True})
+        for kind, actor, payload in audit_trail(state, revision)
+        if kind == "verdict"
+    ]
     store.save_analysis(row.case_id, summarize(state, store), revision, now, verdict)
     opener = configured_memory(settings) if memory == "config" else memory
     with MemoryKeeper(store, opener, settings.correlation.internal_domains, _log.warning) as keeper:

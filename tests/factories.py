@@ -78,3 +78,17 @@ def edited_config(tmp_path: Path, file: str, old: str, new: str) -> Path:
     assert old in text, f"{file} has no {old!r}"
     path.write_text(text.replace(old, new))
     return target
+
+
+def copy_store(source: Path, target: Path) -> Path:
+    """A private copy of a store file (cases, actions, audit and the graph's checkpoints), made
+    with SQLite's backup API so a store open elsewhere is copied consistently."""
+    import sqlite3
+
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    return target

@@ -11,7 +11,6 @@ invariants are checked on the audit chain and the (simulated) connector's ledger
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.factories import copy_store
 from tests.integration.many_cases import write_many_cases
 from tierzero.agents.context import RunContext
 from tierzero.agents.guard import recheck_for
@@ -91,10 +91,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Settings]:
 def open_world(template: tuple[Path, Settings], folder: Path) -> World:
     source, settings = template
     db = folder / f"w{len(list(folder.glob('w*.db')))}.db"
-    src, dst = sqlite3.connect(source), sqlite3.connect(db)
-    src.backup(dst)
-    src.close()
-    dst.close()
+    copy_store(source, db)
     stores = (Store(db), Store(db))
     rows = stores[0].actions.rows()
     pending = [r.id for r in rows if r.status == "pending_approval"][:2]

@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import EXAMPLES, REPO
+from tests.factories import copy_store
 from tierzero.cli import app
 from tierzero.store.audit_replay import ABSENT, ROW, Divergence
 from tierzero.store.sqlite import Store
@@ -38,12 +39,7 @@ def triaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def db(triaged: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "store.db"
-    source, target = sqlite3.connect(triaged), sqlite3.connect(copy)
-    source.backup(target)
-    source.close()
-    target.close()
-    return copy
+    return copy_store(triaged, tmp_path / "store.db")
 
 
 def divergences(db: Path) -> list[Divergence]:

@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import EXAMPLES
+from tests.factories import copy_store
 from tierzero.cli import app
 from tierzero.store import audit as chain
 from tierzero.store.audit import AuditWriteError
@@ -35,12 +36,7 @@ def triaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def db(triaged: Path, tmp_path: Path) -> Path:
     """A private copy of the triaged store to tamper with."""
-    copy = tmp_path / "store.db"
-    source, target = sqlite3.connect(triaged), sqlite3.connect(copy)
-    source.backup(target)
-    source.close()
-    target.close()
-    return copy
+    return copy_store(triaged, tmp_path / "store.db")
 
 
 def tz(*args: str) -> tuple[int, str]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sqlite3
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import EXAMPLES, NOW
-from tests.factories import make_alert
+from tests.factories import copy_store, make_alert
 from tests.fakes import ScriptedModel, SwappingModel, calls, opinion, text
 from tierzero.agents.chat import OFFLINE_ANSWERER
 from tierzero.cli import app
@@ -58,11 +57,7 @@ def template(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Pa
 
 @pytest.fixture
 def store(template: Path, tmp_path: Path) -> Iterator[Store]:
-    target = tmp_path / "t.db"
-    source, copy = sqlite3.connect(template), sqlite3.connect(target)
-    source.backup(copy)  # the whole file: cases, actions, audit and the graph's checkpoints
-    source.close()
-    copy.close()
+    target = copy_store(template, tmp_path / "t.db")
     memory = template.with_name("t.memory")
     if memory.is_dir():
         shutil.copytree(memory, tmp_path / "t.memory")

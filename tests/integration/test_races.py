@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import EXAMPLES, REPO
+from tests.factories import copy_store
 from tests.integration.many_cases import laptop, write_many_cases
 from tierzero.clock import ManualClock
 from tierzero.settings import Settings
@@ -48,15 +49,6 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path
     triage([alerts], Settings.load(config), store, model="off", memory=None)
     store.close()
     return folder / "template.db", config, alerts
-
-
-def copy_of(template: Path, dest: Path) -> Path:
-    """A private copy of the template store (its checkpoints included)."""
-    source, target = sqlite3.connect(template), sqlite3.connect(dest)
-    source.backup(target)
-    source.close()
-    target.close()
-    return dest
 
 
 def tierzero(*args: str) -> subprocess.Popen[str]:
@@ -120,7 +112,7 @@ def test_approve_racing_deny_applies_exactly_one_answer(
     template: tuple[Path, Path, Path], tmp_path: Path
 ) -> None:
     db_template, config, _ = template
-    db = copy_of(db_template, tmp_path / "t.db")
+    db = copy_store(db_template, tmp_path / "t.db")
     waiting = pending_isolations(db)[:3]
     assert len(waiting) == 3
     for action_id, host, key in waiting:
@@ -143,7 +135,7 @@ def test_approve_racing_deny_applies_exactly_one_answer(
 
 def test_two_approvals_execute_once(template: tuple[Path, Path, Path], tmp_path: Path) -> None:
     db_template, config, _ = template
-    db = copy_of(db_template, tmp_path / "t.db")
+    db = copy_store(db_template, tmp_path / "t.db")
     for action_id, _host, key in pending_isolations(db)[:3]:
         common = ["--db", str(db), "--config", str(config)]
         results = race(
@@ -158,7 +150,7 @@ def test_two_approvals_execute_once(template: tuple[Path, Path, Path], tmp_path:
 
 def test_two_rollbacks_undo_once(template: tuple[Path, Path, Path], tmp_path: Path) -> None:
     db_template, config, _ = template
-    db = copy_of(db_template, tmp_path / "t.db")
+    db = copy_store(db_template, tmp_path / "t.db")
     executed = rows(
         db, "SELECT id, idempotency_key FROM actions WHERE status = 'executed' ORDER BY id"
     )[:2]

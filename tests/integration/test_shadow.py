@@ -16,6 +16,7 @@ import yaml
 from typer.testing import CliRunner
 
 from tests.conftest import EXAMPLES, NOW
+from tests.factories import copy_store
 from tierzero.cli import app
 from tierzero.config import ConfigError, default_config_dir
 from tierzero.evals.shadow import (
@@ -50,14 +51,7 @@ def triaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def db(triaged: Path, tmp_path: Path) -> Path:
     """A private copy of the triaged store for one test."""
-    target = tmp_path / "prod.db"
-    source = sqlite3.connect(triaged)
-    copy = sqlite3.connect(target)
-    try:
-        source.backup(copy)
-    finally:
-        source.close()
-        copy.close()
+    target = copy_store(triaged, tmp_path / "prod.db")
     return target
 
 

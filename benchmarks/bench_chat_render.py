@@ -2,7 +2,8 @@
 
 "scan" finds every evidence id and address (no span limit): the target is linear time, a
 1 MiB / 128 KiB ratio near 8. "print" is the whole ``_print_reply`` (cut to what a terminal
-shows): the target is under 0.5 s for 1 MiB of any shape on one core. Rich's own
+shows): the target is under 0.5 s for 1 MiB of any shape on one core. "escape" is
+``cli.support.escape_markup``, which every table of alert text goes through: linear too. Rich's own
 highlighter took about a minute for 100 KB of one word, growing with the square of the size.
 Run from the repository root::
 
@@ -23,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rich.console import Console
 
 from tierzero.cli import chat
+from tierzero.cli.support import escape_markup
 
 SHAPES = {
     "one word": lambda n: "a" * n,
@@ -31,6 +33,8 @@ SHAPES = {
     "addresses": lambda n: "10.0.0.1 " * (n // 9),
     "almost addresses": lambda n: "1." * (n // 2),
     "quotes": lambda n: '"' * n,
+    "brackets": lambda n: "[a" * (n // 2),
+    "escaped tags": lambda n: "\\[a]" * (n // 4),
     "newlines": lambda n: "\n" * n,
     "prose": lambda n: ("The host beaconed to 203.0.113.45 [E3]. " * (n // 40 + 1))[:n],
 }
@@ -52,12 +56,18 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[128 << 10, 1 << 20])
     sizes = parser.parse_args().sizes
     chat.out = Console(file=io.StringIO(), width=100, color_system="truecolor")
-    print(f"{'shape':<18}" + "".join(f"{f'scan {n}':>16}{f'print {n}':>16}" for n in sizes))
+    columns = ("scan", "print", "escape")
+    print(f"{'shape':<18}" + "".join(f"{f'{c} {n}':>18}" for n in sizes for c in columns))
     for name, make in SHAPES.items():
         row = f"{name:<18}"
         for n in sizes:
             text = make(n)
-            row += f"{timed(scan, text):>15.3f}s{timed(chat._print_reply, text, 'm'):>15.3f}s"
+            took = (
+                timed(scan, text),
+                timed(chat._print_reply, text, "m"),
+                timed(escape_markup, text),
+            )
+            row += "".join(f"{seconds:>17.3f}s" for seconds in took)
         print(row)
 
 

@@ -72,13 +72,18 @@ def test_escaped_markup_renders_as_the_text_itself(text: str) -> None:
 @pytest.mark.parametrize(
     "hostile", ["\\" * 1_000_000 + "x", "[" * 1_000_000, "[a" * 500_000, "\\[a]" * 250_000]
 )
-def test_escaping_a_megabyte_is_linear(hostile: str) -> None:
-    """rich.markup.escape took seconds on 20,000 backslashes (quadratic); a megabyte of any
-    shape is escaped here in a single pass (a generous bound, not a benchmark)."""
-    import time
+def test_a_megabyte_of_any_shape_is_escaped_as_its_start_is(hostile: str) -> None:
+    """rich.markup.escape took seconds on 20,000 backslashes (quadratic); ours is one forward
+    pass (how fast: benchmarks/bench_chat_render.py). Here: a megabyte is escaped as its
+    start is, and at most doubles."""
+    from rich.text import Text
 
     from tierzero.cli.support import escape_markup
 
-    started = time.perf_counter()
-    escape_markup(hostile)
-    assert time.perf_counter() - started < 2.0
+    escaped = escape_markup(hostile)
+    # Rich's own parser is slow on a megabyte of tags: the round trip is checked on a slice.
+    assert escaped.startswith(escape_markup(hostile[:4000])[:3000])
+    assert Text.from_markup(escape_markup(hostile[:4000]) + "[b]!![/b]").plain == (
+        hostile[:4000] + "!!"
+    )
+    assert len(escaped) <= 2 * len(hostile)

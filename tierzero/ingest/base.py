@@ -169,6 +169,88 @@ def parse_time(value: Any, field_name: str, fmt: str | None = None) -> datetime:
     return parsed.astimezone(UTC)
 
 
+# Data-quality flags an adapter sets on an alert when it had to interpret the source's time.
+# Each is listed in the README ("What tierzero flags and refuses").
+FLAG_TIME_ASSUMED_UTC = "time_zone_assumed_utc"  # zone-less, read as UTC: the schema says so
+FLAG_TIME_UNIT_INFERRED = "time_unit_inferred"  # epoch s vs ms told apart by magnitude
+FLAG_TIME_DT_PREFERRED = "time_dt_preferred"  # epoch number and its *_dt twin disagreed
+FLAG_SAMPLE = "sample"  # a vendor-generated sample finding, not a real detection
+
+
+@dataclass(frozen=True)
+class TimeRead:
+    """A time read from a source record, with the flags saying how it was interpreted."""
+
+    at: datetime
+    flags: tuple[str, ...] = ()
+
+
+def read_time(
+    value: Any,
+    field_name: str,
+    *,
+    unit: str | None = None,
+    zone_less_utc: bool = False,
+    twin: Any = None,
+    twin_field: str | None = None,
+) -> TimeRead:
+    """Read a source time under the source's own rules, saying what had to be interpreted.
+
+    ``unit`` is what the schema declares for epoch numbers (``"s"`` or ``"ms"``): a number
+    whose magnitude says otherwise (Prowler writes OCSF ``time`` in seconds) is read by its
+    magnitude and flagged ``time_unit_inferred``. ``zone_less_utc`` is for sources whose schema
+    defines the field as UTC (Sentinel's ``TimeGenerated``): a time without a zone is read as
+    UTC and flagged; elsewhere it stays refused. ``twin`` is the same instant as text (OCSF's
+    ``time_dt``): used when the number is absent, and preferred (flagged) when they disagree
+    by more than a second, since text cannot be misread as the wrong unit.
+    """
+    twin_name = twin_field or f"{field_name}_dt"
+    twin_read = (
+        None if twin in (None, "") else read_time(twin, twin_name, zone_less_utc=zone_less_utc)
+    )
+    if value is None or value == "":
+        if twin_read is None:
+            raise RecordRejected(f"missing required field '{field_name}'")
+        return twin_read
+    flags: list[str] = []
+    if _is_number(value):
+        number = float(value if not isinstance(value, str) else value.strip())
+        seems_ms = abs(number) >= _EPOCH_MS_THRESHOLD
+        if unit is not None and seems_ms != (unit == "ms"):
+            flags.append(FLAG_TIME_UNIT_INFERRED)
+        at = parse_time(number, field_name, "epoch_ms" if seems_ms else "epoch_s")
+    else:
+        try:
+            at = parse_time(value, field_name)
+        except RecordRejected:
+            if not (zone_less_utc and isinstance(value, str)):
+                raise
+            at = _zone_less_as_utc(value, field_name)
+            flags.append(FLAG_TIME_ASSUMED_UTC)
+    if twin_read is not None and abs((twin_read.at - at).total_seconds()) > 1:
+        return TimeRead(twin_read.at, (*twin_read.flags, FLAG_TIME_DT_PREFERRED))
+    return TimeRead(at, tuple(flags))
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    return isinstance(value, str) and re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", value) is not None
+
+
+def _zone_less_as_utc(value: str, field_name: str) -> datetime:
+    stamp = value.strip()
+    try:
+        parsed = datetime.fromisoformat(stamp)
+    except ValueError as exc:
+        raise RecordRejected(f"field '{field_name}' is not a valid time: {stamp[:80]!r}") from exc
+    if parsed.tzinfo is not None:  # parse_time refused it for another reason
+        raise RecordRejected(f"field '{field_name}' is not a valid time: {stamp[:80]!r}")
+    return parsed.replace(tzinfo=UTC)
+
+
 def severity_from_number(value: Any, scale: Iterable[tuple[float, Severity]]) -> Severity:
     """Map a numeric vendor severity using ``scale``: (lower bound, severity), highest first."""
     try:

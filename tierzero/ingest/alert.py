@@ -133,8 +133,12 @@ class Metadata(_Frozen):
 
 
 class FileInfo(_Frozen):
+    """OCSF ``file``: ``path`` is the full path (folder and name), ``parent_folder`` the folder.
+    Build it with ``ingest.base.file_info``, which composes them the same way for every source."""
+
     name: str | None = None
     path: str | None = None
+    parent_folder: str | None = None
     sha256: str | None = None
     sha1: str | None = None
     md5: str | None = None
@@ -381,6 +385,7 @@ def _ocsf_file(file: FileInfo | None) -> dict[str, Any] | None:
         {
             "name": name or "unknown",
             "path": file.path,
+            "parent_folder": file.parent_folder,
             "type_id": 1,
             "type": "Regular File",
             "hashes": hashes or None,

@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from tierzero.ingest.alert import Alert, Attack, EntityKind, Observable, Product, Severity
+from tierzero.ingest.alert import (
+    Alert,
+    Attack,
+    EntityKind,
+    FileInfo,
+    Observable,
+    Product,
+    Severity,
+)
 
 # Caps keep one hostile record from bloating memory or the store; the raw record keeps it all.
 MAX_VALUE_CHARS = 8192
@@ -342,6 +350,48 @@ def is_ip(value: str) -> bool:
     return True
 
 
+def file_info(
+    *,
+    name: Any = None,
+    path: Any = None,
+    folder: Any = None,
+    sha256: Any = None,
+    sha1: Any = None,
+    md5: Any = None,
+) -> FileInfo | None:
+    """An OCSF file from what a source gives, whatever its convention: ``path`` is the full
+    path and ``parent_folder`` the folder, as OCSF defines them.
+
+    Sources differ: CrowdStrike gives a full path, Defender and Sentinel a folder and a name
+    apart. Give ``folder`` (with ``name``) for the latter, ``path`` for the former; a ``path``
+    that is really a folder (it does not end with ``name``) is treated as one.
+    """
+    name_text = text(name, "file name")
+    path_text = text(path, "file path")
+    folder_text = text(folder, "file folder")
+    if path_text and name_text and not _ends_with_name(path_text, name_text):
+        folder_text, path_text = folder_text or path_text, None
+    if path_text is None and folder_text and name_text:
+        separator = "\\" if "\\" in folder_text or ":" in folder_text[:3] else "/"
+        path_text = folder_text.rstrip("\\/") + separator + name_text
+    if path_text and not name_text:
+        name_text = re.split(r"[\\/]", path_text.rstrip("\\/"))[-1] or None
+    if path_text and not folder_text:
+        head = re.split(r"[\\/][^\\/]*$", path_text.rstrip("\\/"))[0]
+        folder_text = head if head != path_text.rstrip("\\/") else None
+    if folder_text and len(folder_text) > 1:
+        folder_text = folder_text.rstrip("\\/") or folder_text
+    hashes = {"sha256": text(sha256), "sha1": text(sha1), "md5": text(md5)}
+    if not (name_text or path_text or folder_text or any(hashes.values())):
+        return None
+    return FileInfo(name=name_text, path=path_text, parent_folder=folder_text, **hashes)
+
+
+def _ends_with_name(path: str, name: str) -> bool:
+    tail = re.split(r"[\\/]", path.rstrip("\\/"))[-1]
+    return tail.casefold() == name.casefold()
+
+
 @dataclass
 class Observables:
     """Collects observables in first-seen order, dropping empties and exact repeats."""
@@ -356,6 +406,8 @@ class Observables:
             return
         if kind is EntityKind.IP and not is_ip(value_text):
             return
+        if kind is EntityKind.IP and ipaddress.ip_address(value_text).is_unspecified:
+            return  # 0.0.0.0 / :: name no machine: "any address" or "not known"
         if kind is EntityKind.DOMAIN and is_ip(value_text):
             kind = EntityKind.IP  # an HTTP Host header or SNI can carry a bare address
         key = (kind, value_text)

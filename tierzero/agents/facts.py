@@ -6,13 +6,14 @@ can cite what it stood on. The full list of fact names is in ``config/playbooks/
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from tierzero.agents.context import CaseFile, RunContext
 from tierzero.agents.state import CaseState, Enrichment, Evidence
 from tierzero.correlate.entities import host_key, is_external_ip, user_key
-from tierzero.ingest.alert import EntityKind
+from tierzero.ingest.alert import Alert, EntityKind
 from tierzero.settings.organization import BusinessHours
 
 
@@ -74,6 +75,8 @@ def compute_facts(
     facts.set("user_count", len(users), alerts_where(lambda a: a.values(EntityKind.USER)))
     external = sorted({ip for a in alerts for ip in a.values(EntityKind.IP) if is_external_ip(ip)})
     facts.set("external_ips", external)
+    facts.set("external_involved", bool(external), alerts_where(_has_external_ip))
+    facts.set("pattern_hours", _pattern_hours(alerts), of_kind.get("alert", []))
     facts.set(
         "process_execution",
         any(a.process and a.process.cmd_line for a in alerts),
@@ -189,3 +192,17 @@ def facts_for(state: CaseState, ctx: RunContext) -> Facts:
         ctx.hours,
         ctx.internal_domains,
     )
+
+
+def _has_external_ip(alert: Alert) -> bool:
+    return any(is_external_ip(ip) for ip in alert.values(EntityKind.IP))
+
+
+def _pattern_hours(alerts: Sequence[Alert]) -> int:
+    """In how many distinct hours the case's least recurring detection fired in the case
+    itself: a case that is one detection recurring for days (correlation groups those) is its
+    own baseline. 0 for a case without alerts."""
+    hours: dict[str, set[int]] = {}
+    for alert in alerts:
+        hours.setdefault(alert.detection_id, set()).add(int(alert.time.timestamp() // 3600))
+    return min((len(h) for h in hours.values()), default=0)

@@ -5,9 +5,18 @@ Feed alerts in time order (the store hands them out that way). Each alert become
 
 - ``duplicate``: same detection on the same entities within the dedup window of the first one;
   it is kept and counted on the case but adds no evidence;
-- ``joined``: it shares an entity with an open case seen within the join window;
+- ``joined``: it shares an identifying entity with an open case seen within the join window,
+  or it is a *recurrence*: the same detection on the same entity again within the recurrence
+  window (a condition that persists for days: a slow upload, a copier's stale password);
 - ``merged``: it shares entities with several open cases, which become one (the oldest wins);
 - ``new_case``: nothing in the window matches.
+
+Not every shared value means a shared incident. Each entity is weighed by how much it
+identifies over the lookback (:mod:`tierzero.correlate.weights`): a hash of a binary on every
+host, an account seen on every machine, an address several hosts report as their own, never
+joins on its own; a rare hash, a C2 address or a user on two hosts still does. Every join
+names the entity and why it was strong enough. A recurrence joins only its own pattern: it
+never merges cases (a needle that shares a host with three days of noise stays its own case).
 
 Memory is bounded by the window, not the stream: index entries older than the window are
 evicted as time advances, so 100,000 alerts cost what one window of them costs.
@@ -24,6 +33,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tierzero.correlate.entities import alert_entities
+from tierzero.correlate.weights import EntityWeights
 from tierzero.ingest.alert import Alert
 
 JoinKind = Literal["new_case", "joined", "merged", "duplicate"]
@@ -43,6 +53,24 @@ class CorrelationConfig(BaseModel):
         default=500,
         ge=1,
         description="Distinct (non-repeat) alerts a case takes before new joins open a new case",
+    )
+    recurrence_window: timedelta = Field(
+        default=timedelta(hours=24),
+        description="Max gap between two alerts of one detection on one entity that still "
+        "makes them one ongoing pattern (one case)",
+    )
+    max_recurrence_span: timedelta = Field(
+        default=timedelta(days=7), description="How long a recurring pattern's case stays open"
+    )
+    lookback: timedelta = Field(
+        default=timedelta(days=7),
+        description="How far back an entity's spread (hosts and users seen with it) is counted",
+    )
+    common_entity_spread: int = Field(
+        default=8,
+        ge=2,
+        description="An entity seen with this many hosts (or users) in the lookback is common: "
+        "it never joins alerts on its own",
     )
     internal_domains: tuple[str, ...] = ()
     ignore_entities: frozenset[str] = Field(
@@ -72,6 +100,8 @@ class _OpenCase:
     last_seen: datetime
     alerts: int = 0
     entities: set[str] = field(default_factory=set)
+    recurring: bool = False  # took a recurrence: stays open up to max_recurrence_span
+    top_severity: int | None = None  # highest severity seen (None: a seed, not known)
 
 
 @dataclass(frozen=True)
@@ -99,6 +129,9 @@ class Correlator:
         self._cases: dict[str, _OpenCase] = {}
         self._entity: dict[str, tuple[str, datetime]] = {}  # key -> (case id, last seen)
         self._dedup: dict[tuple[str, tuple[str, ...]], tuple[str, str, datetime]] = {}
+        # (detection, entity key) -> (case id, last seen): what a recurrence rejoins
+        self._recur: dict[tuple[str, str], tuple[str, datetime]] = {}
+        self.weights = EntityWeights(config.lookback, config.common_entity_spread)
         self._expiry: list[tuple[datetime, int, str, object]] = []  # (time, tick, table, key)
         self._tick = 0
         self._watermark: datetime | None = None
@@ -106,15 +139,30 @@ class Correlator:
             case = _OpenCase(
                 seed.case_id, seed.opened, seed.last_seen, seed.alerts, set(seed.entities)
             )
+            # Only a recurrence keeps a case open past max_case_span.
+            case.recurring = seed.last_seen - seed.opened > config.max_case_span
             self._cases[seed.case_id] = case
-            self._schedule(seed.last_seen + config.join_window, "case", seed.case_id)
+            life = max(config.join_window, config.recurrence_window)
+            self._schedule(seed.last_seen + life, "case", seed.case_id)
             for key in seed.entities:
                 self._index(key, seed.case_id, seed.last_seen)
 
     @property
     def open_entities(self) -> int:
         """Index size, for memory checks and benchmarks."""
-        return len(self._entity) + len(self._dedup)
+        return len(self._entity) + len(self._dedup) + len(self._recur)
+
+    def warm(self, alert: Alert, case_id: str) -> None:
+        """Learn from an alert an earlier run already placed (time order, before any ``add``):
+        entity spread and recurring patterns carry over between runs."""
+        if self._watermark is None or alert.time > self._watermark:
+            self._watermark = alert.time
+            self._evict(alert.time)
+        entities = alert_entities(alert, self.config.ignore_entities, self.config.internal_domains)
+        self.weights.observe(alert, entities)
+        if case_id in self._cases:
+            for key in entities:
+                self._remember_recurrence(alert.detection_id, key, case_id, alert.time)
 
     def add(self, alert: Alert) -> Join:
         """Correlate one alert (alerts must arrive in non-decreasing time order)."""
@@ -123,6 +171,7 @@ class Correlator:
             self._evict(alert.time)
         cfg = self.config
         entities = alert_entities(alert, cfg.ignore_entities, cfg.internal_domains)
+        self.weights.observe(alert, entities)
 
         dedup_key = (alert.detection_id, entities)
         seen = self._dedup.get(dedup_key)
@@ -141,11 +190,17 @@ class Correlator:
                 f"{_human(gap)} after the first; counted on {case_id}",
             )
 
-        matches = self._matches(alert, entities)
-        if not matches:
+        recurrence = self._recurrence(alert, entities)
+        matches = {} if recurrence else self._matches(alert, entities)
+        if recurrence:
+            join = self._recurrence_join(alert, entities, recurrence)
+        elif not matches:
             case_id = self._new_case_id()
-            self._cases[case_id] = _OpenCase(case_id, alert.time, alert.time)
-            self._schedule(alert.time + cfg.join_window, "case", case_id)
+            self._cases[case_id] = _OpenCase(
+                case_id, alert.time, alert.time, top_severity=_severity(alert)
+            )
+            life = max(cfg.join_window, cfg.recurrence_window)
+            self._schedule(alert.time + life, "case", case_id)
             join = Join(
                 alert.id,
                 case_id,
@@ -175,8 +230,8 @@ class Correlator:
                     via=via,
                     merged_case_ids=tuple(others),
                     gap_seconds=gap,
-                    explanation=f"joined {target} via {', '.join(via)} within {_human(gap)}, and "
-                    f"merged {bridged} into it (this alert links them)",
+                    explanation=f"joined {target} via {self._why(via)} within {_human(gap)}, "
+                    f"and merged {bridged} into it (this alert links them)",
                 )
             else:
                 join = Join(
@@ -186,14 +241,23 @@ class Correlator:
                     entities,
                     via=via,
                     gap_seconds=gap,
-                    explanation=f"joined {target} via {', '.join(via)} within {_human(gap)}",
+                    explanation=f"joined {target} via {self._why(via)} within {_human(gap)}",
                 )
-        self._touch(join.case_id, alert.time, entities)
+        self._touch(
+            join.case_id, alert.time, entities, severity=_severity(alert), claim=not recurrence
+        )
+        for key in entities:
+            self._remember_recurrence(alert.detection_id, key, join.case_id, alert.time)
         self._dedup[dedup_key] = (alert.id, join.case_id, alert.time)
         self._schedule(alert.time + cfg.dedup_window, "dedup", dedup_key)
         return join
 
     def _matches(self, alert: Alert, entities: tuple[str, ...]) -> dict[str, tuple[str, float]]:
+        """Open cases that share an identifying entity with the alert within the window.
+
+        A common entity (see ``weights``) counts only beside an identifying one in the same
+        case: it never joins on its own.
+        """
         cfg = self.config
         found: dict[str, tuple[str, float]] = {}
         for key in entities:
@@ -203,29 +267,127 @@ class Correlator:
             case_id, last = hit
             case = self._cases.get(case_id)
             gap = abs((alert.time - last).total_seconds())  # seeds may be newer than a late alert
-            if (
-                case is None
-                or gap > cfg.join_window.total_seconds()
-                or alert.time - case.opened > cfg.max_case_span
-                or case.alerts >= cfg.max_case_alerts
-            ):
+            if case is None or not self._takes(case, alert):
+                continue
+            if gap > cfg.join_window.total_seconds() and not self._pattern_takes(case, alert, gap):
                 continue
             found[key] = (case_id, gap)
+        strong_cases = {c for k, (c, _) in found.items() if not self.weights.is_common(k)}
+        return {k: hit for k, hit in found.items() if hit[0] in strong_cases}
+
+    def _pattern_takes(self, case: _OpenCase, alert: Alert, gap: float) -> bool:
+        """Beyond the join window, a recurring pattern's entities stay live for the recurrence
+        window, for alerts no more severe than the pattern (a slow exfiltration's other
+        sightings join it; a needle that only shares a host with noise does not)."""
+        return (
+            case.recurring
+            and gap <= self.config.recurrence_window.total_seconds()
+            and _no_more_severe(_severity(alert), case.top_severity)
+        )
+
+    def _takes(self, case: _OpenCase, alert: Alert, recurrence: bool = False) -> bool:
+        """Whether a case is still open to a new alert: not too old, not full. A recurring
+        pattern (or a recurrence now) may span up to ``max_recurrence_span``."""
+        cfg = self.config
+        recurring = recurrence or case.recurring
+        span = cfg.max_recurrence_span if recurring else cfg.max_case_span
+        return alert.time - case.opened <= span and case.alerts < cfg.max_case_alerts
+
+    def _recurrence(self, alert: Alert, entities: tuple[str, ...]) -> dict[str, tuple[str, float]]:
+        """Cases where this detection fired on one of the alert's identifying entities within
+        the recurrence window: the same condition, again."""
+        window = self.config.recurrence_window.total_seconds()
+        found: dict[str, tuple[str, float]] = {}
+        for key in entities:
+            if self.weights.is_common(key):
+                continue
+            hit = self._recur.get((alert.detection_id, key))
+            if hit is None:
+                continue
+            case = self._cases.get(hit[0])
+            gap = abs((alert.time - hit[1]).total_seconds())
+            if case is not None and gap <= window and self._takes(case, alert, True):
+                found[key] = (hit[0], gap)
         return found
 
+    def _recurrence_join(
+        self, alert: Alert, entities: tuple[str, ...], found: dict[str, tuple[str, float]]
+    ) -> Join:
+        """Join the oldest case of the pattern. Other cases the alert shares an entity with
+        are merged only if they hold nothing more severe than the pattern: a recurring
+        pattern never swallows a more severe incident (the needle among the noise)."""
+        target = min({c for c, _ in found.values()}, key=lambda c: (self._cases[c].opened, c))
+        via = tuple(sorted(k for k, (c, _) in found.items() if c == target))
+        gap = min(g for k, (c, g) in found.items() if c == target)
+        pattern = self._cases[target]
+        pattern.recurring = True
+        explanation = (
+            f"joined {target}: {alert.detection_id} again on {self._why(via)}, "
+            f"{_human(gap)} after the last time (a recurring pattern)"
+        )
+        linked: dict[str, list[str]] = {}
+        for key, (case_id, _) in self._matches(alert, entities).items():
+            other = self._cases[case_id]
+            if case_id != target and _no_more_severe(other.top_severity, pattern.top_severity):
+                linked.setdefault(case_id, []).append(key)
+        if not linked:
+            return Join(
+                alert.id, target, "joined", entities, via, gap_seconds=gap, explanation=explanation
+            )
+        for other_id in linked:
+            self._merge(other_id, into=target)
+        bridged = "; ".join(f"{o} via {', '.join(sorted(k))}" for o, k in linked.items())
+        return Join(
+            alert.id,
+            target,
+            "merged",
+            entities,
+            via=via,
+            merged_case_ids=tuple(linked),
+            gap_seconds=gap,
+            explanation=f"{explanation}, and merged {bridged} into it (no more severe than "
+            "the pattern; this alert links them)",
+        )
+
+    def _remember_recurrence(self, detection: str, key: str, case_id: str, when: datetime) -> None:
+        if self.weights.is_common(key):
+            return
+        self._recur[(detection, key)] = (case_id, when)
+        self._schedule(when + self.config.recurrence_window, "recur", (detection, key))
+
+    def _why(self, via: Iterable[str]) -> str:
+        """The join keys with what made each one identifying."""
+        return ", ".join(f"{key} ({self.weights.describe(key)})" for key in via)
+
     def _touch(
-        self, case_id: str, when: datetime, entities: tuple[str, ...], distinct: bool = True
+        self,
+        case_id: str,
+        when: datetime,
+        entities: tuple[str, ...],
+        distinct: bool = True,
+        severity: int = 0,
+        claim: bool = True,
     ) -> None:
+        """Count an alert on its case and index its entities to the case. A recurrence does
+        not ``claim`` an entity another open case holds within the join window: the next
+        alert of that other incident still finds it (noise does not steal a needle's host)."""
         case = self._cases[case_id]
         case.alerts += distinct  # repeats add no evidence, so they do not fill the case
         case.last_seen = max(case.last_seen, when)
+        if case.top_severity is not None:
+            case.top_severity = max(case.top_severity, severity)
         for key in entities:
             case.entities.add(key)
+            held = self._entity.get(key)
+            if not claim and held is not None and held[0] != case_id and held[0] in self._cases:
+                if (when - held[1]) <= self.config.join_window:
+                    continue
             self._index(key, case_id, when)
 
     def _index(self, key: str, case_id: str, when: datetime) -> None:
         self._entity[key] = (case_id, when)
-        self._schedule(when + self.config.join_window, "entity", key)
+        life = max(self.config.join_window, self.config.recurrence_window)
+        self._schedule(when + life, "entity", key)
 
     def _merge(self, source_id: str, into: str) -> None:
         source = self._cases.pop(source_id)
@@ -238,9 +400,17 @@ class Correlator:
             hit = self._entity.get(key)
             if hit is not None and hit[0] == source_id:
                 self._entity[key] = (into, hit[1])
+        target.recurring = target.recurring or source.recurring
+        if target.top_severity is None or source.top_severity is None:
+            target.top_severity = None
+        else:
+            target.top_severity = max(target.top_severity, source.top_severity)
         for dedup_key, (first, case_id, when) in list(self._dedup.items()):
             if case_id == source_id:
                 self._dedup[dedup_key] = (first, into, when)
+        for recur_key, (case_id, when) in list(self._recur.items()):
+            if case_id == source_id:
+                self._recur[recur_key] = (into, when)
 
     def _schedule(self, expires: datetime, table: str, key: object) -> None:
         self._tick += 1  # unique tiebreak: keys themselves are never compared
@@ -249,11 +419,17 @@ class Correlator:
     def _evict(self, now: datetime) -> None:
         """Drop index entries and cases whose window has passed (amortized O(log n))."""
         window, dedup_window = self.config.join_window, self.config.dedup_window
+        case_life = max(window, self.config.recurrence_window)
+        self.weights.evict(now)
         while self._expiry and self._expiry[0][0] < now:
             _, _, table, key = heapq.heappop(self._expiry)
-            if table == "entity":
+            if table == "recur":
+                hit = self._recur.get(key)  # type: ignore[call-overload]
+                if hit is not None and hit[1] + self.config.recurrence_window < now:
+                    del self._recur[key]  # type: ignore[arg-type]
+            elif table == "entity":
                 hit = self._entity.get(key)  # type: ignore[call-overload]
-                if hit is not None and hit[1] + window < now:
+                if hit is not None and hit[1] + case_life < now:
                     del self._entity[key]  # type: ignore[arg-type]
             elif table == "dedup":
                 seen = self._dedup.get(key)  # type: ignore[call-overload]
@@ -261,10 +437,22 @@ class Correlator:
                     del self._dedup[key]  # type: ignore[arg-type]
             else:
                 case = self._cases.get(key)  # type: ignore[call-overload]
-                if case is not None and case.last_seen + window < now:
+                if case is not None and case.last_seen + case_life < now:
                     del self._cases[key]  # type: ignore[arg-type]
                 elif case is not None:
-                    self._schedule(case.last_seen + window, "case", key)
+                    self._schedule(case.last_seen + case_life, "case", key)
+
+
+def _no_more_severe(other: int | None, pattern: int | None) -> bool:
+    """Known severities only: a case from an earlier run (severity not kept) is never merged
+    into a pattern by a recurrence, nor a pattern from an earlier run merges others."""
+    return other is not None and pattern is not None and other <= pattern
+
+
+def _severity(alert: Alert) -> int:
+    """OCSF severity_id as an order (99, other, counts as unknown: 0)."""
+    value = int(alert.severity_id)
+    return 0 if value == 99 else value
 
 
 def _new_case_reason(case_id: str, entities: tuple[str, ...]) -> str:

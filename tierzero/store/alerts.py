@@ -178,6 +178,22 @@ class AlertTables(Connected):
                 yield Alert.model_validate_json(row["body"])
             last = (rows[-1]["time_us"], rows[-1]["id"])
 
+    def placed_alerts(self, since: datetime, until: datetime) -> Iterator[tuple[Alert, str]]:
+        """Alerts already in a case with ``since <= time < until``, in time order, with their
+        case: what a correlation pass learns from before it places new alerts (keyset pages)."""
+        last: tuple[int, str] = (to_us(since) - 1, "\uffff")
+        while True:
+            rows = self.conn.execute(
+                "SELECT time_us, id, body, case_id FROM alerts WHERE case_id IS NOT NULL"
+                " AND (time_us, id) > (?, ?) AND time_us < ? ORDER BY time_us, id LIMIT 2000",
+                (*last, to_us(until)),
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield Alert.model_validate_json(row["body"]), row["case_id"]
+            last = (rows[-1]["time_us"], rows[-1]["id"])
+
     def alerts_of_case(
         self, case_id: str, limit: int | None = None, offset: int = 0
     ) -> list[Alert]:

@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE INDEX IF NOT EXISTS alerts_unassigned ON alerts (time_us, id) WHERE case_id IS NULL;
 CREATE INDEX IF NOT EXISTS alerts_case ON alerts (case_id, time_us);
+CREATE INDEX IF NOT EXISTS alerts_placed ON alerts (time_us, id) WHERE case_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS cases (
     id TEXT PRIMARY KEY,
     seq INTEGER NOT NULL UNIQUE,

@@ -121,8 +121,12 @@ def _correlate(
     started = time.perf_counter()
     earliest = store.earliest_unassigned()
     if earliest is not None:
-        seeds = store.seed_cases(earliest - settings.correlation.join_window)
-        correlator = Correlator(settings.correlation, store.case_id_allocator(), seeds)
+        cfg = settings.correlation
+        seeds = store.seed_cases(earliest - max(cfg.join_window, cfg.recurrence_window))
+        correlator = Correlator(cfg, store.case_id_allocator(), seeds)
+        # Entity spread and recurring patterns carry over from alerts placed by earlier runs.
+        for placed, case_id in store.placed_alerts(earliest - cfg.lookback, earliest):
+            correlator.warm(placed, case_id)
         batch = []
         done = 0
         for alert in store.unassigned_alerts():

@@ -32,7 +32,7 @@ def test_shared_host_within_window_joins_and_says_why() -> None:
     assert first.kind == "new_case" and first.case_id == "C-1"
     assert second.kind == "joined" and second.case_id == "C-1"
     assert second.via == ("host:ws-7",)
-    assert second.explanation == "joined C-1 via host:ws-7 within 30 min"
+    assert second.explanation == "joined C-1 via host:ws-7 (a host) within 30 min"
 
 
 def test_shared_host_just_past_window_opens_new_case() -> None:
@@ -149,11 +149,12 @@ def test_seeded_case_from_an_earlier_run_is_joined() -> None:
 
 
 def test_index_is_evicted_as_time_advances() -> None:
-    c = correlator()
+    c = correlator(CONFIG.model_copy(update={"recurrence_window": timedelta(minutes=30)}))
     for i in range(500):
         c.add(make_alert(minutes=i * 5, detection=f"d{i}", hosts=(f"host-{i}",)))
-    # Window 30 min / 5 min apart: only the last few hosts (and dedup keys) stay indexed.
-    assert c.open_entities <= 2 * (30 // 5 + 2)
+    # Windows 30 min / 5 min apart: only the last few hosts (entity, dedup and recurrence
+    # keys) stay indexed.
+    assert c.open_entities <= 3 * (30 // 5 + 2)
 
 
 def test_repeats_do_not_fill_a_case() -> None:

@@ -1,0 +1,157 @@
+"""Joins that mean something (issue 12): recurring patterns are one case, a needle among
+noise stays its own case, and common values (a fleet-wide hash, an address two machines call
+their own) never chain incidents on their own, while rare ones and attacker addresses do."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from itertools import count
+
+from tests.factories import make_alert
+from tierzero.correlate.engine import CorrelationConfig, Correlator
+from tierzero.ingest.alert import Alert, EntityKind, Observable, Severity
+
+CONFIG = CorrelationConfig(
+    join_window=timedelta(hours=2),
+    dedup_window=timedelta(hours=1),
+    max_case_span=timedelta(hours=4),
+    recurrence_window=timedelta(hours=24),
+    max_recurrence_span=timedelta(days=7),
+    common_entity_spread=4,
+)
+HOUR = 60.0
+
+
+def correlator() -> Correlator:
+    ids = count(1)
+    return Correlator(CONFIG, lambda: f"C-{next(ids)}")
+
+
+def test_one_detection_recurring_on_one_host_for_days_is_one_case() -> None:
+    c = correlator()
+    joins = [
+        c.add(
+            make_alert(
+                minutes=i * 5 * HOUR,
+                detection="upload",
+                hosts=("SRV-DB-02",),
+                ips=("198.51.100.67",),
+                severity=Severity.LOW,
+            )
+        )
+        for i in range(20)  # every 5 h for four days: far beyond the 2 h join window
+    ]
+    assert {j.case_id for j in joins} == {"C-1"}
+    assert "upload again on" in joins[5].explanation
+    assert "a recurring pattern" in joins[5].explanation
+    # Another low sighting of the same address a day in still belongs to the pattern.
+    late = c.add(
+        make_alert(
+            minutes=19 * 5 * HOUR + 3 * HOUR,
+            detection="outbound-process",
+            hosts=("SRV-DB-02",),
+            ips=("198.51.100.67",),
+            severity=Severity.LOW,
+        )
+    )
+    assert late.case_id == "C-1"
+
+
+def test_a_needle_that_shares_a_host_with_noise_stays_its_own_case() -> None:
+    c = correlator()
+    noise = [
+        c.add(
+            make_alert(
+                minutes=i * 5 * HOUR,
+                detection="defs-update-failed",
+                hosts=("LT-OPS-122",),
+                severity=Severity.INFORMATIONAL,
+            )
+        )
+        for i in range(6)
+    ]
+    assert {j.case_id for j in noise} == {"C-1"}
+    needle_at = 5 * 5 * HOUR + 3 * HOUR  # 3 h after the last noise: outside the join window
+    needle = c.add(
+        make_alert(
+            minutes=needle_at,
+            detection="download-cradle",
+            hosts=("LT-OPS-122",),
+            severity=Severity.HIGH,
+        )
+    )
+    assert needle.kind == "new_case" and needle.case_id == "C-2"
+    # The next noise comes 30 min after the needle: it rejoins its pattern, and the more
+    # severe case is not swallowed into the noise.
+    again = c.add(
+        make_alert(
+            minutes=needle_at + 30,
+            detection="defs-update-failed",
+            hosts=("LT-OPS-122",),
+            severity=Severity.INFORMATIONAL,
+        )
+    )
+    assert again.case_id == "C-1" and again.merged_case_ids == ()
+    follow_up = c.add(
+        make_alert(
+            minutes=needle_at + 40,
+            detection="implant",
+            hosts=("LT-OPS-122",),
+            severity=Severity.HIGH,
+        )
+    )
+    assert follow_up.case_id == "C-2"
+
+
+def test_a_hash_on_every_host_never_joins_alone_but_a_rare_hash_does() -> None:
+    c = correlator()
+    common = "a" * 64
+    for i in range(4):  # powershell.exe on four hosts: the fleet's background
+        c.add(make_alert(minutes=i * 300, detection=f"d{i}", hosts=(f"ws-{i}",), hashes=(common,)))
+    one = c.add(make_alert(minutes=2000, detection="x", hosts=("ws-10",), hashes=(common,)))
+    two = c.add(make_alert(minutes=2010, detection="y", hosts=("ws-11",), hashes=(common,)))
+    assert two.kind == "new_case" and two.case_id != one.case_id
+    rare = "b" * 64
+    first = c.add(make_alert(minutes=3000, detection="x", hosts=("ws-20",), hashes=(rare,)))
+    second = c.add(make_alert(minutes=3010, detection="y", hosts=("ws-21",), hashes=(rare,)))
+    assert second.kind == "joined" and second.case_id == first.case_id
+    assert f"hash:{rare} (seen on 2 hosts in the lookback, under 4)" in second.explanation
+
+
+def test_an_account_used_everywhere_never_chains_incidents() -> None:
+    c = correlator()
+    for i in range(4):
+        c.add(
+            make_alert(
+                minutes=i * 10, detection=f"d{i}", hosts=(f"srv-{i}",), users=("svc-deploy",)
+            )
+        )
+    lone = c.add(make_alert(minutes=60, detection="z", hosts=("srv-9",), users=("svc-deploy",)))
+    assert lone.kind == "new_case"
+
+
+def test_a_c2_address_seen_by_many_hosts_still_joins_them() -> None:
+    c = correlator()
+    joins = [
+        c.add(
+            make_alert(minutes=i * 10, detection="beacon", hosts=(f"ws-{i}",), ips=("203.0.113.9",))
+        )
+        for i in range(6)
+    ]
+    assert {j.case_id for j in joins} == {"C-1"}
+    assert "ip:203.0.113.9 (an external address)" in joins[-1].explanation
+
+
+def _with_device_ip(alert: Alert, address: str) -> Alert:
+    device_ip = Observable(kind=EntityKind.IP, value=address, name="device.ip")
+    return alert.model_copy(update={"observables": (*alert.observables, device_ip)})
+
+
+def test_an_address_two_machines_call_their_own_names_neither() -> None:
+    c = correlator()
+    c.add(_with_device_ip(make_alert(minutes=0, detection="a", hosts=("ws-1",)), "10.0.2.15"))
+    c.add(_with_device_ip(make_alert(minutes=5, detection="b", hosts=("ws-2",)), "10.0.2.15"))
+    third = c.add(
+        _with_device_ip(make_alert(minutes=10, detection="c", hosts=("ws-3",)), "10.0.2.15")
+    )
+    assert third.kind == "new_case"

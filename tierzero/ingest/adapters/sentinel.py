@@ -30,11 +30,14 @@ from tierzero.ingest.base import (
     Observables,
     ParseContext,
     RecordRejected,
+    TimeRead,
     build_alert,
+    canonical_tactic,
+    file_info,
     get,
     is_ip,
     json_field,
-    parse_time,
+    read_time,
     require,
     severity_from_word,
     technique,
@@ -43,6 +46,7 @@ from tierzero.ingest.base import (
 
 _MAX_ENTITY_NODES = 5000  # objects indexed per record; the raw row keeps everything
 _MAX_REF_HOPS = 4
+_MAX_CHAIN = 4  # ancestors kept under the detected process; the raw row keeps the rest
 
 
 class SentinelAdapter:
@@ -63,17 +67,20 @@ class SentinelAdapter:
             raise RecordRejected("row is an incident (a grouping of alerts), not an alert")
         uid = text(require(record, "SystemAlertId"), "SystemAlertId")
         title = text(require(record, "AlertName"), "AlertName")
-        time = parse_time(require(record, "TimeGenerated"), "TimeGenerated")
-        first_seen = _optional_time(record, "StartTime")
-        last_seen = _optional_time(record, "EndTime")
+        # Log Analytics datetimes are UTC by definition; exports and pandas round-trips drop
+        # the "Z", so a zone-less value is read as UTC and the alert flagged.
+        time = read_time(require(record, "TimeGenerated"), "TimeGenerated", zone_less_utc=True)
+        first_seen = _time(record, "StartTime")
+        last_seen = _time(record, "EndTime")
         extended = _decode(record.get("ExtendedProperties"), "ExtendedProperties", Mapping) or {}
         entities = _Entities(_decode(record.get("Entities"), "Entities", list) or [])
 
         obs = Observables()
-        device = _device(entities, obs)
+        detected = _detected_process(entities)
+        device = _device(entities, detected, obs)
         actor = _actor(entities, obs)
-        process = _process(entities, obs)
-        file = _file(entities, obs)
+        process = _process(entities, detected, obs)
+        file = _file(entities, detected, obs)
         src_endpoint = _ips(entities, obs)
         _urls_and_mail(entities, obs)
         if src_endpoint is None:
@@ -85,10 +92,11 @@ class SentinelAdapter:
             context,
             source_alert_id=uid,
             title=title,
-            time=time,
+            time=time.at,
             severity=severity_from_word(text(record.get("AlertSeverity"), "AlertSeverity")),
             observables=obs,
             original_time=record.get("TimeGenerated"),
+            flags=_flags(time, first_seen, last_seen),
             device=device,
             actor=actor,
             process=process,
@@ -98,15 +106,19 @@ class SentinelAdapter:
             finding_types=tuple(t for t in [text(get(record, "AlertType"), "AlertType")] if t),
             finding_analytic=_analytic(record, extended, title),
             finding_attacks=_attacks(record),
-            finding_first_seen_time=first_seen,
-            finding_last_seen_time=last_seen,
+            finding_first_seen_time=first_seen.at if first_seen else None,
+            finding_last_seen_time=last_seen.at if last_seen else None,
             finding_src_url=text(get(record, "AlertLink"), "AlertLink"),
         )
 
 
-def _optional_time(record: Mapping[str, Any], key: str) -> Any:
+def _time(record: Mapping[str, Any], key: str) -> TimeRead | None:
     value = record.get(key)
-    return None if value in (None, "") else parse_time(value, key)
+    return None if value in (None, "") else read_time(value, key, zone_less_utc=True)
+
+
+def _flags(*reads: TimeRead | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(flag for read in reads if read for flag in read.flags))
 
 
 def _decode(value: Any, field_name: str, expected: type) -> Any:
@@ -163,24 +175,61 @@ class _Entities:
 
     def of_type(self, *kinds: str) -> list[Mapping[str, Any]]:
         """Top-level entities (resolved) whose ``Type`` is one of ``kinds`` (case-insensitive)."""
-        wanted = {k.lower() for k in kinds}
-        out = []
+        out: list[Mapping[str, Any]] = []
+        seen: set[int] = set()  # by identity: a node listed twice (inline and by $ref) is one
         for item in self.items:
             entity = self.resolve(item)
-            kind = entity.get("Type") if entity else None
-            if entity and isinstance(kind, str) and kind.replace("-", "").lower() in wanted:
+            if entity is not None and _is_type(entity, *kinds) and id(entity) not in seen:
+                seen.add(id(entity))
                 out.append(entity)
         return out
+
+    def parent(self, process: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """The process entity a process's ``ParentProcess`` names (inline or by ``$ref``)."""
+        parent = self.resolve(process.get("ParentProcess"))
+        return parent if parent is not None and _is_type(parent, "process") else None
+
+    def processes(self) -> list[Mapping[str, Any]]:
+        """Every process entity: the listed ones and their ancestors, in document order.
+
+        An ancestor may exist only inline under its child's ``ParentProcess``."""
+        out: list[Mapping[str, Any]] = []
+        seen: set[int] = set()
+        for entity in self.of_type("process"):
+            hops = 0
+            current: Mapping[str, Any] | None = entity
+            while current is not None and hops <= _MAX_CHAIN and id(current) not in seen:
+                seen.add(id(current))
+                out.append(current)
+                current, hops = self.parent(current), hops + 1
+        return out
+
+
+def _is_type(entity: Mapping[str, Any], *kinds: str) -> bool:
+    kind = entity.get("Type")
+    wanted = {k.lower() for k in kinds}
+    return isinstance(kind, str) and kind.replace("-", "").lower() in wanted
 
 
 def _field(entity: Mapping[str, Any] | None, key: str, kind: str) -> str | None:
     return text(entity.get(key), f"Entities.{kind}.{key}") if entity else None
 
 
-def _device(entities: _Entities, obs: Observables) -> Device | None:
+def _host_name(host: Mapping[str, Any] | None) -> str | None:
+    return _field(host, "HostName", "host") or _field(host, "NetBiosName", "host")
+
+
+def _device(
+    entities: _Entities, detected: Mapping[str, Any] | None, obs: Observables
+) -> Device | None:
+    """The host of the detected process when it names one, else the first host entity."""
+    hosts = entities.of_type("host")
+    own = entities.resolve(detected.get("Host")) if detected else None
+    if own is not None and _is_type(own, "host") and _host_name(own):
+        hosts = [own, *(h for h in hosts if h is not own)]
     device = None
-    for host in entities.of_type("host"):
-        name = _field(host, "HostName", "host") or _field(host, "NetBiosName", "host")
+    for host in hosts:
+        name = _host_name(host)
         obs.add(EntityKind.HOST, name, "device.hostname")
         if device is None and name:
             uid = _field(host, "AzureID", "host") or _field(host, "OMSAgentID", "host")
@@ -218,6 +267,7 @@ def _actor(entities: _Entities, obs: Observables) -> UserInfo | None:
 
 
 def _file_info(entities: _Entities, value: Any, obs: Observables, path: str) -> FileInfo | None:
+    """A File entity: ``Directory`` is its folder, ``Name`` its name (entity reference)."""
     file = entities.resolve(value)
     if file is None:
         return None
@@ -230,21 +280,35 @@ def _file_info(entities: _Entities, value: Any, obs: Observables, path: str) -> 
         if algorithm and value_text:
             hashes.setdefault(algorithm.lower(), value_text)
             obs.add(EntityKind.HASH, value_text, f"{path}.hashes.value")
-    return FileInfo(
-        name=_field(file, "Name", "file"),
-        path=_field(file, "Directory", "file"),
+    name = _field(file, "Name", "file")
+    directory = _field(file, "Directory", "file")
+    # Given as a path, file_info keeps a Directory that already ends with the name whole.
+    return file_info(
+        name=name,
+        path=directory if name else None,
+        folder=None if name else directory,
         sha256=hashes.get("sha256"),
         sha1=hashes.get("sha1"),
         md5=hashes.get("md5"),
     )
 
 
-def _pid(value: Any) -> int | None:
+_HEX_PID = re.compile(r"0[xX][0-9a-fA-F]{1,16}")
+
+
+def process_id(value: Any) -> int | None:
+    """A process id as Microsoft writes it: a number, decimal text, or hex text (``0x1008``,
+    as Defender for Endpoint alerts in SecurityAlert carry it); anything else is None."""
+    number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
-        return value if 0 <= value < 2**63 else None
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 19:
-        return int(value.strip())
-    return None
+        number = value
+    elif isinstance(value, str):
+        stripped = value.strip()
+        if stripped.isascii() and stripped.isdigit() and len(stripped) < 20:
+            number = int(stripped)
+        elif _HEX_PID.fullmatch(stripped):
+            number = int(stripped, 16)
+    return number if number is not None and 0 <= number < 2**63 else None
 
 
 def _one_process(
@@ -258,30 +322,77 @@ def _one_process(
     obs.add(EntityKind.USER, qualified or upn, f"{path}.user.name")
     return ProcessInfo(
         name=image.name if image else None,
-        pid=_pid(entity.get("ProcessId")),
+        pid=process_id(entity.get("ProcessId")),
         cmd_line=cmd_line,
         file=image,
         user=qualified or upn,
     )
 
 
-def _process(entities: _Entities, obs: Observables) -> ProcessInfo | None:
-    """The first process entity, with its parent (one level)."""
-    first = None
-    for entity in entities.of_type("process"):
-        process = _one_process(entities, entity, obs, "process")
-        parent_entity = entities.resolve(entity.get("ParentProcess"))
-        if parent_entity is not None and parent_entity is not entity:
-            parent = _one_process(entities, parent_entity, obs, "process.parent_process")
-            process = process.model_copy(update={"parent_process": parent})
-        if first is None:
-            first = process
-    return first
+def _ancestors(entities: _Entities, entity: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The parent chain of a process entity, nearest first; cycle-safe and bounded."""
+    chain: list[Mapping[str, Any]] = []
+    current = entities.parent(entity)
+    while current is not None and current is not entity and len(chain) < _MAX_CHAIN:
+        if any(current is seen for seen in chain):
+            break
+        chain.append(current)
+        current = entities.parent(current)
+    return chain
 
 
-def _file(entities: _Entities, obs: Observables) -> FileInfo | None:
+def _detected_process(entities: _Entities) -> Mapping[str, Any] | None:
+    """The process the alert is about: one that is no other process's parent (a leaf).
+
+    Sentinel lists entities in no meaningful order, often the parent (``cmd.exe``) first. With
+    several leaves, the one with the longest known ancestry wins, then document order.
+    """
+    processes = entities.processes()
+    parents = {id(p) for p in (entities.parent(e) for e in processes) if p is not None}
+    leaves = [e for e in processes if id(e) not in parents] or processes
+    best: Mapping[str, Any] | None = None
+    best_depth = -1
+    for leaf in leaves:
+        depth = len(_ancestors(entities, leaf))
+        if depth > best_depth:
+            best, best_depth = leaf, depth
+    return best
+
+
+def _process(
+    entities: _Entities, detected: Mapping[str, Any] | None, obs: Observables
+) -> ProcessInfo | None:
+    """The detected process with its parent chain; other processes become observables only."""
+    if detected is None:
+        return None
+    chain = [detected, *_ancestors(entities, detected)]
+    paths = ["process" + ".parent_process" * depth for depth in range(len(chain))]
+    infos = [_one_process(entities, e, obs, path) for e, path in zip(chain, paths, strict=True)]
+    in_chain = {id(e) for e in chain}
+    for entity in entities.processes():
+        if id(entity) not in in_chain:
+            _one_process(entities, entity, obs, "process")
+    process: ProcessInfo | None = None
+    for info in reversed(infos):
+        process = info.model_copy(update={"parent_process": process})
+    return process
+
+
+def _file(
+    entities: _Entities, detected: Mapping[str, Any] | None, obs: Observables
+) -> FileInfo | None:
+    """A listed file that is no process's image (the file the alert is about), else the
+    detected process's image, else the first file."""
+    files = entities.of_type("file")
+    images = {id(entities.resolve(p.get("ImageFile"))) for p in entities.processes()}
+    own_image = entities.resolve(detected.get("ImageFile")) if detected else None
+    chosen = next((f for f in files if id(f) not in images), None)
+    if chosen is None and own_image is not None and any(f is own_image for f in files):
+        chosen = own_image
+    if chosen is None and files:
+        chosen = files[0]
     first = None
-    for entity in entities.of_type("file"):
+    for entity in ([chosen] if chosen else []) + [f for f in files if f is not chosen]:
         info = _file_info(entities, entity, obs, "file")
         obs.add(EntityKind.FILE, info.name if info else None, "file.name")
         if first is None:
@@ -359,22 +470,30 @@ def _analytic(
     return Analytic(uid=uid, name=name or title)
 
 
-def tactic_name(value: str) -> str:
-    """``InitialAccess`` -> ``Initial Access`` (Microsoft writes tactics in CamelCase)."""
-    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", value.strip()).replace("-", " ").title()
+def attack_tactics(words: list[Any]) -> list[tuple[str, str]]:
+    """The ATT&CK tactics (id, name) among vendor words, in order. Microsoft also writes
+    words that are no ATT&CK tactic in these fields (Defender's categories "Malware",
+    "SuspiciousActivity", "AnonymousLogin"; Sentinel's "PreAttack", "Unknown"): those are left
+    out, never stored as tactics."""
+    out: list[tuple[str, str]] = []
+    for word in words:
+        uid, name = canonical_tactic(word) if isinstance(word, str) else (None, None)
+        if uid and name and (uid, name) not in out:
+            out.append((uid, name))
+    return out
 
 
-def attacks_from(techniques: list[Any], tactics: list[str]) -> tuple[Attack, ...]:
+def attacks_from(techniques: list[Any], tactics: list[Any]) -> tuple[Attack, ...]:
     """ATT&CK mappings; with exactly one tactic, every technique is put under it."""
-    tactics = [t for t in (tactic_name(t) for t in tactics if t.strip()) if t and t != "Unknown"]
-    lone = tactics[0] if len(set(tactics)) == 1 else None
+    known = attack_tactics(tactics)
+    lone = known[0][0] if len(known) == 1 else None
     out: list[Attack] = []
     for uid in techniques:
         attack = technique(uid, tactic=lone) if isinstance(uid, str) else None
         if attack and attack not in out:
             out.append(attack)
     if lone is None or not out:
-        out.extend(Attack(tactic_name=t) for t in dict.fromkeys(tactics))
+        out.extend(Attack(tactic_uid=uid, tactic_name=name) for uid, name in known)
     return tuple(out)
 
 

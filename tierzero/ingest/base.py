@@ -38,6 +38,14 @@ class RecordRejected(ValueError):
         self.reason = reason
 
 
+class NotAnAlert(RecordRejected):
+    """A readable record of an event stream that is not an alert (a routine sign-out, say).
+
+    Kept in the quarantine with its reason, like any refusal, so nothing is dropped silently;
+    the reason starts ``not an alert:``.
+    """
+
+
 class Adapter(Protocol):
     """One source format. ``name`` is what ``--source`` accepts."""
 

@@ -1,4 +1,12 @@
-"""Okta System Log adapter: the example file, auto-detection, malformed records."""
+"""Okta System Log adapter: the example file, which events are alerts, auto-detection,
+malformed records.
+
+Records written here follow Okta's documented LogEvent shape: Okta developer docs, "System Log
+API" (LogEvent object) and the event types catalog (developer.okta.com/docs/reference/api/
+event-types), ThreatInsight's "System Log events for Okta ThreatInsight" (threatSuspected,
+security.threat.detected), "Behavior detection System Log events" (debugData.behaviors as
+"{Name=POSITIVE, ...}") and "System Log events for rate limits" (operationRateLimitType).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +22,7 @@ from hypothesis import strategies as st
 
 from tierzero.ingest.adapters.okta import OktaAdapter
 from tierzero.ingest.alert import Alert, EntityKind, Severity
-from tierzero.ingest.base import ParseContext, RecordRejected
+from tierzero.ingest.base import NotAnAlert, ParseContext, RecordRejected
 from tierzero.ingest.quarantine import QuarantinedRecord
 from tierzero.ingest.reader import IngestOptions, read
 
@@ -73,9 +81,10 @@ def test_times_titles_and_severities(alerts: list[Alert]) -> None:
         "Authentication of user via MFA",
         "User login to Okta",
     ]
-    # INFO -> low, WARN -> medium; the last two are INFO raised to high by risk level=HIGH.
+    # INFO raised to medium by impossible travel (Velocity=POSITIVE), WARN -> medium; the last
+    # two are INFO raised to high by risk level=HIGH.
     assert [a.severity_id for a in alerts] == [
-        Severity.LOW,
+        Severity.MEDIUM,
         Severity.MEDIUM,
         Severity.MEDIUM,
         Severity.HIGH,
@@ -115,7 +124,11 @@ def test_sign_in_from_romania_entities(alerts: list[Alert]) -> None:
     names = {(o.kind, o.name) for o in session.observables}
     assert (EntityKind.USER, "actor.user.name") in names
     assert (EntityKind.COUNTRY, "src_endpoint.location.country") in names
-    assert session.finding_info.desc == "Outcome: SUCCESS; Okta risk level: HIGH"
+    assert session.finding_info.desc == (
+        "Outcome: SUCCESS; Okta risk level: HIGH; impossible travel (Okta Velocity behavior); "
+        "Okta behaviors POSITIVE: New Geo-Location, New Device, New IP, New State, New Country,"
+        " New City; Actor: Alice Martin <alice.martin@northwind.example>"
+    )
     assert alerts[1].message == "Outcome: FAILURE (User rejected Okta push verify)"
 
 
@@ -230,24 +243,29 @@ def test_threat_suspected_raises_severity_and_password_spray_maps() -> None:
 
 
 def test_risk_from_log_only_security_data_and_no_lowering() -> None:
-    record = copy.deepcopy(_example_records()[0])
-    record["severity"] = "ERROR"
-    record["debugContext"]["debugData"] = {"logOnlySecurityData": '{"risk":{"level":"LOW"}}'}
-    assert _parse(record).severity_id is Severity.HIGH
-    record["severity"] = "DEBUG"
-    assert _parse(record).severity_id is Severity.INFORMATIONAL
+    record = copy.deepcopy(_example_records()[0])  # a push sent: routine unless flagged
     record["debugContext"]["debugData"] = {"logOnlySecurityData": '{"risk":{"level":"HIGH"}}'}
+    record["severity"] = "DEBUG"
     assert _parse(record).severity_id is Severity.HIGH
-    record["debugContext"]["debugData"] = {"logOnlySecurityData": "{broken"}
-    assert _parse(record).severity_id is Severity.INFORMATIONAL
+    for quiet in ('{"risk":{"level":"LOW"}}', "{broken"):
+        record["debugContext"]["debugData"] = {"logOnlySecurityData": quiet}
+        with pytest.raises(NotAnAlert):
+            _parse(record)
+    deny = copy.deepcopy(_example_records()[1])
+    deny["severity"] = "ERROR"
+    deny["debugContext"]["debugData"] = {"risk": "{level=LOW}"}
+    assert _parse(deny).severity_id is Severity.HIGH  # Okta's ERROR is never lowered
 
 
-def test_ordinary_session_start_has_no_technique() -> None:
+def test_ordinary_session_start_is_not_an_alert() -> None:
     record = copy.deepcopy(_example_records()[4])
     record["debugContext"]["debugData"] = {"risk": "{level=LOW}", "threatSuspected": "false"}
-    alert = _parse(record)
-    assert alert.techniques == ()
-    assert alert.severity_id is Severity.LOW
+    with pytest.raises(NotAnAlert) as caught:
+        _parse(record)
+    assert caught.value.reason == (
+        "not an alert: routine Okta event 'user.session.start' "
+        "(no suspicious type or outcome; no threat, risk, proxy or travel flag)"
+    )
 
 
 def test_target_users_and_non_user_actor() -> None:
@@ -266,6 +284,10 @@ def test_target_users_and_non_user_actor() -> None:
     assert alert.actor is None
     assert alert.values(EntityKind.USER) == ("bob.nguyen@northwind.example",)
     assert [o.name for o in alert.observables if o.kind is EntityKind.USER] == ["user.name"]
+    assert (alert.finding_info.desc or "").endswith(
+        "; Actor: Some App <svc-app> (PublicClientApp); "
+        "Targets: bob.nguyen@northwind.example (User), Salesforce (AppInstance)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -325,7 +347,12 @@ def test_event_hook_delivery_is_recognized_and_rejected() -> None:
         "data": {"events": _example_records()},
     }
     assert ADAPTER.matches(hook)
-    with pytest.raises(RecordRejected, match="event hook delivery.*data.events"):
+    with pytest.raises(RecordRejected) as caught:
+        _parse(hook)
+    assert caught.value.reason == "an Okta event hook delivery of 5 events: feed its data.events"
+    assert not isinstance(caught.value, NotAnAlert)
+    hook["data"] = {"events": "nope"}
+    with pytest.raises(RecordRejected, match="event hook delivery .* no data.events list"):
         _parse(hook)
 
 
@@ -386,3 +413,328 @@ def test_random_objects_only_ever_raise_record_rejected(record: dict[str, Any]) 
         _parse(record)
     except RecordRejected as exc:
         assert exc.reason
+
+
+# --- Which events are alerts ------------------------------------------------------------------
+
+
+def _event(event_type: str, **fields: Any) -> dict[str, Any]:
+    """A LogEvent as Okta's System Log API documents it, with no context flag set: a plain
+    sign-in context (threatSuspected "false", no risk, isProxy false, no behaviors)."""
+    record: dict[str, Any] = {
+        "uuid": f"evt-{event_type}",
+        "published": "2026-11-16T10:00:00.000Z",
+        "eventType": event_type,
+        "version": "0",
+        "severity": "INFO",
+        "displayMessage": event_type,
+        "actor": {
+            "id": "00u8f2k1qzLmNwT4x5d7",
+            "type": "User",
+            "alternateId": ALICE,
+            "displayName": "Alice Martin",
+        },
+        "client": {
+            "ipAddress": "203.0.113.40",
+            "userAgent": {"rawUserAgent": "Mozilla/5.0 (Macintosh)"},
+            "geographicalContext": {"country": "France", "city": "Lyon"},
+        },
+        "outcome": {"result": "SUCCESS", "reason": None},
+        "target": [],
+        "securityContext": {"isProxy": False, "asOrg": "example isp"},
+        "debugContext": {"debugData": {"threatSuspected": "false"}},
+        "request": {"ipChain": [{"ip": "203.0.113.40"}]},
+    }
+    record.update(fields)
+    return record
+
+
+def _debug(**data: Any) -> dict[str, Any]:
+    return {"debugData": {"threatSuspected": "false", **data}}
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        _event("user.session.end"),
+        _event("user.session.start"),
+        _event(
+            "user.session.start", outcome={"result": "FAILURE", "reason": "INVALID_CREDENTIALS"}
+        ),
+        _event("policy.evaluate_sign_on", outcome={"result": "ALLOW", "reason": "allowed"}),
+        _event("policy.evaluate_sign_on", outcome={"result": "DENY", "reason": "denied"}),
+        _event("user.authentication.auth_via_mfa"),
+        _event("user.authentication.sso", outcome={"result": "FAILURE", "reason": "no access"}),
+        _event("user.lifecycle.deactivate"),
+        _event("application.user_membership.add"),
+        _event("policy.rule.update"),  # may tighten as well as loosen: one record cannot say
+        _event("user.mfa.factor.activate"),
+        _event("security.attack.end"),
+        _event("user.session.impersonation.end"),
+        _event(
+            "user.session.start", debugContext=_debug(risk="{reasons=New Device, level=MEDIUM}")
+        ),
+        _event(
+            "user.session.start",
+            debugContext=_debug(
+                behaviors="{New Country=POSITIVE, New IP=POSITIVE, Velocity=NEGATIVE}"
+            ),
+        ),
+        _event(
+            "system.operation.rate_limit.violation",
+            outcome={"result": "DENY", "reason": "rate limited"},
+            debugContext=_debug(operationRateLimitType="web_request"),
+        ),
+    ],
+    ids=lambda r: f"{r['eventType']}-{r['outcome']['result']}",
+)
+def test_routine_events_are_not_alerts(record: dict[str, Any]) -> None:
+    with pytest.raises(NotAnAlert) as caught:
+        _parse(record)
+    assert caught.value.reason == (
+        f"not an alert: routine Okta event '{record['eventType']}' "
+        "(no suspicious type or outcome; no threat, risk, proxy or travel flag)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("record", "severity", "techniques", "why"),
+    [
+        (
+            _event(
+                "security.threat.detected",
+                actor={"id": "unknown", "type": "User", "alternateId": "unknown"},
+                outcome={"result": "DENY", "reason": "Credential Stuffing"},
+                severity="WARN",
+            ),
+            Severity.MEDIUM,
+            ("T1110.004",),
+            "Okta ThreatInsight detected a threat",
+        ),
+        (
+            _event("security.attack.start", severity="WARN"),
+            Severity.MEDIUM,
+            ("T1110",),
+            "the org is under a password-based attack",
+        ),
+        (
+            _event("user.account.lock", outcome={"result": "FAILURE", "reason": "LOCKED_OUT"}),
+            Severity.MEDIUM,
+            ("T1110",),
+            "account locked out",
+        ),
+        (
+            _event(
+                "user.mfa.okta_verify.deny_push",
+                severity="WARN",
+                outcome={"result": "FAILURE", "reason": "User rejected Okta push verify"},
+            ),
+            Severity.MEDIUM,
+            ("T1621",),
+            "rejected an Okta Verify push",
+        ),
+        (
+            _event(
+                "user.authentication.auth_via_mfa",
+                outcome={"result": "FAILURE", "reason": "INVALID_CREDENTIALS"},
+            ),
+            Severity.LOW,
+            (),
+            "MFA challenge failed after the password was accepted",
+        ),
+        (
+            _event(
+                "user.account.privilege.grant",
+                target=[
+                    {
+                        "id": "00u2",
+                        "type": "User",
+                        "alternateId": "bob.nguyen@northwind.example",
+                        "displayName": "Bob",
+                    }
+                ],
+            ),
+            Severity.MEDIUM,
+            ("T1098.003",),
+            "admin privileges granted to a user",
+        ),
+        (
+            _event("group.privilege.grant"),
+            Severity.MEDIUM,
+            ("T1098.003",),
+            "admin privileges granted to a group",
+        ),
+        (
+            _event("iam.resourceset.bindings.add"),
+            Severity.MEDIUM,
+            ("T1098.003",),
+            "custom admin role was bound",
+        ),
+        (
+            _event("user.session.impersonation.initiate"),
+            Severity.MEDIUM,
+            ("T1199",),
+            "impersonating users",
+        ),
+        (
+            _event("system.api_token.create"),
+            Severity.MEDIUM,
+            ("T1098.001",),
+            "an API token was created",
+        ),
+        (
+            _event("system.idp.lifecycle.create"),
+            Severity.MEDIUM,
+            ("T1484.002",),
+            "identity provider was added or changed",
+        ),
+        (
+            _event("policy.lifecycle.deactivate"),
+            Severity.MEDIUM,
+            ("T1556.009",),
+            "policy (or rule) was disabled or deleted",
+        ),
+        (
+            _event("user.mfa.factor.reset_all"),
+            Severity.MEDIUM,
+            ("T1556.006",),
+            "MFA factors were reset",
+        ),
+        (
+            _event("system.log_stream.lifecycle.deactivate"),
+            Severity.MEDIUM,
+            ("T1562.008",),
+            "log export was turned off",
+        ),
+        (
+            _event("app.oauth2.token.detect_reuse", severity="WARN"),
+            Severity.MEDIUM,
+            ("T1550.001",),
+            "refresh token was reused",
+        ),
+        (
+            _event(
+                "system.operation.rate_limit.violation",
+                severity="WARN",
+                outcome={"result": "DENY", "reason": "Too many OTP verification attempts"},
+                debugContext=_debug(operationRateLimitType="authenticator_otp_verification"),
+            ),
+            Severity.MEDIUM,
+            ("T1110",),
+            "too many authenticator verification attempts for one user",
+        ),
+    ],
+    ids=lambda v: v["eventType"] if isinstance(v, dict) else None,
+)
+def test_suspicious_event_types_are_alerts(
+    record: dict[str, Any], severity: Severity, techniques: tuple[str, ...], why: str
+) -> None:
+    alert = _parse(record)
+    assert alert.severity_id is severity
+    assert alert.techniques == techniques
+    assert why in (alert.finding_info.desc or "")
+    assert alert.detection_id == f"okta:{record['eventType']}"
+    assert all(a.tactic_uid and a.tactic_name for a in alert.finding_info.attacks)
+
+
+def test_a_failed_admin_change_is_an_alert_at_oktas_own_severity() -> None:
+    tried = _event("user.account.privilege.grant", outcome={"result": "FAILURE", "reason": "x"})
+    alert = _parse(tried)
+    assert alert.severity_id is Severity.LOW  # INFO: the grant did not happen
+    assert "admin privileges granted to a user (the attempt failed)" in (
+        alert.finding_info.desc or ""
+    )
+
+
+@pytest.mark.parametrize(
+    ("context", "severity", "why"),
+    [
+        ({"debugContext": _debug(threatSuspected="true")}, Severity.HIGH, "threat suspected"),
+        (
+            {"debugContext": _debug(risk="{reasons=Anomalous Geo-Distance, level=HIGH}")},
+            Severity.HIGH,
+            "Okta risk level: HIGH",
+        ),
+        ({"securityContext": {"isProxy": True}}, Severity.MEDIUM, "anonymizing proxy"),
+        ({"securityContext": {"isProxy": "true"}}, Severity.MEDIUM, "anonymizing proxy"),
+        (
+            {"debugContext": _debug(behaviors="{New Geo-Location=NEGATIVE, Velocity=POSITIVE}")},
+            Severity.MEDIUM,
+            "impossible travel",
+        ),
+        (
+            {"debugContext": _debug(behaviors={"Velocity": "POSITIVE", "New IP": "POSITIVE"})},
+            Severity.MEDIUM,
+            "impossible travel",
+        ),
+    ],
+)
+def test_a_sign_in_okta_flagged_is_an_alert_and_a_valid_account_use(
+    context: dict[str, Any], severity: Severity, why: str
+) -> None:
+    alert = _parse(_event("user.session.start", **context))
+    assert alert.severity_id is severity
+    assert why in (alert.finding_info.desc or "")
+    assert alert.techniques == ("T1078",)
+    assert alert.tactics == ("Initial Access",)
+    # A failed sign-in from a flagged context is an alert too, but not a use of the account.
+    failed = _parse(
+        _event("user.session.start", outcome={"result": "FAILURE", "reason": "x"}, **context)
+    )
+    assert failed.techniques == ()
+
+
+def test_mfa_fatigue_each_denial_is_an_alert_sharing_the_join_keys() -> None:
+    """One record cannot see a series: each denial is an alert, and the shared user and
+    source address are what correlation joins them on."""
+    denials = [
+        _parse(
+            _event(
+                "user.mfa.okta_verify.deny_push",
+                uuid=f"deny-{n}",
+                published=f"2026-11-16T10:0{n}:00.000Z",
+                outcome={"result": "FAILURE", "reason": "User rejected Okta push verify"},
+            )
+        )
+        for n in range(3)
+    ]
+    assert len({a.id for a in denials}) == 3
+    assert {a.values(EntityKind.USER) for a in denials} == {(ALICE,)}
+    assert {a.values(EntityKind.IP) for a in denials} == {("203.0.113.40",)}
+    assert all(a.techniques == ("T1621",) for a in denials)
+
+
+def test_routine_events_are_quarantined_with_the_reason_by_the_reader(tmp_path: Path) -> None:
+    path = tmp_path / "okta.jsonl"
+    records = [
+        _event("user.session.end"),
+        _event("user.account.lock"),
+        _event("policy.evaluate_sign_on"),
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    out = list(read([path], IngestOptions(source="auto"), now=NOW))
+    assert [type(o) for o in out] == [QuarantinedRecord, Alert, QuarantinedRecord]
+    kept = [o for o in out if isinstance(o, QuarantinedRecord)]
+    assert [q.record_no for q in kept] == [1, 3]
+    assert all(
+        q.source == "okta" and q.reason.startswith("not an alert: routine Okta event") for q in kept
+    )
+    assert json.loads(kept[0].raw) == records[0]  # kept whole, for identity context later
+
+
+def test_event_hook_delivery_in_a_json_file_is_refused_with_its_count(tmp_path: Path) -> None:
+    path = tmp_path / "hook.json"
+    delivery = {
+        "eventType": "com.okta.event_hook",
+        "eventTypeVersion": "1.0",
+        "cloudEventsVersion": "0.1",
+        "source": "https://example.okta.com/api/v1/eventHooks/who1",
+        "eventId": "h-2",
+        "eventTime": "2026-11-16T10:00:01.000Z",
+        "contentType": "application/json",
+        "data": {"events": [_event("user.account.lock"), _event("user.session.end")]},
+    }
+    path.write_text(json.dumps(delivery))
+    [out] = list(read([path], IngestOptions(source="auto"), now=NOW))
+    assert isinstance(out, QuarantinedRecord)
+    assert out.reason == "an Okta event hook delivery of 2 events: feed its data.events"

@@ -230,6 +230,12 @@ def test_risk_score_is_used_when_severity_is_absent() -> None:
         record["kibana.alert.risk_score"] = score
         assert _parse(record).severity_id is expected
     record["kibana.alert.risk_score"] = "high"
+    # Then the rule's own declared severity and risk score (Alert schema: kibana.alert.rule.*).
+    assert _parse(record).severity_id is Severity.LOW
+    del record["kibana.alert.rule.severity"]
+    record["kibana.alert.rule.risk_score"] = 50
+    assert _parse(record).severity_id is Severity.HIGH
+    del record["kibana.alert.rule.risk_score"]
     assert _parse(record).severity_id is Severity.UNKNOWN
 
 

@@ -199,6 +199,7 @@ def test_indicator_match_atomics_are_observables() -> None:
             {"matched": {"atomic": "b" * 64, "field": "process.hash.sha256"}},
             {"matched": {"atomic": "anything", "field": "event.action"}},
             {"matched": "not an object"},
+            {"matched": {"atomic": ["203.0.113.10"], "field": "destination.ip"}},
         ]
     }
     alert = _parse(record)

@@ -323,11 +323,11 @@ def _indicator_matches(enrichments: Any, obs: Observables) -> None:
     if not isinstance(enrichments, list):
         return
     for item in enrichments[:_MAX_ENRICHMENTS]:
-        matched_field = text(field(item, "matched.field"), "threat.enrichments.matched.field")
-        kind = _matched_kind(matched_field)
-        if kind is not None:
-            atomic = field(item, "matched.atomic")
-            obs.add(kind[0], text(atomic, "threat.enrichments.matched.atomic"), kind[1])
+        # Enrichment is context: a malformed entry is skipped, never a reason to refuse the alert.
+        matched_field, atomic = field(item, "matched.field"), field(item, "matched.atomic")
+        kind = _matched_kind(matched_field if isinstance(matched_field, str) else None)
+        if kind is not None and isinstance(atomic, str):
+            obs.add(kind[0], atomic, kind[1])
 
 
 def _matched_kind(ecs_field: str | None) -> tuple[EntityKind, str] | None:

@@ -403,6 +403,164 @@ def test_malformed_hashes_are_ignored_not_trusted() -> None:
     assert alert.file is not None and alert.file.sha256 is None and alert.file.md5 is None
 
 
+def _epp() -> dict[str, Any]:
+    """The EPP malware detection (an EppDetectionSummaryEvent with Type "ldt")."""
+    return copy.deepcopy(_example_records()[3])
+
+
+_PROCESS_KEYS = (
+    "CommandLine",
+    "ProcessId",
+    "ProcessStartTime",
+    "ProcessEndTime",
+    "ParentImageFileName",
+    "ParentImageFilePath",
+    "ParentCommandLine",
+    "ParentProcessId",
+    "GrandParentImageFileName",
+    "GrandParentImageFilePath",
+    "GrandParentCommandLine",
+    "UserName",
+    "LogonDomain",
+)
+
+
+def test_scan_type_keeps_the_file_and_makes_no_process() -> None:
+    # The fixture's ODS record has no process fields; here Type alone must decide, even when
+    # the event also names the process that opened the file (a scanner is no kill target).
+    record = _epp()
+    record["event"]["Type"] = "ODS"
+    alert = _parse(record)
+    assert alert.process is None
+    assert alert.values(EntityKind.PROCESS) == ()
+    assert alert.values(EntityKind.COMMAND_LINE) == ()
+    assert alert.file is not None and alert.file.sha256 == MALWARE
+    assert alert.file.path == (
+        "\\Device\\HarddiskVolume3\\Users\\alice.martin\\AppData\\Roaming\\invsvc\\invsvc.exe"
+    )
+    assert alert.file.parent_folder == (
+        "\\Device\\HarddiskVolume3\\Users\\alice.martin\\AppData\\Roaming\\invsvc"
+    )
+    assert alert.values(EntityKind.FILE) == ("invsvc.exe",)
+    assert alert.values(EntityKind.HASH) == (MALWARE,)
+
+
+@pytest.mark.parametrize("key", ["ScanId", "scan_id", "host_scan_id", "OdsScanId"])
+def test_a_scan_id_says_the_file_was_scanned(key: str) -> None:
+    # The ODS API names a finding's scan "scan_id" / "host_scan_id" (psfalcon Get-FalconScanFile).
+    record = _epp()
+    record["event"][key] = "9c0e4f1ab7d2"
+    assert _parse(record).process is None
+
+
+def test_a_legacy_detection_without_process_evidence_is_a_file_at_rest() -> None:
+    # Streaming API event dictionary (as in Elastic's fields.yml): ProcessId, CommandLine and
+    # the parent fields are optional; a quarantined download that never ran has none of them.
+    # Legacy FilePath is the folder and FileName the name (here a macOS path).
+    record = _legacy()
+    for key in _PROCESS_KEYS:
+        record["event"].pop(key, None)
+    for key in ("GrandparentImageFileName", "GrandparentCommandLine"):
+        del record["event"][key]
+    record["event"]["FileName"] = "invoice.pkg"
+    record["event"]["FilePath"] = "/Users/alice.martin/Downloads/"
+    alert = _parse(record)
+    assert alert.process is None
+    assert alert.file is not None
+    assert alert.file.path == "/Users/alice.martin/Downloads/invoice.pkg"
+    assert alert.file.parent_folder == "/Users/alice.martin/Downloads"
+    assert alert.values(EntityKind.PROCESS) == ()
+
+
+def test_a_process_detection_keeps_its_tree_and_full_paths() -> None:
+    alert = _parse(_legacy())
+    assert alert.process is not None and alert.process.file is not None
+    assert alert.process.file.parent_folder == (
+        "\\Device\\HarddiskVolume3\\Windows\\System32\\WindowsPowerShell\\v1.0"
+    )
+    parent = alert.process.parent_process
+    assert parent is not None and parent.file is not None
+    assert parent.file.parent_folder == "\\Device\\HarddiskVolume3\\Windows\\System32"
+    # An EPP parent given only by name has a name and no invented path.
+    epp = _epp()
+    del epp["event"]["ParentImageFilePath"]
+    process = _parse(epp).process
+    assert process is not None
+    parent = process.parent_process
+    assert parent is not None and parent.file is not None
+    assert (parent.file.name, parent.file.path) == ("powershell.exe", None)
+
+
+def test_custom_ioa_rule_is_the_analytic() -> None:
+    # EppDetectionSummaryEvent custom IOA fields (Elastic fields.yml: IOARuleInstanceID,
+    # IOARuleGroupName; IOARuleName as in the integration's fixture).
+    record = _epp()
+    record["event"].update(
+        {
+            "Name": "Suspicious Activity",
+            "Tactic": "Custom Intelligence",
+            "Technique": "Indicator of Attack",
+            "PatternId": 41001,
+            "IOARuleInstanceID": "12",
+            "IOARuleInstanceVersion": 3,
+            "IOARuleName": "Office spawning rundll32",
+            "IOARuleGroupName": "Custom IOA Group - Windows",
+        }
+    )
+    alert = _parse(record)
+    assert alert.finding_info.analytic.uid == "custom-ioa:12"
+    assert alert.finding_info.analytic.name == "Office spawning rundll32"
+    assert alert.detection_id == "crowdstrike:custom-ioa:12"
+    assert alert.title == "Suspicious Activity: Office spawning rundll32"
+    # Two rules that share Falcon's custom-IOA pattern stay two detections.
+    record["event"]["IOARuleInstanceID"] = "13"
+    assert _parse(record).detection_id == "crowdstrike:custom-ioa:13"
+
+
+def test_identifiers_that_identify_nothing_are_no_entities() -> None:
+    record = _epp()
+    record["event"].update(
+        {
+            "UserName": "N/A",
+            "Hostname": "-",
+            "LocalIP": "0.0.0.0",
+            "LocalIPv6": "fe80::1c2b:3aff:fe4d:5e6f",
+            "NetworkAccesses": [
+                {
+                    "LocalAddress": "0.0.0.0",
+                    "LocalPort": 50112,
+                    "RemoteAddress": "198.51.100.77",
+                    "RemotePort": 443,
+                    "ConnectionDirection": 0,
+                },
+            ],
+        }
+    )
+    alert = _parse(record)
+    assert alert.actor is None
+    assert alert.device is not None
+    assert (alert.device.hostname, alert.device.ip) == (None, None)
+    assert alert.values(EntityKind.HOST) == ()
+    assert alert.values(EntityKind.USER) == ()
+    assert alert.values(EntityKind.IP) == ("198.51.100.77",)
+    assert alert.src_endpoint is not None and alert.src_endpoint.ip is None
+    assert alert.dst_endpoint is not None and alert.dst_endpoint.ip == "198.51.100.77"
+
+
+def test_a_global_ipv6_host_address_is_a_device_ip() -> None:
+    record = _epp()
+    record["event"]["LocalIPv6"] = "2001:db8:10:4::42"
+    assert _parse(record).values(EntityKind.IP) == ("10.20.4.42", "2001:db8:10:4::42")
+
+
+def test_event_creation_time_in_seconds_is_read_and_flagged() -> None:
+    record = _legacy()
+    record["metadata"]["eventCreationTime"] = 1794819734
+    alert = _parse(record)
+    assert alert.time == datetime(2026, 11, 16, 9, 2, 14, tzinfo=UTC)
+    assert alert.flags == ("time_unit_inferred",)
+
+
 def _without(path: str) -> Any:
     def change(record: dict[str, Any]) -> None:
         *parents, last = path.split(".")

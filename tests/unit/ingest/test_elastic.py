@@ -151,6 +151,81 @@ def test_benign_admin_logon(alerts: list[Alert]) -> None:
     assert bob.process is None and bob.file is None and bob.dst_endpoint is None
 
 
+def test_file_and_process_paths_are_full_with_their_folder(alerts: list[Alert]) -> None:
+    # ECS: file.path and process.executable are full paths; file.directory is the folder.
+    malware = alerts[1]
+    assert malware.file is not None
+    assert malware.file.path == "C:\\Users\\alice.martin\\AppData\\Local\\Temp\\invsvc.exe"
+    assert malware.file.parent_folder == "C:\\Users\\alice.martin\\AppData\\Local\\Temp"
+    process = malware.process
+    assert process is not None and process.file is not None
+    assert process.file.path == "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"
+    assert process.file.parent_folder == "C:\\Windows\\System32\\WindowsPowerShell\\v1.0"
+    assert process.parent_process is not None and process.parent_process.file is not None
+    assert process.parent_process.file.parent_folder == "C:\\Windows\\System32"
+
+
+def test_ecs_file_directory_and_name_without_path() -> None:
+    # ECS file fields: a source may give file.directory and file.name but no file.path.
+    record = _example_records()[1]
+    record["file"] = {"name": "payload.sh", "directory": "/tmp/.x", "hash": {"md5": "a" * 32}}
+    alert = _parse(record)
+    assert alert.file is not None
+    assert (alert.file.path, alert.file.parent_folder) == ("/tmp/.x/payload.sh", "/tmp/.x")
+
+
+def test_identifiers_that_identify_nothing_are_no_entities() -> None:
+    # ECS host.ip lists every interface (Elastic Agent adds loopback and link-local ones).
+    record = _example_records()[2]
+    record["host"]["ip"] = ["127.0.0.1", "::1", "fe80::4c1:2ff:fe3a:77", "0.0.0.0", "10.20.4.42"]
+    record["user"]["name"] = "-"
+    record["source"]["ip"] = "0.0.0.0"
+    alert = _parse(record)
+    assert alert.device is not None and alert.device.ip == "10.20.4.42"
+    assert alert.values(EntityKind.IP) == ("10.20.4.42", "198.51.100.77")
+    assert alert.actor is None and alert.values(EntityKind.USER) == ()
+    assert alert.src_endpoint is None or alert.src_endpoint.ip is None
+    assert alert.process is not None and alert.process.user is None
+
+
+def test_indicator_match_atomics_are_observables() -> None:
+    # Elastic Security indicator match rules write threat.enrichments[].matched
+    # {atomic, field, type: indicator_match_rule} (ECS threat.enrichments).
+    record = _example_records()[3]
+    record["threat"] = {
+        "enrichments": [
+            {"matched": {"atomic": "203.0.113.9", "field": "source.ip"}},
+            {"matched": {"atomic": "bad.example", "field": "dns.question.name"}},
+            {"matched": {"atomic": "b" * 64, "field": "process.hash.sha256"}},
+            {"matched": {"atomic": "anything", "field": "event.action"}},
+            {"matched": "not an object"},
+            {"matched": {"atomic": ["203.0.113.10"], "field": "destination.ip"}},
+        ]
+    }
+    alert = _parse(record)
+    assert "203.0.113.9" in alert.values(EntityKind.IP)
+    assert alert.values(EntityKind.DOMAIN) == ("bad.example",)
+    assert alert.values(EntityKind.HASH) == ("b" * 64,)
+    assert "anything" not in {o.value for o in alert.observables}
+
+
+def test_attack_from_rule_parameters_when_the_flat_list_is_absent() -> None:
+    # Kibana 8.0 alert documents also keep the rule's threat list under
+    # kibana.alert.rule.parameters (the es_archive alerts/8.0.0 shape).
+    record = _example_records()[0]
+    threat = record.pop("kibana.alert.rule.threat")
+    record["kibana.alert.rule.parameters"] = {"threat": threat}
+    assert _parse(record).techniques == ("T1059", "T1059.001", "T1059.007")
+
+
+def test_cloud_of_the_host_is_kept() -> None:
+    record = _example_records()[3]
+    record["cloud"] = {"provider": "aws", "account": {"id": "123456789012"}, "region": "eu-west-1"}
+    cloud = _parse(record).cloud
+    assert cloud is not None
+    assert (cloud.provider, cloud.account_uid, cloud.region) == ("aws", "123456789012", "eu-west-1")
+
+
 def test_field_reads_dotted_nested_and_mixed_keys() -> None:
     assert field({"a.b.c": 1}, "a.b.c") == 1
     assert field({"a": {"b": {"c": 2}}}, "a.b.c") == 2
@@ -230,6 +305,12 @@ def test_risk_score_is_used_when_severity_is_absent() -> None:
         record["kibana.alert.risk_score"] = score
         assert _parse(record).severity_id is expected
     record["kibana.alert.risk_score"] = "high"
+    # Then the rule's own declared severity and risk score (Alert schema: kibana.alert.rule.*).
+    assert _parse(record).severity_id is Severity.LOW
+    del record["kibana.alert.rule.severity"]
+    record["kibana.alert.rule.risk_score"] = 50
+    assert _parse(record).severity_id is Severity.HIGH
+    del record["kibana.alert.rule.risk_score"]
     assert _parse(record).severity_id is Severity.UNKNOWN
 
 

@@ -14,10 +14,25 @@ Both carry SeverityName, Tactic/Technique (Falcon's own names, ATT&CK names for 
 detections), optional TacticId/TechniqueId and MitreAttack[{Tactic, TacticID, Technique,
 TechniqueID}], file hashes, command lines and NetworkAccesses. Other event types (audit, auth,
 incidents, firewall) are not detections and are rejected.
+
+What a detection is about:
+
+- EPP ``Type`` says which kind of endpoint detection it is (fields.yml: "ldt" Legacy Endpoint
+  Detection, "ofp" Office Prevention Macro Detection; "ods" is an on-demand scan, as in the
+  integration's fixture). An on-demand scan found a *file* on disk: nothing ran, so the alert
+  carries ``file`` (full path, hashes) and no ``process`` a response could try to kill. A
+  detection with no process evidence at all (no process id, command line or parent) is read
+  the same way.
+- Custom IOA detections (Tactic "Custom Intelligence") name the customer's rule in
+  ``IOARuleName`` and ``IOARuleInstanceID`` (with ``IOARuleGroupName``): they become the
+  analytic, so precision is measured per rule rather than for Falcon's one custom-IOA pattern.
+- Paths: EPP ``FilePath`` is the full path; legacy ``FilePath`` is the folder with the name in
+  ``FileName``. ``ingest.base.file_info`` gives OCSF ``path`` (full) and ``parent_folder``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -41,8 +56,9 @@ from tierzero.ingest.base import (
     ParseContext,
     RecordRejected,
     build_alert,
+    file_info,
     is_ip,
-    parse_time,
+    read_time,
     severity_from_number,
     severity_from_word,
     technique,
@@ -69,6 +85,19 @@ _HASH_LENGTHS = {"SHA256String": 64, "SHA1String": 40, "MD5String": 32}
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _TACTIC_ID = re.compile(r"^TA\d{4}$")
 _MAX_NETWORK_ACCESSES = 32
+_PLACEHOLDERS = frozenset({"n/a", "-", "none", "null", "unknown"})
+# EPP Type values for a detection on a file at rest (an on-demand or scheduled scan).
+_FILE_SCAN_TYPES = frozenset({"ods"})
+_SCAN_ID_KEYS = frozenset({"scanid", "hostscanid"})
+# Any of these says a process ran (absent all of them and process ids, a file was scanned).
+_PROCESS_EVIDENCE = (
+    "CommandLine",
+    "ParentCommandLine",
+    "ParentImageFileName",
+    "ParentImageFilePath",
+    "GrandparentCommandLine",
+    "GrandParentCommandLine",
+)
 # IOCType -> (kind, OCSF path of the observable).
 _IOC_KINDS: dict[str, tuple[EntityKind, str]] = {
     "hash_sha256": (EntityKind.HASH, "file.hashes.value"),
@@ -138,20 +167,24 @@ class CrowdStrikeAdapter:
                 f"field 'metadata.eventCreationTime' should be epoch milliseconds, "
                 f"got {type(stamp).__name__}"
             )
-        time = parse_time(stamp, "metadata.eventCreationTime", "epoch_ms")
+        when = read_time(stamp, "metadata.eventCreationTime", unit="ms")
 
         detect_name = field("DetectName", "Name")
         tactic, tech = field("Tactic"), field("Technique")
         if not detect_name and not (tactic and tech):
             raise RecordRejected("missing required field 'event.DetectName' (or 'event.Name')")
+        rule = _custom_ioa_rule(event)
         via = f"{tactic} via {tech}" if tactic and tech else None
-        title = f"{detect_name}: {via}" if detect_name and via else detect_name or via
+        what = rule.name if rule and rule.name else via
+        title = f"{detect_name}: {what}" if detect_name and what else detect_name or what
 
-        hostname, local_ip = field("ComputerName", "Hostname"), field("LocalIP")
-        user = field("UserName")
-        user = None if user in ("N/A", "-") else user
-        process, image = _process_tree(event, user)
+        hostname = _meaningful(field("ComputerName", "Hostname"))
+        local_ip = _host_ip(field("LocalIP"))
+        user = _meaningful(field("UserName"))
+        image = _image(event)
+        process = None if _is_file_scan(event) else _process_tree(event, image, user)
         obs = _observables(hostname, local_ip, user, process, image)
+        obs.add(EntityKind.IP, _host_ip(field("LocalIPv6")), "device.ip")
         _add_ioc(obs, field("IOCType"), field("IOCValue"))
         src, dst = _network(event.get("NetworkAccesses"), obs)
 
@@ -160,14 +193,15 @@ class CrowdStrikeAdapter:
             context,
             source_alert_id=uid,
             title=title,
-            time=time,
+            time=when.at,
+            flags=when.flags,
             severity=_severity(event, epp),
             observables=obs,
             original_time=stamp,
             message=field("PatternDispositionDescription"),
             device=Device(
                 hostname=hostname,
-                ip=local_ip if local_ip and is_ip(local_ip) else None,
+                ip=local_ip,
                 uid=field("SensorId", "AgentId", "AgentIdString"),
                 os=field("PlatformName"),
             ),
@@ -175,13 +209,14 @@ class CrowdStrikeAdapter:
             if user
             else None,
             process=process,
-            file=image if image.name or image.path else None,
+            file=image,
             src_endpoint=src,
             dst_endpoint=dst,
             finding_desc=field("DetectDescription", "Description"),
             finding_types=(tactic,) if tactic else (),
             finding_src_url=field("FalconHostLink"),
-            finding_analytic=Analytic(
+            finding_analytic=rule
+            or Analytic(
                 uid=field("PatternId") or (f"{tactic}/{tech}" if tactic and tech else None),
                 name=detect_name or via,
             ),
@@ -198,20 +233,66 @@ def _field(event: Mapping[str, Any], *names: str) -> str | None:
     return None
 
 
-def _process_tree(
-    event: Mapping[str, Any], user: str | None
-) -> tuple[ProcessInfo | None, FileInfo]:
-    """The detected process with parent and grandparent, and its image file."""
+def _meaningful(value: str | None) -> str | None:
+    """None for Falcon's placeholders ("N/A", "-"), which name no host or account."""
+    return None if value is None or value.casefold() in _PLACEHOLDERS else value
+
+
+def _host_ip(value: str | None) -> str | None:
+    """A host address that identifies the host: not unspecified, loopback or link-local."""
+    if not value or not is_ip(value):
+        return None
+    address = ipaddress.ip_address(value)
+    if address.is_unspecified or address.is_loopback or address.is_link_local:
+        return None
+    return value
+
+
+def _custom_ioa_rule(event: Mapping[str, Any]) -> Analytic | None:
+    """The customer's own IOA rule, when a custom IOA fired (else Falcon's pattern is used)."""
+    name = _field(event, "IOARuleName")
+    rule_id = _field(event, "IOARuleInstanceID", "IOARuleInstanceId")
+    if not (name or rule_id):
+        return None
+    # Prefixed so a rule instance id never collides with a Falcon PatternId of the same digits.
+    return Analytic(uid=f"custom-ioa:{rule_id}" if rule_id else None, name=name)
+
+
+def _is_file_scan(event: Mapping[str, Any]) -> bool:
+    """True when the detection is about a file at rest, not a running process.
+
+    EPP ``Type`` "ods" is an on-demand scan; a scan id (the ODS API's ``scan_id`` and
+    ``host_scan_id``, in any spelling) or an ``ods*`` field says the same; and a detection with
+    no process id, command line or parent has no process to act on.
+    """
+    kind = text(event.get("Type"), "event.Type")
+    if kind and kind.lower() in _FILE_SCAN_TYPES:
+        return True
+    for key in event:
+        slug = str(key).lower().replace("_", "")
+        if slug in _SCAN_ID_KEYS or slug.startswith("ods"):
+            return True
+    return not any(_pid(event.get(key)) for key in ("ProcessId", "ParentProcessId")) and not (
+        _field(event, *_PROCESS_EVIDENCE)
+    )
+
+
+def _image(event: Mapping[str, Any]) -> FileInfo | None:
+    """The detected file: the process image, or the scanned file of an on-demand scan."""
     hashes = {key: _hash(event.get(key), key, size) for key, size in _HASH_LENGTHS.items()}
-    file_name = _field(event, "FileName")
-    file_path = _full_path(_field(event, "FilePath"), file_name)
-    image = FileInfo(
-        name=file_name,
-        path=file_path,
+    return file_info(
+        name=_field(event, "FileName"),
+        path=_field(event, "FilePath"),
         sha256=hashes["SHA256String"],
         sha1=hashes["SHA1String"],
         md5=hashes["MD5String"],
     )
+
+
+def _process_tree(
+    event: Mapping[str, Any], image: FileInfo | None, user: str | None
+) -> ProcessInfo | None:
+    """The detected process with parent and grandparent."""
     grand_image = _field(
         event,
         "GrandparentImageFilePath",
@@ -223,7 +304,7 @@ def _process_tree(
         _basename(grand_image),
         None,
         _field(event, "GrandparentCommandLine", "GrandParentCommandLine"),
-        grand_image,
+        _image_at(grand_image),
         None,
     )
     parent_image = _field(event, "ParentImageFilePath", "ParentImageFileName")
@@ -231,19 +312,24 @@ def _process_tree(
         _basename(_field(event, "ParentImageFileName") or parent_image),
         _pid(event.get("ParentProcessId")),
         _field(event, "ParentCommandLine"),
-        parent_image,
+        _image_at(parent_image),
         grandparent,
     )
-    process = _process(
-        file_name,
+    return _process(
+        image.name if image else None,
         _pid(event.get("ProcessId")),
         _field(event, "CommandLine"),
-        file_path,
+        image,
         parent,
-        file=image,
         user=user,
     )
-    return process, image
+
+
+def _image_at(value: str | None) -> FileInfo | None:
+    """A parent's image: a path (EPP ``*FilePath``, legacy ``*FileName``) or a bare name."""
+    if value and not re.search(r"[\\/]", value):
+        return file_info(name=value)
+    return file_info(path=value)
 
 
 def _observables(
@@ -251,15 +337,16 @@ def _observables(
     local_ip: str | None,
     user: str | None,
     process: ProcessInfo | None,
-    image: FileInfo,
+    image: FileInfo | None,
 ) -> Observables:
     obs = Observables()
     obs.add(EntityKind.HOST, hostname, "device.hostname")
     obs.add(EntityKind.IP, local_ip, "device.ip")
     obs.add(EntityKind.USER, user, "actor.user.name")
-    obs.add(EntityKind.FILE, image.name, "file.name")
-    for value in (image.sha256, image.sha1, image.md5):
-        obs.add(EntityKind.HASH, value, "file.hashes.value")
+    if image:
+        obs.add(EntityKind.FILE, image.name, "file.name")
+        for value in (image.sha256, image.sha1, image.md5):
+            obs.add(EntityKind.HASH, value, "file.hashes.value")
     if process is None:
         return obs
     obs.add(EntityKind.PROCESS, process.name, "process.name")
@@ -295,14 +382,6 @@ def _hash(value: Any, key: str, size: int) -> str | None:
     return digest.lower()
 
 
-def _full_path(path: str | None, name: str | None) -> str | None:
-    """Legacy events give the folder in FilePath and the name in FileName; EPP gives both."""
-    if not path or not name or (_basename(path) or "").lower() == name.lower():
-        return path
-    separator = "/" if "/" in path and "\\" not in path else "\\"
-    return path.rstrip("\\/") + separator + name
-
-
 def _basename(path: str | None) -> str | None:
     if not path:
         return None
@@ -321,15 +400,12 @@ def _process(
     name: str | None,
     pid: int | None,
     cmd_line: str | None,
-    path: str | None,
+    file: FileInfo | None,
     parent: ProcessInfo | None,
-    file: FileInfo | None = None,
     user: str | None = None,
 ) -> ProcessInfo | None:
-    if not (name or pid or cmd_line or path):
+    if not (name or pid or cmd_line or file):
         return None
-    if file is None and (name or path):
-        file = FileInfo(name=name, path=path)
     return ProcessInfo(
         name=name, pid=pid, cmd_line=cmd_line, file=file, user=user, parent_process=parent
     )
@@ -358,12 +434,17 @@ def _network(accesses: Any, obs: Observables) -> tuple[Endpoint | None, Endpoint
         local = text(access.get("LocalAddress"), "NetworkAccesses.LocalAddress")
         outbound = str(access.get("ConnectionDirection")) == "0"
         obs.add(EntityKind.IP, remote, "dst_endpoint.ip" if outbound else "src_endpoint.ip")
-        if outbound and dst is None and remote and is_ip(remote):
+        if outbound and dst is None and _address(remote):
             dst = Endpoint(ip=remote, port=_port(access.get("RemotePort")))
-            src = Endpoint(
-                ip=local if local and is_ip(local) else None, port=_port(access.get("LocalPort"))
-            )
+            src = Endpoint(ip=_address(local), port=_port(access.get("LocalPort")))
     return src, dst
+
+
+def _address(value: str | None) -> str | None:
+    """An endpoint address; 0.0.0.0 / :: ("any", "not known") is none."""
+    if not value or not is_ip(value) or ipaddress.ip_address(value).is_unspecified:
+        return None
+    return value
 
 
 def _port(value: Any) -> int | None:

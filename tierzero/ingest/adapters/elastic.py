@@ -6,13 +6,22 @@ source, destination, url, dns). Alert documents store ``kibana.alert.*`` as flat
 ECS fields as nested objects; exports and pipelines mix both, so every read goes through
 :func:`field`, which accepts either spelling. The reader unwraps ``_search`` responses.
 
-Severity: ``kibana.alert.severity`` (low/medium/high/critical); when it is absent, the rule's
-``kibana.alert.risk_score`` with Elastic's documented ranges (0-21 low, 22-47 medium,
-48-73 high, 74-100 critical).
+Severity: ``kibana.alert.severity`` (low/medium/high/critical), else ``kibana.alert.risk_score``
+with Elastic's documented ranges (0-21 low, 22-47 medium, 48-73 high, 74-100 critical), else the
+rule's own ``kibana.alert.rule.severity`` / ``risk_score``.
+
+Files: ECS ``file.path`` and ``process.executable`` are full paths and ``file.directory`` the
+folder; they go through ``ingest.base.file_info`` so OCSF ``path`` is full and
+``parent_folder`` the folder. ATT&CK comes from ``kibana.alert.rule.threat`` (8.0 also keeps it
+under ``kibana.alert.rule.parameters``). Indicator match rules record what matched in
+``threat.enrichments[].matched`` (``field``: the ECS field, ``atomic``: the value): it is an
+observable of the field's kind. ``host.ip`` lists every interface, so loopback, link-local and
+unspecified addresses, which identify no host, are left out.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -20,6 +29,7 @@ from tierzero.ingest.alert import (
     Alert,
     Analytic,
     Attack,
+    CloudInfo,
     Device,
     Endpoint,
     EntityKind,
@@ -33,7 +43,10 @@ from tierzero.ingest.base import (
     ParseContext,
     RecordRejected,
     build_alert,
+    file_info,
+    is_ip,
     parse_time,
+    read_time,
     severity_from_number,
     severity_from_word,
     technique,
@@ -46,6 +59,24 @@ _RISK_SCALE = (
     (22, Severity.MEDIUM),
     (0, Severity.LOW),
 )
+_HASHES = ("sha256", "sha1", "md5")
+_PLACEHOLDERS = frozenset({"-", "n/a", "none", "null", "unknown"})
+_MAX_ENRICHMENTS = 32
+# ECS field of an indicator match -> (kind, OCSF path of the observable).
+_MATCHED_KINDS: dict[str, tuple[EntityKind, str]] = {
+    "host.name": (EntityKind.HOST, "device.hostname"),
+    "host.hostname": (EntityKind.HOST, "device.hostname"),
+    "user.name": (EntityKind.USER, "actor.user.name"),
+    "source.ip": (EntityKind.IP, "src_endpoint.ip"),
+    "destination.ip": (EntityKind.IP, "dst_endpoint.ip"),
+    "host.ip": (EntityKind.IP, "device.ip"),
+    "url.full": (EntityKind.URL, "url.url_string"),
+    "url.original": (EntityKind.URL, "url.url_string"),
+    "url.domain": (EntityKind.DOMAIN, "url.hostname"),
+    "destination.domain": (EntityKind.DOMAIN, "dst_endpoint.domain"),
+    "dns.question.name": (EntityKind.DOMAIN, "query.hostname"),
+    "file.name": (EntityKind.FILE, "file.name"),
+}
 
 
 def field(record: Any, path: str) -> Any:
@@ -71,6 +102,12 @@ def _text(record: Mapping[str, Any], path: str) -> str | None:
     return text(field(record, path), path)
 
 
+def _name(record: Mapping[str, Any], path: str) -> str | None:
+    """A host or account name; placeholders ("-", "N/A") name nothing."""
+    value = _text(record, path)
+    return None if value is None or value.casefold() in _PLACEHOLDERS else value
+
+
 class ElasticAdapter:
     """Elastic Security (Kibana detection engine) alerts, ECS 8.x."""
 
@@ -91,7 +128,7 @@ class ElasticAdapter:
             )
         uid = _required(record, "kibana.alert.uuid")
         rule_name = _required(record, "kibana.alert.rule.name")
-        time = parse_time(field(record, "@timestamp"), "@timestamp")
+        when = read_time(field(record, "@timestamp"), "@timestamp")
         original = field(record, "kibana.alert.original_time")
         first_seen = parse_time(original, "kibana.alert.original_time") if original else None
 
@@ -101,15 +138,21 @@ class ElasticAdapter:
         process = _process(record, obs)
         file = _file(record, obs)
         src, dst = _endpoints(record, obs)
-        obs.add(EntityKind.URL, field(record, "url.full"), "url.url_string")
+        obs.add(
+            EntityKind.URL,
+            field(record, "url.full") or field(record, "url.original"),
+            "url.url_string",
+        )
         obs.add(EntityKind.DOMAIN, field(record, "dns.question.name"), "query.hostname")
+        _indicator_matches(field(record, "threat.enrichments"), obs)
 
         return build_alert(
             self,
             context,
             source_alert_id=uid,
             title=rule_name,
-            time=time,
+            time=when.at,
+            flags=when.flags,
             severity=_severity(record),
             observables=obs,
             original_time=field(record, "@timestamp"),
@@ -120,6 +163,7 @@ class ElasticAdapter:
             file=file,
             src_endpoint=src,
             dst_endpoint=dst,
+            cloud=_cloud(record),
             finding_desc=_text(record, "kibana.alert.rule.description"),
             finding_first_seen_time=first_seen,
             finding_analytic=Analytic(
@@ -127,7 +171,10 @@ class ElasticAdapter:
                 or _text(record, "kibana.alert.rule.uuid"),
                 name=rule_name,
             ),
-            finding_attacks=_attacks(field(record, "kibana.alert.rule.threat")),
+            finding_attacks=_attacks(
+                field(record, "kibana.alert.rule.threat")
+                or field(record, "kibana.alert.rule.parameters.threat")
+            ),
         )
 
 
@@ -139,19 +186,23 @@ def _required(record: Mapping[str, Any], path: str) -> str:
 
 
 def _severity(record: Mapping[str, Any]) -> Severity:
-    severity = severity_from_word(field(record, "kibana.alert.severity"))
-    if severity is Severity.UNKNOWN:
-        score = field(record, "kibana.alert.risk_score")
+    """The alert's own severity or risk score (rule mappings may override the rule's), then
+    the rule's defaults."""
+    for prefix in ("kibana.alert", "kibana.alert.rule"):
+        severity = severity_from_word(field(record, f"{prefix}.severity"))
+        if severity is not Severity.UNKNOWN:
+            return severity
+        score = field(record, f"{prefix}.risk_score")
         if isinstance(score, int | float) and not isinstance(score, bool):
-            severity = severity_from_number(score, _RISK_SCALE)
-    return severity
+            return severity_from_number(score, _RISK_SCALE)
+    return Severity.UNKNOWN
 
 
 def _device(record: Mapping[str, Any], obs: Observables) -> Device | None:
-    name, hostname = _text(record, "host.name"), _text(record, "host.hostname")
+    name, hostname = _name(record, "host.name"), _name(record, "host.hostname")
     obs.add(EntityKind.HOST, hostname, "device.hostname")
     obs.add(EntityKind.HOST, name, "device.name")
-    ips = _list(record, "host.ip")
+    ips = [ip for ip in _list(record, "host.ip") if _host_address(ip)]
     for ip in ips:
         obs.add(EntityKind.IP, ip, "device.ip")
     os_name = _text(record, "host.os.full") or _text(record, "host.os.name")
@@ -161,8 +212,28 @@ def _device(record: Mapping[str, Any], obs: Observables) -> Device | None:
     return Device(hostname=hostname or name, ip=ips[0] if ips else None, uid=uid, os=os_name)
 
 
+def _cloud(record: Mapping[str, Any]) -> CloudInfo | None:
+    """ECS ``cloud``: where the host runs (provider, account, region)."""
+    provider = _text(record, "cloud.provider")
+    if not provider:
+        return None
+    return CloudInfo(
+        provider=provider,
+        account_uid=_text(record, "cloud.account.id"),
+        region=_text(record, "cloud.region"),
+    )
+
+
+def _host_address(value: str) -> bool:
+    """Whether an address names this host (not loopback, link-local or unspecified)."""
+    if not is_ip(value):
+        return False
+    address = ipaddress.ip_address(value)
+    return not (address.is_loopback or address.is_link_local or address.is_unspecified)
+
+
 def _actor(record: Mapping[str, Any], obs: Observables) -> UserInfo | None:
-    name, domain = _text(record, "user.name"), _text(record, "user.domain")
+    name, domain = _name(record, "user.name"), _text(record, "user.domain")
     obs.add(EntityKind.USER, name, "actor.user.name")
     email = _text(record, "user.email")
     obs.add(EntityKind.EMAIL, email, "actor.user.email_addr")
@@ -188,30 +259,40 @@ def _one_process(
 ) -> ProcessInfo | None:
     name, cmd = _text(record, f"{ecs}.name"), _text(record, f"{ecs}.command_line")
     executable = _text(record, f"{ecs}.executable")
-    hashes = {algo: _text(record, f"{ecs}.hash.{algo}") for algo in ("sha256", "sha1", "md5")}
-    has_file = bool(executable or any(hashes.values()))
-    if not (name or cmd or has_file or parent):
-        return None
+    hashes = {algo: _text(record, f"{ecs}.hash.{algo}") for algo in _HASHES}
+    # ECS process.executable is the full path of the image; the name is its file name.
+    image = (
+        file_info(name=name, path=executable, **hashes)
+        if executable or any(hashes.values())
+        else None
+    )
     pid = field(record, f"{ecs}.pid")
+    pid = pid if isinstance(pid, int) and not isinstance(pid, bool) and pid >= 0 else None
+    if not (name or cmd or image or pid is not None or parent):
+        return None
     return ProcessInfo(
-        name=name,
-        pid=pid if isinstance(pid, int) and not isinstance(pid, bool) and pid >= 0 else None,
+        name=name or (image.name if image else None),
+        pid=pid,
         cmd_line=cmd,
-        file=FileInfo(name=name, path=executable, **hashes) if has_file else None,
-        user=_text(record, "user.name") if ecs == "process" else None,
+        file=image,
+        user=_name(record, "user.name") if ecs == "process" else None,
         parent_process=parent,
     )
 
 
 def _file(record: Mapping[str, Any], obs: Observables) -> FileInfo | None:
-    name, path = _text(record, "file.name"), _text(record, "file.path")
-    hashes = {algo: _text(record, f"file.hash.{algo}") for algo in ("sha256", "sha1", "md5")}
-    obs.add(EntityKind.FILE, name, "file.name")
+    """ECS ``file``: ``path`` is the full path, ``directory`` the folder."""
+    hashes = {algo: _text(record, f"file.hash.{algo}") for algo in _HASHES}
+    info = file_info(
+        name=_text(record, "file.name"),
+        path=_text(record, "file.path"),
+        folder=_text(record, "file.directory"),
+        **hashes,
+    )
+    obs.add(EntityKind.FILE, info.name if info else None, "file.name")
     for value in hashes.values():
         obs.add(EntityKind.HASH, value, "file.hashes.value")
-    if not (name or path or any(hashes.values())):
-        return None
-    return FileInfo(name=name, path=path, **hashes)
+    return info
 
 
 def _endpoints(
@@ -224,9 +305,41 @@ def _endpoints(
     obs.add(EntityKind.IP, dst_ip, "dst_endpoint.ip")
     obs.add(EntityKind.DOMAIN, domain, "dst_endpoint.domain")
     src_port, dst_port = _port(record, "source.port"), _port(record, "destination.port")
+    src_ip, dst_ip = _endpoint_address(src_ip), _endpoint_address(dst_ip)
     src = Endpoint(ip=src_ip, port=src_port, country=country) if src_ip or country else None
     dst = Endpoint(ip=dst_ip, port=dst_port, domain=domain) if dst_ip or domain else None
     return src, dst
+
+
+def _endpoint_address(value: str | None) -> str | None:
+    """An endpoint address; 0.0.0.0 / :: ("any", "not known") is none."""
+    if not value or not is_ip(value) or ipaddress.ip_address(value).is_unspecified:
+        return None
+    return value
+
+
+def _indicator_matches(enrichments: Any, obs: Observables) -> None:
+    """What an indicator match rule matched: ``threat.enrichments[].matched`` atomic values."""
+    if not isinstance(enrichments, list):
+        return
+    for item in enrichments[:_MAX_ENRICHMENTS]:
+        # Enrichment is context: a malformed entry is skipped, never a reason to refuse the alert.
+        matched_field, atomic = field(item, "matched.field"), field(item, "matched.atomic")
+        kind = _matched_kind(matched_field if isinstance(matched_field, str) else None)
+        if kind is not None and isinstance(atomic, str):
+            obs.add(kind[0], atomic, kind[1])
+
+
+def _matched_kind(ecs_field: str | None) -> tuple[EntityKind, str] | None:
+    if not ecs_field:
+        return None
+    if ecs_field in _MATCHED_KINDS:
+        return _MATCHED_KINDS[ecs_field]
+    if ecs_field.endswith(".ip"):
+        return EntityKind.IP, "dst_endpoint.ip"
+    if any(ecs_field.endswith(f".hash.{algo}") for algo in _HASHES):
+        return EntityKind.HASH, "file.hashes.value"
+    return None
 
 
 def _list(record: Mapping[str, Any], path: str) -> list[str]:

@@ -245,7 +245,7 @@ _DELETE = object()
         ("timestamp", "yesterday", "field 'timestamp' is not a valid time"),
         ("timestamp", "2026-11-16T09:04:12.345678", "field 'timestamp' has no time zone"),
         ("timestamp", ["2026-11-16T09:04:12Z"], "field 'timestamp' is not a time"),
-        ("src_ip", ["10.20.4.42"], "field 'src_endpoint.ip' should be text"),
+        ("src_ip", ["10.20.4.42"], "field 'src_ip' should be text"),
         ("tls.sni", {"name": "x"}, "field 'tls.sni' should be text"),
     ],
 )

@@ -228,7 +228,11 @@ def _names(eve: Mapping[str, Any], obs: Observables, where: str) -> str | None:
             obs.add(EntityKind.DOMAIN, query.get("rrname"), "query.hostname")
     url = text(get(eve, "http.url"), f"{where}http.url")
     if http_host and url:
-        obs.add(EntityKind.URL, f"http://{http_host}{url}", "http_request.url.url_string")
+        # A Host header's port is logged apart, as http_port ("Host: www.test.org:1337").
+        port = _port(get(eve, "http.http_port"))
+        host = f"[{http_host}]" if ":" in http_host and is_ip(http_host) else http_host
+        host = f"{host}:{port}" if port is not None and port != 80 else host
+        obs.add(EntityKind.URL, f"http://{host}{url}", "http_request.url.url_string")
     obs.add(EntityKind.USER_AGENT, get(eve, "http.http_user_agent"), "http_request.user_agent")
     obs.add(EntityKind.HASH, get(eve, "fileinfo.sha256"), "file.hashes.value")
     return next((n for n in (http_host, sni) if n and not is_ip(n)), None)

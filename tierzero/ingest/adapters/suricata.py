@@ -50,7 +50,8 @@ class Eve:
     signature: str | None
     signature_id: str | None
     category: str | None
-    severity: Severity | None  # from alert.severity; None when absent or not 1-4
+    priority: int | None  # alert.severity as written (1 is the most severe)
+    severity: Severity | None  # that priority as OCSF severity; None when absent or not 1-4
     attacks: tuple[Attack, ...]
     flow_id: str | None
 
@@ -122,6 +123,7 @@ def read_eve(eve: Mapping[str, Any], obs: Observables, where: str = "") -> Eve:
         signature=text(alert.get("signature"), f"{where}alert.signature"),
         signature_id=_whole_text(alert.get("signature_id"), f"{where}alert.signature_id"),
         category=text(alert.get("category"), f"{where}alert.category"),
+        priority=_whole(alert.get("severity")),
         severity=priority_severity(alert.get("severity")),
         attacks=_attacks(alert.get("metadata")),
         flow_id=_whole_text(eve.get("flow_id"), f"{where}flow_id"),

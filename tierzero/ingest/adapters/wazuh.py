@@ -133,6 +133,10 @@ class WazuhAdapter:
         url = _clean(text(data.get("url"), "data.url"))
         obs.add(EntityKind.URL, url, "http_request.url.path")
         tool = _tool(record, data, eve)
+        # The higher of the rule level and the decoded tool's own severity: the level is the
+        # Wazuh admin's judgement (stock rules give one low level to every Suricata or Snort
+        # signature; a local child rule may raise it), the tool's its signature author's.
+        # Taking the higher lets neither hide nor lower the other; desc names both.
         severity = max(_level_severity(level), tool.severity or Severity.UNKNOWN)
 
         return build_alert(
@@ -201,7 +205,6 @@ def _suricata(data: Mapping[str, Any], eve: Eve) -> _Tool:
     if eve.signature:
         uid = f"suricata:{eve.signature_id}" if eve.signature_id else None
         analytic = Analytic(uid=uid, name=eve.signature)
-    raw = text(get(data, "alert.severity"), "data.alert.severity")
     try:
         seen = parse_time(data.get("timestamp"), "data.timestamp")
     except RecordRejected:
@@ -210,7 +213,7 @@ def _suricata(data: Mapping[str, Any], eve: Eve) -> _Tool:
         name="Suricata",
         analytic=analytic,
         severity=eve.severity,
-        severity_note=f"Suricata alert.severity {raw}" if eve.severity else None,
+        severity_note=f"Suricata alert.severity {eve.priority}" if eve.severity else None,
         types=tuple(t for t in [eve.category] if t),
         attacks=eve.attacks,
         seen=seen,
@@ -249,8 +252,6 @@ def _desc(
     says where a third-party log was read."""
     parts = [f"Wazuh rule {rule_id or '?'} level {level} ({_level_severity(level).name.title()})"]
     if tool.severity and tool.severity_note:
-        # The higher of both: the level is the Wazuh admin's judgement (a local child rule
-        # may raise it), the tool's severity its signature author's; neither lowers the other.
         parts.append(f"{tool.severity_note} ({tool.severity.name.title()}); the higher is kept")
     if tool.name:
         where = _field(record, "location", "location") or "?"

@@ -245,7 +245,7 @@ _DELETE = object()
         ("timestamp", "yesterday", "field 'timestamp' is not a valid time"),
         ("timestamp", "2026-11-16T09:04:12.345678", "field 'timestamp' has no time zone"),
         ("timestamp", ["2026-11-16T09:04:12Z"], "field 'timestamp' is not a time"),
-        ("src_ip", ["10.20.4.42"], "field 'src_endpoint.ip' should be text"),
+        ("src_ip", ["10.20.4.42"], "field 'src_ip' should be text"),
         ("tls.sni", {"name": "x"}, "field 'tls.sni' should be text"),
     ],
 )
@@ -310,6 +310,68 @@ def test_boolean_priority_is_not_priority_one() -> None:
     assert ADAPTER.parse(record, CONTEXT).severity_id is not Severity.HIGH
 
 
+# --- flow direction, priorities, addresses (Suricata docs, "EVE JSON Format") ----------------
+
+
+def _to_client(**extra: Any) -> dict[str, Any]:
+    """Example 3 (C2 download) as Suricata 7 logs an alert on the server's reply: the packet
+    goes server to client, ``direction`` says so and ``flow`` keeps the client as src."""
+    record = _mutated(2, "src_ip", C2)
+    record.update(src_port=80, dest_ip="10.10.1.15", dest_port=51544, direction="to_client")
+    record.update(extra)
+    return record
+
+
+def test_a_to_client_alert_is_oriented_client_to_server() -> None:
+    flow = {"src_ip": "10.10.1.15", "dest_ip": C2, "src_port": 51544, "dest_port": 80}
+    alert = ADAPTER.parse(_to_client(flow=flow), CONTEXT)
+    assert alert.src_endpoint is not None and alert.dst_endpoint is not None
+    assert (alert.src_endpoint.ip, alert.src_endpoint.port) == ("10.10.1.15", 51544)
+    assert (alert.dst_endpoint.ip, alert.dst_endpoint.port) == (C2, 80)
+    # the HTTP host is the server's name, so it goes with the server
+    assert alert.dst_endpoint.domain == "cdn-update-check.example"
+    assert alert.src_endpoint.domain is None
+
+
+def test_without_a_flow_object_direction_alone_turns_the_alert_round() -> None:
+    alert = ADAPTER.parse(_to_client(), CONTEXT)
+    assert alert.dst_endpoint is not None and alert.dst_endpoint.ip == C2
+
+
+def test_flow_addresses_agreeing_with_the_packet_win_over_direction() -> None:
+    flow = {"src_ip": C2, "dest_ip": "10.10.1.15"}  # the server opened this flow
+    alert = ADAPTER.parse(_to_client(flow=flow), CONTEXT)
+    assert alert.src_endpoint is not None and alert.src_endpoint.ip == C2
+
+
+def test_a_to_server_alert_keeps_the_packet_orientation() -> None:
+    alert = ADAPTER.parse(_examples()[0], CONTEXT)
+    assert alert.src_endpoint is not None and alert.src_endpoint.ip == LAPTOP
+
+
+@pytest.mark.parametrize(
+    ("priority", "severity"),
+    [(1, Severity.HIGH), (2, Severity.MEDIUM), (3, Severity.LOW), (4, Severity.LOW)]
+    + [("1", Severity.HIGH), (0, Severity.LOW), (255, Severity.LOW), ("high", Severity.LOW)],
+)
+def test_priority_to_severity(priority: Any, severity: Severity) -> None:
+    record = _mutated(4, "alert.severity", priority)
+    assert ADAPTER.parse(record, CONTEXT).severity_id is severity
+
+
+def test_host_header_port_is_part_of_the_url() -> None:
+    """Docs: 'Host: www.test.org:1337' is logged as hostname + http_port."""
+    record = _mutated(2, "http.http_port", 1337)
+    assert ADAPTER.parse(record, CONTEXT).values(EntityKind.URL) == (
+        "http://cdn-update-check.example:1337/api/v2/sync?part=1",
+    )
+
+
+def test_ipv4_mapped_addresses_are_the_ipv4_address() -> None:
+    record = _mutated(1, "src_ip", f"::ffff:{LAPTOP}")
+    assert ADAPTER.parse(record, CONTEXT).values(EntityKind.IP)[0] == LAPTOP
+
+
 # --- hostile input ---------------------------------------------------------------------------
 
 JSON_VALUES = st.recursive(
@@ -338,6 +400,10 @@ PATHS = [
     "dns",
     "fileinfo",
     "event_type",
+    "direction",
+    "flow",
+    "flow.src_ip",
+    "http.http_port",
 ]
 
 

@@ -418,3 +418,401 @@ def test_any_field_replaced_by_any_json_never_crashes(index: int, path: str, val
         assert isinstance(ADAPTER.parse(record, CONTEXT), Alert)
     except RecordRejected as exc:
         assert exc.reason
+
+
+# --- logs of other tools, decoded by Wazuh ---------------------------------------------------
+# No public alerts.json sample holds these shapes; each record below reproduces a documented
+# decoder's output (the alert envelope as in the corpus sample and Wazuh's "Alerts" docs).
+
+MANAGER = {"id": "000", "name": "wazuh-mgr-01"}
+
+
+def _decoded(
+    rule: dict[str, Any], data: dict[str, Any], decoder: dict[str, Any], **extra: Any
+) -> dict[str, Any]:
+    """An alerts.json line for a log the manager read itself (agent 000)."""
+    return {
+        "timestamp": "2026-11-16T09:04:13.120+0000",
+        "rule": {"firedtimes": 1, "mail": False, **rule},
+        "agent": MANAGER,
+        "manager": {"name": "wazuh-mgr-01"},
+        "id": "1794819853.733311",
+        "decoder": decoder,
+        "data": data,
+        **extra,
+    }
+
+
+def _suricata_alert(**data: Any) -> dict[str, Any]:
+    """Wazuh documentation, ruleset "JSON decoder" page and 0475-suricata_rules.xml: the json
+    decoder keeps eve.json's fields under ``data`` with every number written as text (its
+    logtest output: ``src_port: '5555'``, ``alert.severity: '1'``); rule 86601 (level 3)
+    fires for every ``event_type: alert``; ``no_full_log`` leaves full_log out."""
+    eve = {
+        "timestamp": "2016-05-02T17:46:48.515262+0000",
+        "flow_id": "1234",
+        "in_iface": "eth0",
+        "event_type": "alert",
+        "src_ip": "16.10.10.10",
+        "src_port": "5555",
+        "dest_ip": "16.10.10.11",
+        "dest_port": "80",
+        "proto": "TCP",
+        "alert": {
+            "action": "allowed",
+            "gid": "1",
+            "signature_id": "2019236",
+            "rev": "3",
+            "signature": "ET WEB_SERVER Possible CVE-2014-6271 Attempt in HTTP Version Number",
+            "category": "Attempted Administrator Privilege Gain",
+            "severity": "1",
+        },
+        "payload_printable": "this_is_an_example",
+        "stream": "0",
+        "host": "suricata.com",
+        **data,
+    }
+    signature = eve["alert"]["signature"] if isinstance(eve.get("alert"), dict) else "x"
+    return _decoded(
+        {
+            "level": 3,
+            "description": f"Suricata: Alert - {signature}.",
+            "id": "86601",
+            "groups": ["ids", "suricata"],
+        },
+        eve,
+        {"name": "json"},
+        location="/var/log/suricata/eve.json",
+    )
+
+
+def test_suricata_eve_decoded_by_wazuh_keeps_its_network_entities() -> None:
+    alert = ADAPTER.parse(_suricata_alert(), CONTEXT)
+    assert alert.src_endpoint is not None and alert.dst_endpoint is not None
+    assert (alert.src_endpoint.ip, alert.src_endpoint.port) == ("16.10.10.10", 5555)
+    assert (alert.dst_endpoint.ip, alert.dst_endpoint.port) == ("16.10.10.11", 80)
+    assert alert.values(EntityKind.IP) == ("16.10.10.10", "16.10.10.11")
+    # the manager read the log: it stays the device, and is not the alert's only entity
+    assert alert.device is not None and alert.device.hostname == "wazuh-mgr-01"
+    assert alert.values(EntityKind.HOST) == ("wazuh-mgr-01",)
+    assert alert.finding_info.desc is not None
+    assert "Suricata log read by Wazuh agent wazuh-mgr-01" in alert.finding_info.desc
+    assert "/var/log/suricata/eve.json" in alert.finding_info.desc
+
+
+def test_suricata_priority_outranks_the_generic_rule_level_which_stays_visible() -> None:
+    alert = ADAPTER.parse(_suricata_alert(), CONTEXT)
+    assert alert.severity_id is Severity.HIGH  # alert.severity 1; level 3 alone: informational
+    assert alert.finding_info.desc is not None
+    assert alert.finding_info.desc.startswith("Wazuh rule 86601 level 3 (Informational)")
+    assert "Suricata alert.severity 1 (High)" in alert.finding_info.desc
+
+
+def test_a_local_rule_that_raises_the_level_is_not_lowered_by_suricata() -> None:
+    record = _suricata_alert(alert={"signature": "LOCAL RDP attempt", "severity": "3"})
+    record["rule"].update(level=12, id="100180", mitre={"id": ["T1021.001"]})
+    alert = ADAPTER.parse(record, CONTEXT)
+    assert alert.severity_id is Severity.HIGH  # level 12; Suricata priority 3 is low
+    assert alert.techniques == ("T1021.001",)
+
+
+def test_the_signature_is_the_detection_not_the_catch_all_rule() -> None:
+    alert = ADAPTER.parse(_suricata_alert(), CONTEXT)
+    assert alert.finding_info.analytic.uid == "suricata:2019236"
+    assert alert.finding_info.analytic.name == (
+        "ET WEB_SERVER Possible CVE-2014-6271 Attempt in HTTP Version Number"
+    )
+    assert alert.detection_id == "wazuh:suricata:2019236"
+    assert alert.title.startswith("Suricata: Alert - ET WEB_SERVER")
+    assert alert.finding_info.types == ("ids", "suricata", "Attempted Administrator Privilege Gain")
+    assert alert.finding_info.first_seen_time == datetime(
+        2016, 5, 2, 17, 46, 48, 515262, tzinfo=UTC
+    )
+
+
+def test_suricata_7_alert_decoded_by_wazuh_with_http_flow_and_attack_ids() -> None:
+    """A to_client alert (the server's packet) with Suricata 7's direction and flow, an ET
+    rule's mitre metadata (arrays stay arrays) and a flow id past 32 bits, which the json
+    decoder writes as '…000000' (seen in Wazuh alerts from Suricata 7)."""
+    record = _suricata_alert(
+        flow_id="1919694863174708.000000",
+        src_ip="198.51.100.77",
+        src_port="80",
+        dest_ip="10.20.4.42",
+        dest_port="49732",
+        direction="to_client",
+        flow={
+            "src_ip": "10.20.4.42",
+            "dest_ip": "198.51.100.77",
+            "src_port": "49732",
+            "dest_port": "80",
+        },
+        http={"hostname": "cdn-update-check.example", "url": "/payload.bin", "status": "200"},
+        alert={
+            "signature": "ET MALWARE Payload Download",
+            "signature_id": "2045001",
+            "category": "A Network Trojan was detected",
+            "severity": "1",
+            "metadata": {
+                "mitre_technique_id": ["T1105"],
+                "mitre_technique_name": ["Ingress_Tool_Transfer"],
+                "mitre_tactic_name": ["Command_And_Control"],
+            },
+        },
+    )
+    alert = ADAPTER.parse(record, CONTEXT)
+    assert alert.src_endpoint is not None and alert.dst_endpoint is not None
+    assert (alert.src_endpoint.ip, alert.src_endpoint.port) == ("10.20.4.42", 49732)
+    assert (alert.dst_endpoint.ip, alert.dst_endpoint.port) == ("198.51.100.77", 80)
+    assert alert.dst_endpoint.domain == "cdn-update-check.example"
+    assert alert.values(EntityKind.DOMAIN) == ("cdn-update-check.example",)
+    assert alert.values(EntityKind.URL) == ("http://cdn-update-check.example/payload.bin",)
+    assert alert.techniques == ("T1105",)
+    assert alert.finding_info.attacks[0].tactic_name == "Command and Control"
+
+
+def test_eve_events_other_than_alerts_still_give_their_entities() -> None:
+    """A local rule on a DNS event (86603 is level 0): no signature, so the rule is the
+    detection; the queried name and addresses are the entities."""
+    record = _suricata_alert(event_type="dns", dns={"type": "query", "rrname": "evil.example"})
+    del record["data"]["alert"]
+    record["rule"].update(level=10, id="100300", description="DNS query to a listed domain")
+    alert = ADAPTER.parse(record, CONTEXT)
+    assert alert.finding_info.analytic.uid == "100300"
+    assert alert.severity_id is Severity.MEDIUM
+    assert alert.values(EntityKind.DOMAIN) == ("evil.example",)
+    assert alert.values(EntityKind.IP) == ("16.10.10.10", "16.10.10.11")
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        ("src_ip", ["16.10.10.10"], "field 'data.src_ip' should be text"),
+        ("http", {"hostname": {"x": 1}}, "field 'data.http.hostname' should be text"),
+        ("alert", {"signature": ["x"]}, "field 'data.alert.signature' should be text"),
+    ],
+)
+def test_malformed_decoded_eve_is_refused_naming_the_field(
+    path: str, value: Any, expected: str
+) -> None:
+    assert expected in _reason(_suricata_alert(**{path: value}))
+
+
+def _snort_alert(full_log: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Wazuh ruleset 0285-snort_decoders.xml (decoder snort2, order id,srcip,dstip: its
+    ``(\\S+)`` keeps the port on the address) and 0240-ids_rules.xml rule 20101 (level 6)."""
+    return _decoded(
+        {"level": 6, "description": "IDS event.", "id": "20101", "groups": ["ids"]},
+        data,
+        {"parent": "snort", "name": "snort"},
+        full_log=full_log,
+        predecoder={"program_name": "snort", "hostname": "ids-sensor-01"},
+        location="/var/log/snort/alert",
+    )
+
+
+SNORT_FAST = (
+    "[**] [1:1054:7] WEB-MISC weblogic/tomcat .jsp view source attempt [**] "
+    "[Classification: Web Application Attack] [Priority: 1] {TCP} 10.4.12.26:34041 -> "
+    "66.179.53.37:80"
+)
+
+
+def test_snort_addresses_written_ip_colon_port_are_split() -> None:
+    record = _snort_alert(
+        SNORT_FAST, {"id": "1:1054:7", "srcip": "10.4.12.26:34041", "dstip": "66.179.53.37:80"}
+    )
+    alert = ADAPTER.parse(record, CONTEXT)
+    assert alert.src_endpoint is not None and alert.dst_endpoint is not None
+    assert (alert.src_endpoint.ip, alert.src_endpoint.port) == ("10.4.12.26", 34041)
+    assert (alert.dst_endpoint.ip, alert.dst_endpoint.port) == ("66.179.53.37", 80)
+    assert alert.values(EntityKind.IP) == ("10.4.12.26", "66.179.53.37")
+    assert alert.device is not None and alert.device.hostname == "ids-sensor-01"
+
+
+def test_snort_signature_priority_and_classification_come_through() -> None:
+    record = _snort_alert(
+        SNORT_FAST, {"id": "1:1054:7", "srcip": "10.4.12.26:34041", "dstip": "66.179.53.37:80"}
+    )
+    alert = ADAPTER.parse(record, CONTEXT)
+    assert alert.finding_info.analytic.uid == "snort:1:1054"
+    assert alert.finding_info.analytic.name == "WEB-MISC weblogic/tomcat .jsp view source attempt"
+    assert alert.severity_id is Severity.HIGH  # Priority 1; level 6 alone is low
+    assert alert.finding_info.types == ("ids", "Web Application Attack")
+    assert alert.finding_info.desc is not None
+    assert "Wazuh rule 20101 level 6 (Low); Snort priority 1 (High)" in alert.finding_info.desc
+
+
+def test_snort_syslog_line_with_bare_addresses() -> None:
+    """The decoder file's syslog example: ``snort: [1:469:3] ... {ICMP} a -> b``."""
+    log = (
+        "snort: [1:469:3] ICMP PING NMAP [Classification: Attempted Information Leak] "
+        "[Priority: 2]: {ICMP} 10.4.12.26 -> 10.4.10.231"
+    )
+    alert = ADAPTER.parse(
+        _snort_alert(log, {"id": "1:469:3", "srcip": "10.4.12.26", "dstip": "10.4.10.231"}),
+        CONTEXT,
+    )
+    assert alert.values(EntityKind.IP) == ("10.4.12.26", "10.4.10.231")
+    assert alert.src_endpoint is not None and alert.src_endpoint.port is None
+    assert alert.severity_id is Severity.MEDIUM
+    assert alert.finding_info.analytic.name == "ICMP PING NMAP"
+
+
+@pytest.mark.parametrize(
+    ("srcip", "ip", "port"),
+    [
+        ("[2001:db8::26]:34041", "2001:db8::26", 34041),
+        ("2001:db8::26", "2001:db8::26", None),  # bare IPv6: the last group is not a port
+        ("::ffff:10.4.12.26", "10.4.12.26", None),
+        ("10.4.12.26:99999", "10.4.12.26", None),
+        ("10.4.12.26:34041:1", None, None),
+        ("host.example:80", None, None),
+    ],
+)
+def test_decoded_address_forms(srcip: str, ip: str | None, port: int | None) -> None:
+    record = _snort_alert(SNORT_FAST, {"id": "1:1054:7", "srcip": srcip})
+    endpoint = ADAPTER.parse(record, CONTEXT).src_endpoint
+    assert ((endpoint.ip, endpoint.port) if endpoint else (None, None)) == (ip, port)
+
+
+def _dovecot_alert(full_log: str, rule: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """Wazuh ruleset 0085-dovecot_decoders.xml and 0155-dovecot_rules.xml."""
+    return _decoded(
+        {"groups": ["dovecot", "invalid_login", "authentication_failed"], **rule},
+        data,
+        {"name": "dovecot"},
+        full_log=full_log,
+        predecoder={"program_name": "dovecot", "hostname": "ny"},
+        location="/var/log/mail.log",
+    )
+
+
+def test_dovecot_user_in_angle_brackets_is_one_account() -> None:
+    """Decoder dovecot-disconnect-user captures ``user=(\\S+)``: the brackets stay on."""
+    log = (
+        "Dec 19 17:40:57 ny dovecot: pop3-login: Disconnected (auth failed, 3 attempts in 51 "
+        "secs): user=<thousands>, method=PLAIN, rip=109.201.200.201, lip=67.205.141.203, "
+        "session=<tlMSaQZE/JttycjJ>"
+    )
+    record = _dovecot_alert(
+        log,
+        {"level": 5, "description": "Dovecot Invalid User Login Attempt.", "id": "9705"},
+        {"srcuser": "<thousands>", "srcip": "109.201.200.201", "dstip": "67.205.141.203"},
+    )
+    alert = ADAPTER.parse(record, CONTEXT)
+    assert alert.values(EntityKind.USER) == ("thousands",)
+    assert alert.actor is not None and alert.actor.name == "thousands"
+    assert alert.values(EntityKind.IP) == ("109.201.200.201", "67.205.141.203")
+    assert alert.device is not None and alert.device.hostname == "ny"
+
+
+def test_dovecot_imap_login_user_and_mapped_ipv4_addresses() -> None:
+    """Decoder imap-login-login orders ``user`` (alerts.json: dstuser) with ``user=(\\S+)``;
+    dovecot writes IPv4 clients on a dual-stack socket as ``::ffff:a.b.c.d``."""
+    log = (
+        "dovecot: Jun 23 15:04:05 Info: imap-login: Login: user=<alice>, method=PLAIN, "
+        "rip=::ffff:203.0.113.9, lip=::ffff:10.10.1.25 "
+    )
+    record = _dovecot_alert(
+        log,
+        {"level": 3, "description": "Dovecot Authentication Success.", "id": "9701"},
+        {"dstuser": "<alice>", "srcip": "::ffff:203.0.113.9", "dstip": "::ffff:10.10.1.25"},
+    )
+    alert = ADAPTER.parse(record, CONTEXT)
+    assert alert.values(EntityKind.USER) == ("alice",)
+    assert alert.values(EntityKind.IP) == ("203.0.113.9", "10.10.1.25")
+
+
+def test_a_wrapped_empty_user_is_no_user() -> None:
+    record = _dovecot_alert(
+        "x",
+        {"level": 5, "description": "Dovecot Invalid User Login Attempt.", "id": "9705"},
+        {"srcuser": "<>", "dstuser": "'-'"},
+    )
+    alert = ADAPTER.parse(record, CONTEXT)
+    assert alert.values(EntityKind.USER) == () and alert.actor is None
+
+
+def test_sshd_ipv6_source_stays_whole() -> None:
+    """Wazuh ruleset 0310-ssh_decoders.xml (sshd-invalid: srcuser, srcip, srcport; the shape
+    of the corpus sample) with an IPv6 client, which sshd writes bare."""
+    record = _decoded(
+        {
+            "level": 5,
+            "description": "sshd: Attempt to login using a non-existent user",
+            "id": "5710",
+            "groups": ["syslog", "sshd", "authentication_failed", "invalid_login"],
+        },
+        {"srcip": "2001:db8::5", "srcport": "52022", "srcuser": "admin"},
+        {"parent": "sshd", "name": "sshd"},
+        full_log="Nov 16 09:04:12 bastion sshd[4113]: Invalid user admin from 2001:db8::5 "
+        "port 52022",
+        predecoder={"program_name": "sshd", "hostname": "bastion"},
+        location="/var/log/auth.log",
+    )
+    alert = ADAPTER.parse(record, CONTEXT)
+    assert alert.src_endpoint is not None
+    assert (alert.src_endpoint.ip, alert.src_endpoint.port) == ("2001:db8::5", 52022)
+    assert alert.values(EntityKind.USER) == ("admin",)
+    assert alert.finding_info.desc == "Wazuh rule 5710 level 5 (Low)"
+
+
+def test_json_decoded_logs_with_src_ip_names_give_addresses() -> None:
+    """Any JSON log (cowrie, custom apps) decoded by the json decoder keeps its own names."""
+    record = _decoded(
+        {"level": 5, "description": "Cowrie: login attempt", "id": "100214", "groups": ["cowrie"]},
+        {"eventid": "cowrie.login.failed", "src_ip": "203.0.113.50", "dst_ip": "10.10.9.9"},
+        {"name": "json"},
+    )
+    alert = ADAPTER.parse(record, CONTEXT)
+    assert alert.values(EntityKind.IP) == ("203.0.113.50", "10.10.9.9")
+
+
+def test_vulnerability_detector_severity_word_counts() -> None:
+    record = _decoded(
+        {"level": 13, "description": "CVE-2026-0001 affects openssl", "id": "23506"},
+        {"vulnerability": {"cve": "CVE-2026-0001", "severity": "Critical"}},
+        {"name": "json"},
+    )
+    alert = ADAPTER.parse(record, CONTEXT)
+    assert alert.severity_id is Severity.CRITICAL  # level 13 alone: high
+    assert "vulnerability severity Critical (Critical)" in (alert.finding_info.desc or "")
+
+
+EVE_PATHS = [
+    "data.src_ip",
+    "data.dest_ip",
+    "data.src_port",
+    "data.flow_id",
+    "data.flow",
+    "data.flow.src_ip",
+    "data.direction",
+    "data.alert",
+    "data.alert.severity",
+    "data.alert.signature_id",
+    "data.alert.metadata",
+    "data.http",
+    "data.http.http_port",
+    "data.timestamp",
+    "data.event_type",
+    "decoder",
+    "full_log",
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(path=st.sampled_from(EVE_PATHS), value=JSON_VALUES)
+def test_decoded_eve_replaced_by_any_json_never_crashes(path: str, value: Any) -> None:
+    record = _suricata_alert(http={"hostname": "a.example", "url": "/", "http_port": "8080"})
+    *parents, last = path.split(".")
+    target = record
+    for key in parents:
+        if not isinstance(target.get(key), dict):
+            target[key] = {}
+        target = target[key]
+    target[last] = value
+    try:
+        assert isinstance(ADAPTER.parse(record, CONTEXT), Alert)
+    except RecordRejected as exc:
+        assert exc.reason

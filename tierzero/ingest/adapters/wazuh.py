@@ -5,14 +5,30 @@ Schema: Wazuh documentation, "Alerts" output and the ruleset reference (user-man
 ip}, ``manager``, ``id``, ``timestamp``, ``full_log``, ``decoder``, ``location``, the decoded
 ``data`` (``data.win`` for the Windows eventchannel decoder, with ``system`` and ``eventdata``
 in Wazuh's camelCase) and ``syscheck`` for file integrity monitoring.
+
+Wazuh decodes other tools' logs itself, so ``data`` has their shapes: its stock Suricata
+integration (the ``json`` decoder, rules 86600-86604) puts an EVE event there as-is (numbers
+as text), mapped here by the Suricata adapter's own EVE reader; the Snort decoder writes
+``srcip``/``dstip`` as ``ip:port``; dovecot writes users as ``<name>``. The agent is the host
+where the log was read: for an IDS's log that is the sensor or the manager that collected it,
+not a party to the traffic, so such alerts keep it as the device and take their network
+entities from the decoded event.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar
 
+from tierzero.ingest.adapters.suricata import (
+    Eve,
+    priority_severity,
+    read_eve,
+    split_host_port,
+)
 from tierzero.ingest.alert import (
     Alert,
     Analytic,
@@ -35,6 +51,7 @@ from tierzero.ingest.base import (
     is_ip,
     parse_time,
     require,
+    severity_from_word,
     technique,
     text,
 )
@@ -59,6 +76,16 @@ MAX_LEVEL = 16  # the ruleset documents 0-15; 16 is accepted by recent managers
 _HASH = re.compile(r"(?i)\b(MD5|SHA1|SHA256)=([0-9A-F]+)")
 _HEX_LENGTH = {"md5": 32, "sha1": 40, "sha256": 64}
 _EMPTY = ("-", "", "N/A", "null")
+# Snort's alert line: "[gid:sid:rev] message [Classification: c] [Priority: n]" (decoder
+# 0285-snort_decoders.xml keeps only the id and addresses; the rest is in full_log).
+_SNORT_ID = re.compile(r"^(\d{1,10}):(\d{1,10}):\d{1,10}$")
+_SNORT_MESSAGE = re.compile(
+    r"\[\d{1,10}:\d{1,10}:\d{1,10}\]\s+(.{1,500}?)\s*(?:\[\*\*\]|\[Classification:|\[Priority:)"
+)
+_SNORT_CLASS = re.compile(r"\[Classification:\s*([^\]]{1,200})\]")
+_SNORT_PRIORITY = re.compile(r"\[Priority:\s*(\d{1,3})\]")
+# One layer of wrapping around a decoded user name: dovecot's user=<name>, quoted names.
+_WRAPPED = re.compile(r"^(?:<(.*)>|\"(.*)\"|'(.*)')$", re.DOTALL)
 
 
 class WazuhAdapter:
@@ -83,7 +110,7 @@ class WazuhAdapter:
             raise RecordRejected("field 'rule' should be an object")
         description = text(require(record, "rule.description"), "rule.description")
         rule_id = text(get(record, "rule.id"), "rule.id")
-        severity = _severity(rule.get("level"))
+        level = _level(rule.get("level"))
         alert_id = text(require(record, "id"), "id")
         time = parse_time(require(record, "timestamp"), "timestamp")
         data = _obj(record.get("data"), "data") or {}
@@ -97,10 +124,20 @@ class WazuhAdapter:
         actor = _actor(data, eventdata, obs)
         process = _process(eventdata, obs)
         file = _syscheck_file(record, obs) or _target_file(eventdata, obs)
-        src = _endpoint(data, eventdata, obs, "src")
-        dst = _endpoint(data, eventdata, obs, "dst")
+        eve = read_eve(data, obs, "data.") if _is_eve(data) else None
+        if eve is not None:
+            src, dst = eve.src, eve.dst
+        else:
+            src = _endpoint(data, eventdata, obs, "src")
+            dst = _endpoint(data, eventdata, obs, "dst")
         url = _clean(text(data.get("url"), "data.url"))
         obs.add(EntityKind.URL, url, "http_request.url.path")
+        tool = _tool(record, data, eve)
+        # The higher of the rule level and the decoded tool's own severity: the level is the
+        # Wazuh admin's judgement (stock rules give one low level to every Suricata or Snort
+        # signature; a local child rule may raise it), the tool's its signature author's.
+        # Taking the higher lets neither hide nor lower the other; desc names both.
+        severity = max(_level_severity(level), tool.severity or Severity.UNKNOWN)
 
         return build_alert(
             self,
@@ -118,13 +155,112 @@ class WazuhAdapter:
             file=file,
             src_endpoint=src,
             dst_endpoint=dst,
-            finding_analytic=Analytic(uid=rule_id, name=description),
-            finding_types=tuple(_texts(rule.get("groups"), "rule.groups")),
-            finding_attacks=_attacks(rule.get("mitre")),
+            finding_analytic=tool.analytic or Analytic(uid=rule_id, name=description),
+            finding_types=tuple(
+                dict.fromkeys([*_texts(rule.get("groups"), "rule.groups"), *tool.types])
+            ),
+            finding_attacks=tuple(dict.fromkeys([*_attacks(rule.get("mitre")), *tool.attacks])),
+            finding_desc=_desc(rule_id, level, tool, record, agent),
+            finding_first_seen_time=tool.seen,
         )
 
 
-def _severity(level: Any) -> Severity:
+@dataclass(frozen=True)
+class _Tool:
+    """What the tool whose log Wazuh decoded says itself (Suricata, Snort, the vulnerability
+    detector): its own detection, severity and category, hidden behind a generic rule."""
+
+    name: str | None = None
+    analytic: Analytic | None = None
+    severity: Severity | None = None
+    severity_note: str | None = None
+    types: tuple[str, ...] = ()
+    attacks: tuple[Attack, ...] = ()
+    seen: datetime | None = None
+
+
+def _is_eve(data: Mapping[str, Any]) -> bool:
+    """An EVE event decoded by the json decoder (Wazuh's Suricata rules key on event_type)."""
+    return isinstance(data.get("event_type"), str) and ("src_ip" in data or "dest_ip" in data)
+
+
+def _tool(record: Mapping[str, Any], data: Mapping[str, Any], eve: Eve | None) -> _Tool:
+    if eve is not None:
+        return _suricata(data, eve)
+    # Only hints here: an odd decoder or vulnerability field loses the hint, not the alert.
+    if "snort" in (get(record, "decoder.name"), get(record, "decoder.parent")):
+        return _snort(record, data)
+    word = get(data, "vulnerability.severity")
+    known = severity_from_word(word)
+    if known is not Severity.UNKNOWN:
+        return _Tool(severity=known, severity_note=f"vulnerability severity {word}")
+    return _Tool()
+
+
+def _suricata(data: Mapping[str, Any], eve: Eve) -> _Tool:
+    """A decoded EVE event: stock rule 86601 gives every signature level 3 and one rule id,
+    so the signature is the detection (one rule id would make two signatures on one flow
+    look like repeats of each other) and ``alert.severity`` its priority."""
+    analytic = None
+    if eve.signature:
+        uid = f"suricata:{eve.signature_id}" if eve.signature_id else None
+        analytic = Analytic(uid=uid, name=eve.signature)
+    try:
+        seen = parse_time(data.get("timestamp"), "data.timestamp")
+    except RecordRejected:
+        seen = None  # the event's own time is a bonus; Wazuh's timestamp is the alert's
+    return _Tool(
+        name="Suricata",
+        analytic=analytic,
+        severity=eve.severity,
+        severity_note=f"Suricata alert.severity {eve.priority}" if eve.severity else None,
+        types=tuple(t for t in [eve.category] if t),
+        attacks=eve.attacks,
+        seen=seen,
+    )
+
+
+def _snort(record: Mapping[str, Any], data: Mapping[str, Any]) -> _Tool:
+    """Snort via Wazuh's snort decoder: the generic 'IDS event.' rule again hides the
+    signature ``[gid:sid:rev]`` and its priority, both still in the decoded id and the log."""
+    log = text(record.get("full_log"), "full_log") or ""
+    ids = _SNORT_ID.match(_field(data, "id", "data") or "")
+    message = _SNORT_MESSAGE.search(log)
+    classification = _SNORT_CLASS.search(log)
+    priority = _SNORT_PRIORITY.search(log)
+    severity = priority_severity(priority[1]) if priority else None
+    analytic = None
+    if ids:
+        analytic = Analytic(uid=f"snort:{ids[1]}:{ids[2]}", name=message[1] if message else None)
+    return _Tool(
+        name="Snort",
+        analytic=analytic,
+        severity=severity,
+        severity_note=f"Snort priority {priority[1]}" if severity and priority else None,
+        types=(classification[1].strip(),) if classification else (),
+    )
+
+
+def _desc(
+    rule_id: str | None,
+    level: int,
+    tool: _Tool,
+    record: Mapping[str, Any],
+    agent: Mapping[str, Any],
+) -> str:
+    """Keeps Wazuh's rule and level visible when the decoded tool's own words take over, and
+    says where a third-party log was read."""
+    parts = [f"Wazuh rule {rule_id or '?'} level {level} ({_level_severity(level).name.title()})"]
+    if tool.severity and tool.severity_note:
+        parts.append(f"{tool.severity_note} ({tool.severity.name.title()}); the higher is kept")
+    if tool.name:
+        where = _field(record, "location", "location") or "?"
+        who = _field(agent, "name", "agent") or _field(agent, "id", "agent") or "?"
+        parts.append(f"{tool.name} log read by Wazuh agent {who} from {where}")
+    return "; ".join(parts)
+
+
+def _level(level: Any) -> int:
     if isinstance(level, str) and level.strip().isdigit():
         level = int(level.strip())
     if level is None:
@@ -133,6 +269,10 @@ def _severity(level: Any) -> Severity:
         raise RecordRejected(f"field 'rule.level' should be an integer, got {level!r:.40}")
     if not 0 <= level <= MAX_LEVEL:
         raise RecordRejected(f"rule.level {level} is outside Wazuh's 0-{MAX_LEVEL} scale")
+    return level
+
+
+def _level_severity(level: int) -> Severity:
     return next(severity for lower, severity in LEVEL_SEVERITY if level >= lower)
 
 
@@ -189,6 +329,15 @@ def _device(
     return Device(hostname=hostname, ip=ip, uid=agent_id)
 
 
+def _user(mapping: Mapping[str, Any], key: str, path: str) -> str | None:
+    """A decoded user name without the wrapping its log gave it (dovecot: ``<name>``)."""
+    value = _field(mapping, key, path)
+    match = _WRAPPED.match(value) if value else None
+    if match:
+        value = _clean(next(g for g in match.groups() if g is not None).strip())
+    return value
+
+
 def _account(name: str | None, domain: str | None) -> str | None:
     if not name:
         return None
@@ -208,14 +357,14 @@ def _actor(
             _field(eventdata, "targetUserSid", where),
             "actor.user.name",
         ),
-        (_field(data, "srcuser", "data"), None, None, "actor.user.name"),
+        (_user(data, "srcuser", "data"), None, None, "actor.user.name"),
         (
             _field(eventdata, "subjectUserName", where),
             _field(eventdata, "subjectDomainName", where),
             _field(eventdata, "subjectUserSid", where),
             "actor.user.name",
         ),
-        (_field(data, "dstuser", "data"), None, None, "user.name"),
+        (_user(data, "dstuser", "data"), None, None, "user.name"),
     ]
     for name, domain, _sid, path in candidates:
         obs.add(EntityKind.USER, _account(name, domain), path)
@@ -324,13 +473,26 @@ def _port(value: str | None) -> int | None:
     return None
 
 
+# Where decoders put addresses: the static srcip/dstip, then JSON-decoded logs' own names.
+_DATA_KEYS = {"src": ("srcip", "src_ip"), "dst": ("dstip", "dest_ip", "dst_ip")}
+
+
+def _data_address(data: Mapping[str, Any], side: str) -> tuple[str | None, int | None]:
+    """The first decoded address of one side, split when written ``ip:port`` (Snort)."""
+    for key in _DATA_KEYS[side]:
+        ip, port = split_host_port(_field(data, key, "data"))
+        if ip:
+            return ip, port
+    return None, None
+
+
 def _endpoint(
     data: Mapping[str, Any], eventdata: Mapping[str, Any], obs: Observables, side: str
 ) -> Endpoint | None:
     """Decoded ``srcip``/``dstip`` (syslog, web logs) or the logon event's source address."""
     where = "data.win.eventdata"
-    ip = _field(data, f"{side}ip", "data")
-    port = _port(_field(data, f"{side}port", "data"))
+    ip, port_in_address = _data_address(data, side)
+    port = _port(_field(data, f"{side}port", "data")) or port_in_address
     hostname = None
     if side == "src":
         ip = ip or _field(eventdata, "ipAddress", where) or _field(eventdata, "sourceIp", where)

@@ -301,9 +301,15 @@ def _resources(finding: Mapping[str, Any], obs: Observables) -> None:
 
 
 def _resource(details: Any, keys: tuple[str, ...], obs: Observables) -> None:
-    if isinstance(details, Mapping):
-        value = next((v for key in keys if (v := _text(details, key))), None)
-        obs.add(EntityKind.CLOUD_RESOURCE, value, "resources.name")
+    """The first of ``keys`` that ``details`` has, as one cloud resource."""
+    if not isinstance(details, Mapping):
+        return
+    for key in keys:
+        value = _text(details, key)
+        if value:
+            where = "resources.uid" if key.endswith(("Arn", "Uid")) else "resources.name"
+            obs.add(EntityKind.CLOUD_RESOURCE, value, where)
+            return
 
 
 # (path, identifying keys in order of preference) of the resource details GuardDuty documents

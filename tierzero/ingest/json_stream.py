@@ -1,7 +1,11 @@
 """The records of a ``.json`` document, streamed: the document is never loaded whole.
 
 A ``.json`` export is a list of records, an envelope object around one (Graph's
-``{"value": [...]}``, Elasticsearch's ``{"hits": {"hits": [...]}}``), or one record. A first
+``{"value": [...]}``, GuardDuty's ``GetFindings`` ``{"findings": [...]}``, Elasticsearch's
+``{"hits": {"hits": [...]}}``), or one record. An envelope is a list under one of
+:data:`ENVELOPES` beside at most a few scalar paging keys (``nextToken``, ``@odata.*``): a key
+holding an object or a list makes it a record (an EventBridge event has ``resources`` and a
+``detail`` object). An empty envelope holds no record, so it yields none. A first
 pass walks the document's structure in constant memory: it checks that the brackets balance,
 that nothing follows the document, and where the list of records starts. A second pass cuts
 that list into its elements; each element is read, and parsed by ``json``, on its own, and one
@@ -20,8 +24,11 @@ from typing import BinaryIO, Literal
 
 from tierzero.ingest.lines import CHUNK_BYTES, UTF8_BOM
 
-# Wrappers that vendor APIs and CLIs put around lists of records.
-ENVELOPES = ("value", "Findings", "resources", "events", "alerts")
+# Wrappers that vendor APIs and CLIs put around lists of records ("findings": GuardDuty
+# GetFindings over REST; "Findings": the AWS CLI and Security Hub).
+ENVELOPES = ("value", "findings", "Findings", "resources", "events", "alerts")
+# At most this many keys besides "@odata.*" ones: the list and its paging metadata.
+MAX_ENVELOPE_KEYS = 3
 _OUTSIDE = re.compile(rb'["\[\]{},]')
 _INSIDE = re.compile(rb'["\\]')
 _QUOTE, _BACKSLASH, _COMMA = 0x22, 0x5C, 0x2C
@@ -178,9 +185,10 @@ def _envelope(fd: int, walk: _Walk) -> Outline | None:
         return None
     plain_count = len(plain) + (walk.depth1_keys - len(top))  # keys seen but not kept
     for name in ENVELOPES:
-        if name in top and plain_count <= 3:
+        if name in top and plain_count <= MAX_ENVELOPE_KEYS:
             at, byte = _value_start(fd, top[name])
-            if byte == ord("["):
+            others = (key for other, key in top.items() if other != name)
+            if byte == ord("[") and all(_value_start(fd, k)[1] not in _OPEN for k in others):
                 return Outline("list", at)
     hits = top.get("hits")
     if hits is not None:

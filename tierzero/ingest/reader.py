@@ -3,7 +3,11 @@
 Everything read is accounted for: each record yields exactly one ``Alert`` or one
 ``QuarantinedRecord``, so ``alerts_in == normalized + quarantined`` holds by construction. A
 file that is not read at all (a link out of the given paths, a FIFO, a CSV with no mapping)
-is one quarantined entry with record number 0 and the reason. Memory is bounded per record,
+is one quarantined entry with record number 0 and the reason. An envelope (a GuardDuty
+``GetFindings`` response ``{"findings": [...]}``, Graph's ``{"value": [...]}``: see
+:mod:`json_stream`) is not a record but a container of records, in a ``.json`` document and on
+a JSON line alike: its N records are read, each carrying the envelope's line number, and an
+empty envelope yields no record (nothing in it is lost). Memory is bounded per record,
 not per file: lines are read in chunks up to the record limit and ``.json`` lists are
 streamed element by element.
 """
@@ -31,7 +35,14 @@ from tierzero.ingest.files import (
     open_regular,
 )
 from tierzero.ingest.files import discover as discover_files
-from tierzero.ingest.json_stream import ENVELOPES, Element, elements, outline, read_span
+from tierzero.ingest.json_stream import (
+    ENVELOPES,
+    MAX_ENVELOPE_KEYS,
+    Element,
+    elements,
+    outline,
+    read_span,
+)
 from tierzero.ingest.lines import Line, bounded_lines
 from tierzero.ingest.quarantine import QuarantinedRecord, quarantine
 from tierzero.ingest.registry import ADAPTERS, MAPPED_SOURCE, mapped_adapter
@@ -265,11 +276,18 @@ _BAD_UTF8 = "not valid UTF-8 text"
 
 
 def _jsonl_records(handle: BinaryIO, limit: int) -> Iterator[_Item]:
-    """One record per line, each line read in bounded chunks (a leading BOM is dropped)."""
+    """One record per line, each line read in bounded chunks (a leading BOM is dropped); a
+    line that is an envelope gives its records, numbered by the line."""
     for line in bounded_lines(handle, limit):
         item = _line_item(line, limit)
-        if item is not None:
+        if item is None:
+            continue
+        inner = _envelope(item[2]) if item[2] is not None else None
+        if inner is None:
             yield item
+            continue
+        for value in inner:
+            yield _item(item[0], value, limit)
 
 
 def _json_records(handle: BinaryIO, limit: int) -> Iterator[_Item]:
@@ -360,13 +378,26 @@ def _is_json_lines(handle: BinaryIO, limit: int) -> bool:
 def _unwrap(document: Any) -> list[Any]:
     if isinstance(document, list):
         return document
-    if isinstance(document, dict):
-        # An envelope is a list plus paging metadata (Graph adds several "@odata.*" keys).
-        plain_keys = [k for k in document if not str(k).startswith("@odata.")]
-        for key in ENVELOPES:
-            if isinstance(document.get(key), list) and len(plain_keys) <= 3:
+    inner = _envelope(document)
+    return [document] if inner is None else inner
+
+
+def _envelope(document: Any) -> list[Any] | None:
+    """The records of an envelope object, or None when ``document`` is no envelope.
+
+    An envelope is a list plus scalar paging metadata (Graph adds several "@odata.*" keys,
+    GuardDuty a ``nextToken``); another key holding an object or a list makes the document a
+    record (an EventBridge event has a ``resources`` list beside its ``detail`` object).
+    """
+    if not isinstance(document, Mapping):
+        return None
+    plain_keys = [k for k in document if not str(k).startswith("@odata.")]
+    for key in ENVELOPES:
+        if isinstance(document.get(key), list) and len(plain_keys) <= MAX_ENVELOPE_KEYS:
+            others = (v for k, v in document.items() if k != key)
+            if not any(isinstance(v, dict | list) for v in others):
                 return list(document[key])
-        hits = document.get("hits")
-        if isinstance(hits, dict) and isinstance(hits.get("hits"), list):
-            return [h.get("_source", h) if isinstance(h, dict) else h for h in hits["hits"]]
-    return [document]
+    hits = document.get("hits")
+    if isinstance(hits, dict) and isinstance(hits.get("hits"), list):
+        return [h.get("_source", h) if isinstance(h, dict) else h for h in hits["hits"]]
+    return None

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from tierzero.ingest.adapters.guardduty import GuardDutyAdapter
 from tierzero.ingest.alert import Alert, Attack, EntityKind, Severity
-from tierzero.ingest.base import ParseContext, RecordRejected
+from tierzero.ingest.base import FLAG_SAMPLE, ParseContext, RecordRejected
 from tierzero.ingest.quarantine import QuarantinedRecord
 from tierzero.ingest.reader import ALERT_SUFFIXES, IngestOptions, read
 
@@ -152,6 +152,7 @@ def test_port_probe_on_the_public_instance(alerts: list[Alert]) -> None:
     assert alert.device is not None
     assert (alert.device.uid, alert.device.ip) == ("i-0a7c3e91d24b5f608", "172.31.20.14")
     assert alert.device.hostname == "ip-172-31-20-14.eu-central-1.compute.internal"
+    assert alert.values(EntityKind.HOST) == ("ip-172-31-20-14.eu-central-1.compute.internal",)
     assert alert.actor is None
     assert alert.src_endpoint is not None
     assert (alert.src_endpoint.ip, alert.src_endpoint.country) == ("192.0.2.200", "NL")
@@ -304,15 +305,423 @@ def test_dns_request_domain() -> None:
     assert _parse(record).values(EntityKind.DOMAIN) == ("cdn-update-check.example",)
 
 
-def test_sample_findings_are_rejected() -> None:
+@pytest.mark.parametrize(
+    "info",
+    [
+        {"Value": '{"sample":true}', "Type": "default", "Sample": True},
+        {"Sample": "true"},
+        # S3 exports and EventBridge may carry it only in Value, the same object as JSON text
+        {"Value": '{"threatListName":"x","sample":true}', "Type": "default"},
+    ],
+)
+def test_sample_findings_are_read_and_flagged(info: dict[str, Any]) -> None:
     record = _exfil()
-    record["Service"]["AdditionalInfo"] = {
-        "Value": '{"sample":true}',
-        "Type": "default",
-        "Sample": True,
+    record["Service"]["AdditionalInfo"] = info
+    alert = _parse(record)
+    assert alert.flags == (FLAG_SAMPLE,)
+    assert alert.values(EntityKind.USER) == ("alice.martin",)  # read like any finding
+
+
+@pytest.mark.parametrize(
+    "info",
+    [
+        {"Sample": False},
+        {"Sample": "false", "Value": '{"sample":false}'},
+        {"Value": "not json {"},
+        {"Value": '["sample", true]'},
+        {},
+    ],
+)
+def test_real_findings_are_not_flagged_as_samples(info: dict[str, Any]) -> None:
+    record = _exfil()
+    record["Service"]["AdditionalInfo"] = info
+    assert _parse(record).flags == ()
+
+
+def _finding(resource: dict[str, Any], service: dict[str, Any], **top: Any) -> dict[str, Any]:
+    """A finding in PascalCase with the attributes every finding has (API Reference,
+    ``Finding``), around the given ``Resource`` and ``Service`` parts."""
+    return {
+        "SchemaVersion": "2.0",
+        "AccountId": ACCOUNT,
+        "Region": "eu-central-1",
+        "Partition": "aws",
+        "Id": "7ac6f41e8d3b47d0b1e5c9f7a3d2e8ff",
+        "Arn": f"arn:aws:guardduty:eu-central-1:{ACCOUNT}:detector/d1/finding/7ac6f41e8d",
+        "Type": "Execution:Runtime/NewBinaryExecuted",
+        "Resource": resource,
+        "Service": {
+            "ServiceName": "guardduty",
+            "DetectorId": "d1",
+            "EventFirstSeen": "2026-11-16T10:30:00.000Z",
+            "EventLastSeen": "2026-11-16T10:31:00.000Z",
+            "Count": 1,
+            **service,
+        },
+        "Severity": 5,
+        "CreatedAt": "2026-11-16T10:32:00.000Z",
+        "UpdatedAt": "2026-11-16T10:32:00.000Z",
+        "Title": "A newly created or recently modified binary file has been executed.",
+        **top,
     }
-    with pytest.raises(RecordRejected, match="sample finding"):
-        _parse(record)
+
+
+def _both_spellings(record: dict[str, Any]) -> list[Alert]:
+    """The record as the CLI prints it (PascalCase) and as REST/EventBridge send it."""
+    pascal, camel = _parse(record), _parse(_camel(record))
+    assert pascal.observables == camel.observables
+    assert (pascal.process, pascal.actor, pascal.device) == (
+        camel.process,
+        camel.actor,
+        camel.device,
+    )
+    return [pascal, camel]
+
+
+EXE_SHA256 = "5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+
+
+def _runtime_ecs_finding() -> dict[str, Any]:
+    """A Runtime Monitoring finding on an ECS task, after the API Reference types
+    RuntimeDetails, ProcessDetails, LineageObject (each ancestor linked by ParentUuid to the
+    Uuid of its parent), EcsClusterDetails, EcsTaskDetails and Container."""
+    container = {"ContainerRuntime": "containerd", "Id": "c0ffee01", "Name": "web"}
+    return _finding(
+        {
+            "ResourceType": "ECSCluster",
+            "EcsClusterDetails": {
+                "Name": "payments",
+                "Arn": f"arn:aws:ecs:eu-central-1:{ACCOUNT}:cluster/payments",
+                "Status": "ACTIVE",
+                "TaskDetails": {
+                    "Arn": f"arn:aws:ecs:eu-central-1:{ACCOUNT}:task/payments/0a1b",
+                    "DefinitionArn": f"arn:aws:ecs:eu-central-1:{ACCOUNT}:task-definition/w:3",
+                    "LaunchType": "FARGATE",
+                    "Containers": [{**container, "Image": "nginx:1.27"}],
+                },
+            },
+            "ContainerDetails": container,
+        },
+        {
+            "FeatureName": "RuntimeMonitoring",
+            "Action": {},
+            "RuntimeDetails": {
+                "Process": {
+                    "Name": "xmrig",
+                    "ExecutablePath": "/tmp/.x/xmrig",
+                    "ExecutableSha256": EXE_SHA256.upper(),
+                    "Pid": 4242,
+                    "NamespacePid": 42,
+                    "User": "www-data",
+                    "UserId": 33,
+                    "Euid": 33,
+                    "Uuid": "p-3",
+                    "ParentUuid": "p-2",
+                    # listed oldest first here: the links, not the order, say who is parent
+                    "Lineage": [
+                        {"Name": "containerd-shim", "Pid": 100, "Uuid": "p-0"},
+                        {"Name": "nginx", "Pid": 1, "Uuid": "p-1", "ParentUuid": "p-0"},
+                        {
+                            "Name": "sh",
+                            "Pid": 4200,
+                            "ExecutablePath": "/bin/sh",
+                            "Uuid": "p-2",
+                            "ParentUuid": "p-1",
+                            "UserId": 33,
+                        },
+                    ],
+                },
+                "Context": {"CommandLineExample": "xmrig -o pool.example:3333"},
+            },
+        },
+    )
+
+
+def test_runtime_process_with_its_parent_from_the_lineage() -> None:
+    for alert in _both_spellings(_runtime_ecs_finding()):
+        process = alert.process
+        assert process is not None and process.file is not None
+        assert (process.name, process.pid, process.user) == ("xmrig", 4242, "www-data")
+        assert (process.file.path, process.file.parent_folder) == ("/tmp/.x/xmrig", "/tmp/.x")
+        assert process.file.sha256 == EXE_SHA256
+        parent = process.parent_process
+        assert parent is not None and parent.file is not None
+        assert (parent.name, parent.pid, parent.file.path) == ("sh", 4200, "/bin/sh")
+        assert parent.parent_process is not None and parent.parent_process.name == "nginx"
+        grandparent = parent.parent_process.parent_process
+        assert grandparent is not None and grandparent.name == "containerd-shim"
+        assert alert.values(EntityKind.PROCESS) == ("xmrig", "sh", "nginx", "containerd-shim")
+        names = {o.value: o.name for o in alert.observables}
+        assert names["xmrig"] == "process.name"
+        assert names["sh"] == "process.parent_process.name"
+        assert alert.values(EntityKind.HASH) == (EXE_SHA256,)
+        assert alert.values(EntityKind.USER) == ("www-data",)
+        assert alert.values(EntityKind.CLOUD_RESOURCE) == (
+            "payments",
+            f"arn:aws:ecs:eu-central-1:{ACCOUNT}:task/payments/0a1b",
+            "c0ffee01",
+        )
+        assert alert.actor is None and alert.device is None
+
+
+def test_lineage_without_uuids_is_read_nearest_first_and_capped() -> None:
+    record = _runtime_ecs_finding()
+    process = record["Service"]["RuntimeDetails"]["Process"]
+    process["Lineage"] = [{"Name": f"p{i}", "Pid": i} for i in range(1, 10)]
+    process["ExecutableSha256"] = "not-a-sha256"
+    alert = _parse(record)
+    chain = []
+    node = alert.process
+    while node is not None:
+        chain.append(node.name)
+        node = node.parent_process
+    assert chain == ["xmrig", "p1", "p2", "p3", "p4"]
+    assert alert.values(EntityKind.HASH) == ()
+    assert alert.process is not None and alert.process.file is not None
+    assert alert.process.file.sha256 is None
+
+
+def test_a_lineage_cycle_ends() -> None:
+    record = _runtime_ecs_finding()
+    lineage = record["Service"]["RuntimeDetails"]["Process"]["Lineage"]
+    lineage[0]["ParentUuid"] = "p-2"  # p-0 -> p-2 -> p-1 -> p-0
+    alert = _parse(record)
+    assert alert.process is not None and alert.process.parent_process is not None
+
+
+def test_runtime_finding_on_an_eks_node() -> None:
+    """Runtime Monitoring on EKS: the node as InstanceDetails, the pod as
+    KubernetesWorkloadDetails (API Reference, KubernetesWorkloadDetails and Container)."""
+    record = _runtime_ecs_finding()
+    record["Resource"] = {
+        "ResourceType": "EKSCluster",
+        "EksClusterDetails": {"Name": "prod-eu", "Arn": "arn:aws:eks:eu-central-1:1:cluster/p"},
+        "KubernetesDetails": {
+            "KubernetesWorkloadDetails": {
+                "Name": "web-7d9f",
+                "Type": "pods",
+                "Uid": "0f1e2d3c",
+                "Namespace": "shop",
+                "Containers": [{"Name": "web", "Image": "nginx:1.27", "Id": "c0ffee02"}],
+            }
+        },
+        "InstanceDetails": {
+            "InstanceId": "i-0b1c2d3e4f5a6b7c8",
+            "NetworkInterfaces": [
+                {
+                    "PrivateDnsName": "ip-10-0-3-7.eu-central-1.compute.internal",
+                    "PrivateIpAddress": "10.0.3.7",
+                }
+            ],
+        },
+    }
+    for alert in _both_spellings(record):
+        assert alert.device is not None
+        assert alert.device.hostname == "ip-10-0-3-7.eu-central-1.compute.internal"
+        assert alert.values(EntityKind.HOST) == ("ip-10-0-3-7.eu-central-1.compute.internal",)
+        assert alert.values(EntityKind.CLOUD_RESOURCE) == (
+            "prod-eu",
+            "web-7d9f",
+            "c0ffee02",
+            "i-0b1c2d3e4f5a6b7c8",
+        )
+        assert alert.process is not None and alert.process.name == "xmrig"
+
+
+def test_eks_audit_log_finding() -> None:
+    """After the API Reference KubernetesDetails/KubernetesUserDetails and
+    KubernetesApiCallAction (``sourceIPs``: the caller, then proxies on the way)."""
+    record = _finding(
+        {
+            "ResourceType": "EKSCluster",
+            "EksClusterDetails": {"Name": "prod-eu", "Arn": "arn:aws:eks:eu-central-1:1:cluster/p"},
+            "KubernetesDetails": {
+                "KubernetesUserDetails": {
+                    "Username": "dev-bob",
+                    "Uid": "aws-iam-authenticator:1:AIDAEXAMPLE",
+                    "Groups": ["system:authenticated"],
+                }
+            },
+        },
+        {
+            "Action": {
+                "ActionType": "KUBERNETES_API_CALL",
+                "KubernetesApiCallAction": {
+                    "RequestUri": "/api/v1/namespaces/kube-system/secrets",
+                    "Verb": "list",
+                    "SourceIPs": ["203.0.113.9", "10.0.0.5"],
+                    "UserAgent": "kubectl/v1.30.1 (linux/amd64)",
+                    "RemoteIpDetails": {
+                        "IpAddressV4": "203.0.113.9",
+                        "Country": {"CountryName": "Utopia"},
+                    },
+                    "StatusCode": 200,
+                },
+            },
+        },
+        Type="Discovery:Kubernetes/SuccessfulAnonymousAccess",
+    )
+    for alert in _both_spellings(record):
+        assert alert.actor is not None
+        assert (alert.actor.name, alert.actor.uid) == (
+            "dev-bob",
+            "aws-iam-authenticator:1:AIDAEXAMPLE",
+        )
+        assert alert.src_endpoint is not None and alert.src_endpoint.ip == "203.0.113.9"
+        assert alert.values(EntityKind.USER) == ("dev-bob",)
+        assert alert.values(EntityKind.IP) == ("203.0.113.9", "10.0.0.5")
+        assert alert.values(EntityKind.USER_AGENT) == ("kubectl/v1.30.1 (linux/amd64)",)
+        assert alert.values(EntityKind.URL) == ("/api/v1/namespaces/kube-system/secrets",)
+        assert alert.values(EntityKind.CLOUD_RESOURCE) == ("prod-eu",)
+        assert alert.message == "KUBERNETES_API_CALL list /api/v1/namespaces/kube-system/secrets"
+    call = record["Service"]["Action"]["KubernetesApiCallAction"]
+    del call["RemoteIpDetails"]
+    alert = _parse(record)
+    assert alert.src_endpoint is not None and alert.src_endpoint.ip == "203.0.113.9"
+
+
+def test_rds_login_finding() -> None:
+    """After the API Reference RdsDbInstanceDetails, RdsDbUserDetails and
+    RdsLoginAttemptAction (whose ``LoginAttributes`` is PascalCase even in camelCase JSON)."""
+    record = _finding(
+        {
+            "ResourceType": "RDSDBInstance",
+            "RdsDbInstanceDetails": {
+                "DbInstanceIdentifier": "orders-db-1",
+                "Engine": "aurora-postgresql",
+                "DbClusterIdentifier": "orders",
+                "DbInstanceArn": f"arn:aws:rds:eu-central-1:{ACCOUNT}:db:orders-db-1",
+            },
+            "RdsDbUserDetails": {"User": "app_admin", "Application": "psql", "Database": "orders"},
+        },
+        {
+            "Action": {
+                "ActionType": "RDS_LOGIN_ATTEMPT",
+                "RdsLoginAttemptAction": {
+                    "RemoteIpDetails": {"IpAddressV4": "198.51.100.61"},
+                    "LoginAttributes": [
+                        {"User": "app_admin", "Application": "psql", "FailedLoginAttempts": 40},
+                        {"User": "postgres", "FailedLoginAttempts": 12},
+                    ],
+                },
+            },
+        },
+        Type="CredentialAccess:RDS/MaliciousIPCaller.FailedLogin",
+    )
+    camel = _camel(record)
+    login = camel["service"]["action"]["rdsLoginAttemptAction"]
+    login["LoginAttributes"] = login.pop("loginAttributes")
+    for alert in (_parse(record), _parse(camel)):
+        assert alert.actor is not None and alert.actor.name == "app_admin"
+        assert alert.values(EntityKind.USER) == ("app_admin", "postgres")
+        assert alert.values(EntityKind.CLOUD_RESOURCE) == ("orders-db-1", "orders")
+        assert alert.src_endpoint is not None and alert.src_endpoint.ip == "198.51.100.61"
+        assert alert.values(EntityKind.IP) == ("198.51.100.61",)
+        assert alert.message == "RDS_LOGIN_ATTEMPT"
+        assert alert.tactics == ("Credential Access",)
+
+
+def test_affected_resources_and_lambda_are_cloud_resources() -> None:
+    record = _exfil()
+    record["Service"]["Action"]["AwsApiCallAction"]["AffectedResources"] = {
+        "AWS::CloudTrail::Trail": f"arn:aws:cloudtrail:eu-central-1:{ACCOUNT}:trail/main"
+    }
+    record["Resource"]["LambdaDetails"] = {
+        "FunctionName": "rotate-keys",
+        "FunctionArn": f"arn:aws:lambda:eu-central-1:{ACCOUNT}:function:rotate-keys",
+    }
+    values = _parse(record).values(EntityKind.CLOUD_RESOURCE)
+    assert f"arn:aws:cloudtrail:eu-central-1:{ACCOUNT}:trail/main" in values
+    assert "rotate-keys" in values
+
+
+@pytest.mark.parametrize(
+    ("nic", "hostname", "ip"),
+    [
+        (
+            {"PrivateDnsName": "ip-10-0-0-1.ec2.internal", "PrivateIpAddress": "10.0.0.1"},
+            "ip-10-0-0-1.ec2.internal",
+            "10.0.0.1",
+        ),
+        ({"PrivateDnsName": "ip-10-0-0-1.ec2.internal"}, "ip-10-0-0-1.ec2.internal", None),
+        # AWS's test findings: an unspecified address and the DNS name derived from it
+        (
+            {"PrivateDnsName": "ip-0-0-0-0.ec2.internal", "PrivateIpAddress": "0.0.0.0"},
+            None,
+            None,
+        ),
+        (
+            {"PrivateDnsName": "[ip-10-0-0-1.us](https://x/)-west-1", "PrivateIpAddress": "::"},
+            None,
+            None,
+        ),
+        (
+            {"PrivateDnsName": "host name; rm -rf /", "PrivateIpAddress": "10.0.0.9"},
+            None,
+            "10.0.0.9",
+        ),
+    ],
+)
+def test_the_private_dns_name_is_the_host(
+    nic: dict[str, Any], hostname: str | None, ip: str | None
+) -> None:
+    record = copy.deepcopy(_example_findings()[0])
+    record["Resource"]["InstanceDetails"]["NetworkInterfaces"] = [nic]
+    alert = _parse(record)
+    assert alert.device is not None
+    assert (alert.device.hostname, alert.device.ip) == (hostname, ip)
+    assert alert.values(EntityKind.HOST) == ((hostname,) if hostname else ())
+    assert alert.values(EntityKind.CLOUD_RESOURCE) == ("i-0a7c3e91d24b5f608",)
+    assert "0.0.0.0" not in alert.values(EntityKind.IP)
+
+
+def test_an_unspecified_remote_address_is_no_endpoint_ip() -> None:
+    record = copy.deepcopy(_example_findings()[0])
+    record["Service"]["Action"] = {
+        "ActionType": "NETWORK_CONNECTION",
+        "NetworkConnectionAction": {
+            "ConnectionDirection": "OUTBOUND",
+            "RemoteIpDetails": {"IpAddressV4": "0.0.0.0", "Country": {"CountryName": "X"}},
+            "RemotePortDetails": {"Port": 22},
+        },
+    }
+    alert = _parse(record)
+    assert alert.dst_endpoint is not None
+    assert (alert.dst_endpoint.ip, alert.dst_endpoint.port) == (None, 22)
+    assert "0.0.0.0" not in alert.values(EntityKind.IP)
+
+
+def test_get_findings_responses_are_unwrapped_in_documents_and_lines(tmp_path: Path) -> None:
+    findings = [_camel(f) for f in _example_findings()]
+    document = tmp_path / "get-findings.json"
+    document.write_text(json.dumps({"findings": findings}, indent=2))
+    lines = tmp_path / "get-findings.jsonl"
+    lines.write_text(
+        json.dumps({"findings": findings[:2]})
+        + "\n"
+        + json.dumps({"findings": []})  # an empty page: a container of nothing
+        + "\n"
+        + json.dumps({"Findings": findings[2:], "NextToken": "abc"})
+        + "\n"
+    )
+    expected = [a.id for a in read([GD_FILE], now=NOW) if isinstance(a, Alert)]
+    for path in (document, lines):
+        out = list(read([path], now=NOW))
+        assert all(isinstance(o, Alert) for o in out), path
+        assert [o.id for o in out if isinstance(o, Alert)] == expected, path
+    numbers = [o.provenance.record_no for o in read([lines], now=NOW) if isinstance(o, Alert)]
+    assert numbers == [1, 1, 3]  # each finding carries its envelope's line
+
+
+def test_an_eventbridge_event_is_a_record_not_an_envelope(tmp_path: Path) -> None:
+    event = _event(_camel(_exfil()))
+    event.pop("version"), event.pop("id"), event.pop("time"), event.pop("account")
+    event.pop("region"), event.pop("source")  # left: detail-type, resources [] and detail
+    for name, content in (("e.json", json.dumps(event)), ("e.jsonl", json.dumps(event) + "\n")):
+        path = tmp_path / name
+        path.write_text(content)
+        (alert,) = list(read([path], now=NOW))
+        assert isinstance(alert, Alert) and alert.provenance.source == "guardduty"
 
 
 OTHER_FORMATS: dict[str, dict[str, Any]] = {

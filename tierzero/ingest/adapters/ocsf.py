@@ -1,4 +1,5 @@
-"""OCSF Detection Finding documents (class_uid 2004), as emitted by OCSF-native tools.
+"""OCSF Detection Finding documents (class_uid 2004), as emitted by OCSF-native tools, and
+Security Findings (2001), the class it replaced, which many producers still emit.
 
 Schema: Open Cybersecurity Schema Framework, class ``detection_finding`` (schema.ocsf.io,
 1.x) and its objects ``finding_info``, ``attack``, ``analytic``, ``metadata``/``product``,
@@ -8,6 +9,17 @@ Schema: Open Cybersecurity Schema Framework, class ``detection_finding`` (schema
 The mapping is the identity: the record already has the shape of :class:`Alert`. What this
 adapter adds is validation: the attributes the class requires must be there with valid enum
 values, and ``type_uid`` must equal ``class_uid * 100 + activity_id``.
+
+Times are epoch milliseconds by the schema, but producers in the wild (Prowler, the OCSF
+project's own Okta example) write seconds: a number is read by its magnitude and flagged
+``time_unit_inferred``; a ``*_dt`` twin (``time_dt``, ``first_seen_time_dt``) is read when the
+number is absent and preferred, flagged, when the two disagree.
+
+A Security Finding (2001) becomes a Detection Finding: its ``finding`` object is the
+``finding_info``, its top-level ``analytic`` the analytic, ``type_uid`` is that of 2004 (a
+2001 ``type_uid`` may be absent, since it is derived, but must be consistent when given), a
+missing ``severity_id`` is Unknown (0), and the alert is flagged ``ocsf_class_2001``. Its
+``state`` stays in the raw record: the alert has no status of its own.
 """
 
 from __future__ import annotations
@@ -34,15 +46,18 @@ from tierzero.ingest.alert import (
     UserInfo,
 )
 from tierzero.ingest.base import (
+    FLAG_SAMPLE,
     TACTICS,
     Observables,
     ParseContext,
     RecordRejected,
+    TimeRead,
     build_alert,
     canonical_tactic,
+    file_info,
     get,
     is_ip,
-    parse_time,
+    read_time,
     technique,
     text,
 )
@@ -77,9 +92,15 @@ _DOMAIN = re.compile(
     r"[A-Za-z][A-Za-z0-9-]{0,62}\.?$"
 )
 _TACTIC_UID = re.compile(r"^TA\d{4}$")
+_HOST_NAME = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252}[A-Za-z0-9])?$")
 _MAX_PROCESS_DEPTH = 4
+_MAX_RESOURCES = 32
 _T = TypeVar("_T")
-_EPOCH_MS_FLOOR = 10**11  # 1973-03-03 in milliseconds, year 5138 in seconds
+SECURITY_FINDING_CLASS_UID = 2001
+FLAG_CLASS_2001 = "ocsf_class_2001"  # a Security Finding read as a Detection Finding
+# Names an untyped (0 Unknown / 99 Other) observable may carry for the event's own host:
+# remote names are always qualified (dst_endpoint.hostname, url.hostname).
+_DEVICE_NAME_PATHS = frozenset({"hostname", "device.hostname", "device.name"})
 
 
 class OcsfAdapter:
@@ -99,24 +120,32 @@ class OcsfAdapter:
         )
 
     def parse(self, record: Mapping[str, Any], context: ParseContext) -> Alert:
-        activity_id = _check_classification(record)
-        severity = _severity(record.get("severity_id"))
-        time = _epoch_ms(record.get("time"), "time")
-        info = _obj(record.get("finding_info"), "finding_info")
+        class_uid, activity_id = _check_classification(record)
+        legacy = class_uid == SECURITY_FINDING_CLASS_UID
+        severity = _severity(record.get("severity_id"), missing_is_unknown=legacy)
+        when = _time(record, "time", "time")
+        if when is None:
+            raise RecordRejected("missing required field 'time'")
+        info_path = "finding" if legacy and record.get("finding_info") is None else "finding_info"
+        info = _obj(record.get(info_path), info_path)
         if info is None:
-            raise RecordRejected("missing required field 'finding_info'")
-        uid = text(info.get("uid"), "finding_info.uid")
+            raise RecordRejected(f"missing required field '{info_path}'")
+        uid = text(info.get("uid"), f"{info_path}.uid")
         if not uid:
-            raise RecordRejected("missing required field 'finding_info.uid'")
+            raise RecordRejected(f"missing required field '{info_path}.uid'")
         product = _product(record)
-        analytic = _analytic(info)
+        analytic = _analytic(info, info_path)
+        if legacy and analytic == Analytic():
+            analytic = _analytic(record, "")  # 2001 has analytic beside, not in, finding
         title = (
-            text(info.get("title"), "finding_info.title")
+            text(info.get("title"), f"{info_path}.title")
             or analytic.name
             or text(record.get("message"), "message")
         )
         if not title:
-            raise RecordRejected("missing 'finding_info.title' (and no analytic name or message)")
+            raise RecordRejected(f"missing '{info_path}.title' (and no analytic name or message)")
+        first_seen = _time(info, "first_seen_time", f"{info_path}.first_seen_time")
+        last_seen = _time(info, "last_seen_time", f"{info_path}.last_seen_time")
 
         obs = Observables()
         evidences = _list(record.get("evidences"), "evidences")
@@ -144,8 +173,16 @@ class OcsfAdapter:
                     text(query.get("hostname"), f"{prefix}query.hostname"),
                     "query.hostname",
                 )
-        _record_observables(record.get("observables"), obs)
+        _resources(record.get("resources"), obs)
+        device_name = _record_observables(record.get("observables"), obs)
+        if device is None and device_name:
+            device = Device(hostname=device_name)
         cloud = _cloud(record.get("cloud"))
+        flags = [*when.flags]
+        for seen in (first_seen, last_seen):
+            flags += [f for f in (seen.flags if seen else ()) if f not in flags]
+        flags += [FLAG_CLASS_2001] if legacy else []
+        flags += [FLAG_SAMPLE] if _is_sample(record) else []
 
         # Keep the tool that produced the finding, not "OCSF", as the alert's product.
         return build_alert(
@@ -154,12 +191,12 @@ class OcsfAdapter:
             product=product,
             source_alert_id=uid,
             title=title,
-            time=time,
+            time=when.at,
             severity=severity,
             observables=obs,
             original_time=text(get(record, "metadata.original_time"), "metadata.original_time")
             or text(record.get("time_dt"), "time_dt")
-            or str(record["time"]),
+            or text(record.get("time"), "time"),
             activity_id=activity_id,
             message=text(record.get("message"), "message"),
             device=device,
@@ -169,18 +206,15 @@ class OcsfAdapter:
             src_endpoint=src,
             dst_endpoint=dst,
             cloud=cloud,
-            finding_desc=text(info.get("desc"), "finding_info.desc"),
-            finding_types=tuple(_texts(info.get("types"), "finding_info.types")),
+            flags=tuple(flags),
+            finding_desc=text(info.get("desc"), f"{info_path}.desc"),
+            finding_types=tuple(_texts(info.get("types"), f"{info_path}.types")),
             finding_analytic=analytic,
-            finding_attacks=_attacks(info.get("attacks"), "finding_info.attacks")
+            finding_attacks=_attacks(info.get("attacks"), f"{info_path}.attacks")
             + _attacks(record.get("attacks"), "attacks"),
-            finding_src_url=text(info.get("src_url"), "finding_info.src_url"),
-            finding_first_seen_time=_optional_ms(
-                info.get("first_seen_time"), "finding_info.first_seen_time"
-            ),
-            finding_last_seen_time=_optional_ms(
-                info.get("last_seen_time"), "finding_info.last_seen_time"
-            ),
+            finding_src_url=text(info.get("src_url"), f"{info_path}.src_url"),
+            finding_first_seen_time=first_seen.at if first_seen else None,
+            finding_last_seen_time=last_seen.at if last_seen else None,
         )
 
 
@@ -195,51 +229,59 @@ def _int_id(value: Any, field_name: str) -> int:
     return value
 
 
-def _check_classification(record: Mapping[str, Any]) -> int:
+def _check_classification(record: Mapping[str, Any]) -> tuple[int, int]:
+    """(class_uid, activity_id) of a Detection Finding or a Security Finding."""
     class_uid = _int_id(record.get("class_uid"), "class_uid")
-    if class_uid != DETECTION_FINDING_CLASS_UID:
+    if class_uid not in (DETECTION_FINDING_CLASS_UID, SECURITY_FINDING_CLASS_UID):
         name = _CLASS_NAMES.get(class_uid)
         label = f"{class_uid} ({name})" if name else str(class_uid)
-        raise RecordRejected(f"OCSF class_uid {label} is not a Detection Finding (2004)")
+        raise RecordRejected(
+            f"OCSF class_uid {label} is not a Detection Finding (2004) or Security Finding (2001)"
+        )
     category_uid = _int_id(record.get("category_uid"), "category_uid")
     if category_uid != FINDINGS_CATEGORY_UID:
         raise RecordRejected(f"OCSF category_uid {category_uid} is not Findings (2)")
     activity_id = _int_id(record.get("activity_id"), "activity_id")
     if activity_id not in _ACTIVITY_IDS:
         raise RecordRejected(f"activity_id {activity_id} is not a Detection Finding activity")
+    if class_uid == SECURITY_FINDING_CLASS_UID and record.get("type_uid") is None:
+        return class_uid, activity_id  # derived from the two above; recomputed for 2004
     type_uid = _int_id(record.get("type_uid"), "type_uid")
     if type_uid != class_uid * 100 + activity_id:
         raise RecordRejected(
             f"type_uid {type_uid} is inconsistent: class_uid {class_uid} and activity_id "
             f"{activity_id} give {class_uid * 100 + activity_id}"
         )
-    return activity_id
+    return class_uid, activity_id
 
 
-def _severity(value: Any) -> Severity:
+def _severity(value: Any, *, missing_is_unknown: bool = False) -> Severity:
+    if value is None and missing_is_unknown:
+        return Severity.UNKNOWN
     severity_id = _int_id(value, "severity_id")
     if severity_id not in _SEVERITY_IDS:
         raise RecordRejected(f"severity_id {severity_id} is not an OCSF severity (0-6 or 99)")
     return Severity(severity_id)
 
 
-def _epoch_ms(value: Any, field_name: str) -> Any:
-    if value is None:
-        raise RecordRejected(f"missing required field '{field_name}'")
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RecordRejected(
-            f"field '{field_name}' should be epoch milliseconds, got {value!r:.40}"
-        )
-    if 0 < value < _EPOCH_MS_FLOOR:
-        raise RecordRejected(
-            f"field '{field_name}' {value!r:.20} looks like epoch seconds; OCSF times are "
-            "epoch milliseconds"
-        )
-    return parse_time(value, field_name, "epoch_ms")
+def _time(obj: Mapping[str, Any], key: str, path: str) -> TimeRead | None:
+    """An OCSF timestamp (epoch ms) with its ``_dt`` twin; None when neither is there."""
+    value, twin = obj.get(key), obj.get(f"{key}_dt")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise RecordRejected(f"field '{path}' should be epoch milliseconds, got {value!r:.40}")
+    if value is None and twin in (None, ""):
+        return None
+    if twin is not None and not isinstance(twin, str):
+        raise RecordRejected(f"field '{path}_dt' should be a date-time text, got {twin!r:.40}")
+    return read_time(value, path, unit="ms", twin=twin, twin_field=f"{path}_dt")
 
 
-def _optional_ms(value: Any, field_name: str) -> Any:
-    return None if value is None else _epoch_ms(value, field_name)
+def _is_sample(record: Mapping[str, Any]) -> bool:
+    """A vendor sample: Security Hub's ``Sample`` field, which its OCSF mapping keeps in
+    ``unmapped``."""
+    unmapped = record.get("unmapped")
+    sample = unmapped.get("Sample") if isinstance(unmapped, Mapping) else None
+    return sample is True or (isinstance(sample, str) and sample.strip().lower() == "true")
 
 
 def _product(record: Mapping[str, Any]) -> Product:
@@ -355,15 +397,16 @@ def _hashes(value: Any, path: str) -> dict[str, str]:
 
 def _file(value: Mapping[str, Any], path: str, obs: Observables, name: str) -> FileInfo | None:
     hashes = _hashes(value.get("hashes"), f"{path}.hashes")
-    info = FileInfo(
+    info = file_info(
         name=text(value.get("name"), f"{path}.name"),
         path=text(value.get("path"), f"{path}.path"),
+        folder=text(value.get("parent_folder"), f"{path}.parent_folder"),
         **hashes,
     )
-    obs.add(EntityKind.FILE, info.name, f"{name}.name")
+    obs.add(EntityKind.FILE, info.name if info else None, f"{name}.name")
     for digest in hashes.values():
         obs.add(EntityKind.HASH, digest, f"{name}.hashes.value")
-    return info if info.name or info.path or hashes else None
+    return info
 
 
 def _ip(value: str | None) -> str | None:
@@ -461,13 +504,14 @@ def _cloud(value: Any) -> CloudInfo | None:
     )
 
 
-def _analytic(info: Mapping[str, Any]) -> Analytic:
-    analytic = _obj(info.get("analytic"), "finding_info.analytic")
+def _analytic(parent: Mapping[str, Any], parent_path: str) -> Analytic:
+    path = f"{parent_path}.analytic" if parent_path else "analytic"
+    analytic = _obj(parent.get("analytic"), path)
     if analytic is None:
         return Analytic()
     return Analytic(
-        uid=text(analytic.get("uid"), "finding_info.analytic.uid"),
-        name=text(analytic.get("name"), "finding_info.analytic.name"),
+        uid=text(analytic.get("uid"), f"{path}.uid"),
+        name=text(analytic.get("name"), f"{path}.name"),
     )
 
 
@@ -525,7 +569,20 @@ def _tactic(tactic: Mapping[str, Any], path: str) -> tuple[str | None, str | Non
 # --- the record's own observables ----------------------------------------------------------
 
 
-def _record_observables(value: Any, obs: Observables) -> None:
+def _resources(value: Any, obs: Observables) -> None:
+    """``resources[]`` (resource_details): each resource once, by uid, else by name."""
+    for i, item in enumerate(_list(value, "resources")[:_MAX_RESOURCES]):
+        resource = _need_obj(item, f"resources[{i}]")
+        uid = text(resource.get("uid"), f"resources[{i}].uid")
+        name = text(resource.get("name"), f"resources[{i}].name")
+        obs.add(
+            EntityKind.CLOUD_RESOURCE, uid or name, "resources.uid" if uid else "resources.name"
+        )
+
+
+def _record_observables(value: Any, obs: Observables) -> str | None:
+    """Add the record's own observables; return the event's host name if one names it."""
+    device_name = None
     for i, item in enumerate(_list(value, "observables")):
         observable = _need_obj(item, f"observables[{i}]")
         type_id = observable.get("type_id")
@@ -534,6 +591,9 @@ def _record_observables(value: Any, obs: Observables) -> None:
         kind = _observable_kind(type_id, name, value_text)
         if kind is not None and value_text:
             obs.add(kind, value_text, name or f"observables.{kind.value}")
+            if kind is EntityKind.HOST and name in _DEVICE_NAME_PATHS:
+                device_name = device_name or value_text
+    return device_name
 
 
 def _observable_kind(type_id: Any, name: str | None, value: str | None) -> EntityKind | None:
@@ -546,6 +606,8 @@ def _observable_kind(type_id: Any, name: str | None, value: str | None) -> Entit
     if isinstance(type_id, bool) or not isinstance(type_id, int) or not value:
         return None
     looks_like_domain = bool(_DOMAIN.match(value))
+    if name in _DEVICE_NAME_PATHS and type_id in (0, 1, 99) and _HOST_NAME.match(value):
+        return EntityKind.HOST  # the event's own host (Falco writes it untyped, as "hostname")
     if type_id == 99:
         named = any(word in (name or "") for word in ("domain", "hostname"))
         return EntityKind.DOMAIN if looks_like_domain and named else None

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.corpus.samples import Outcome, outcomes, sample_files, values
+from tests.corpus.samples import Outcome, normalize, outcomes, sample_files, values
 from tierzero.ingest.adapters import okta
 from tierzero.ingest.alert import Alert, EntityKind, Severity
 from tierzero.ingest.quarantine import QuarantinedRecord
@@ -70,19 +70,20 @@ def test_routine_events_are_kept_with_the_reason(corpora: Path) -> None:
     assert checked == 6
 
 
-def test_event_hook_delivery_is_refused_with_its_event_count(corpora: Path) -> None:
-    deliveries = [
-        o for _, o in _all(corpora) if o.raw and o.raw.get("eventType") == "com.okta.event_hook"
-    ]
-    assert len(deliveries) == 1
-    [delivery] = deliveries
-    assert delivery.raw is not None
-    count = len(delivery.raw["data"]["events"])
-    assert isinstance(delivery.result, QuarantinedRecord)
-    assert delivery.result.reason == (
-        f"an Okta event hook delivery of {count} event{'' if count == 1 else 's'}: "
-        "feed its data.events"
-    )
+def test_an_event_hook_delivery_is_read_as_its_events(corpora: Path) -> None:
+    """The delivery's events are records of their own: the same outcome as the same events
+    read from the file that holds them one per line."""
+    folder = corpora / "vendor-samples" / "okta"
+    delivery_file = folder / "okta-devdocs-event-hook-delivery.jsonl"
+    [delivery] = [json.loads(line) for line in delivery_file.read_text().splitlines() if line]
+    assert delivery["eventType"] == "com.okta.event_hook"
+    from_delivery = normalize(delivery_file)
+    from_lines = normalize(folder / "okta-devdocs-event-hook-inner-events.jsonl")
+    assert len(from_delivery) == len(delivery["data"]["events"]) == len(from_lines)
+    for got, want in zip(from_delivery, from_lines, strict=True):
+        assert type(got) is type(want)
+        if isinstance(got, QuarantinedRecord) and isinstance(want, QuarantinedRecord):
+            assert got.reason == want.reason
 
 
 def _check_alert(alert: Alert, raw: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from tierzero.agents.context import CaseFile, RunContext
 from tierzero.agents.state import CaseState, Enrichment, Evidence
 from tierzero.correlate.entities import host_key, is_external_ip, user_key
 from tierzero.ingest.alert import Alert, EntityKind
+from tierzero.ingest.base import FLAG_SAMPLE
 from tierzero.settings.organization import BusinessHours
 
 
@@ -76,6 +77,8 @@ def compute_facts(
     external = sorted({ip for a in alerts for ip in a.values(EntityKind.IP) if is_external_ip(ip)})
     facts.set("external_ips", external)
     facts.set("external_involved", bool(external), alerts_where(_has_external_ip))
+    samples = alerts_where(lambda a: FLAG_SAMPLE in a.flags)
+    facts.set("all_samples", bool(alerts) and len(samples) == len(alerts), samples)
     facts.set("pattern_hours", _pattern_hours(alerts), of_kind.get("alert", []))
     facts.set(
         "process_execution",

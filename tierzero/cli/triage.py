@@ -70,7 +70,11 @@ def triage_command(
     if source == MAPPED_SOURCE and mapping is None:
         raise fail("--source mapped needs --mapping FILE", 2)
     settings = load_settings(config)
-    options = IngestOptions(source=source, mapping=mapping)
+    options = IngestOptions(
+        source=source,
+        mapping=mapping,
+        refuse_samples=settings.ingest.vendor_samples == "refuse",
+    )
     with open_store(db) as store, progress_bar(enabled=not as_json) as progress:
         try:
             report = triage(paths, settings, store, options, progress=progress)

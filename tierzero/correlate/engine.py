@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tierzero.correlate.entities import alert_entities
 from tierzero.correlate.weights import EntityWeights
 from tierzero.ingest.alert import Alert
+from tierzero.ingest.base import FLAG_SAMPLE
 
 JoinKind = Literal["new_case", "joined", "merged", "duplicate"]
 
@@ -170,6 +171,8 @@ class Correlator:
             self._watermark = alert.time
             self._evict(alert.time)
         cfg = self.config
+        if FLAG_SAMPLE in alert.flags:
+            return self._sample_case(alert)
         entities = alert_entities(alert, cfg.ignore_entities, cfg.internal_domains)
         self.weights.observe(alert, entities)
 
@@ -274,6 +277,20 @@ class Correlator:
             found[key] = (case_id, gap)
         strong_cases = {c for k, (c, _) in found.items() if not self.weights.is_common(k)}
         return {k: hit for k, hit in found.items() if hit[0] in strong_cases}
+
+    def _sample_case(self, alert: Alert) -> Join:
+        """A vendor sample's made-up entities (i-99999999, 198.51.100.0) must not join real
+        cases or count toward any entity's spread: it is a case of its own."""
+        case_id = self._new_case_id()
+        self._cases[case_id] = _OpenCase(case_id, alert.time, alert.time, alerts=1)
+        self._schedule(alert.time + self.config.join_window, "case", case_id)
+        return Join(
+            alert.id,
+            case_id,
+            "new_case",
+            (),
+            explanation=f"opened {case_id}: a vendor-generated sample finding is never joined",
+        )
 
     def _pattern_takes(self, case: _OpenCase, alert: Alert, gap: float) -> bool:
         """Beyond the join window, a recurring pattern's entities stay live for the recurrence

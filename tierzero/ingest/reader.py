@@ -20,11 +20,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from tierzero.ingest.adapters.mapped import MappingError
 from tierzero.ingest.alert import Alert
-from tierzero.ingest.base import Adapter, ParseContext, RecordRejected, load_json
+from tierzero.ingest.base import FLAG_SAMPLE, Adapter, ParseContext, RecordRejected, load_json
 from tierzero.ingest.csv_rows import csv_rows
 from tierzero.ingest.files import (
     ALERT_SUFFIXES,
@@ -49,6 +51,7 @@ from tierzero.ingest.registry import ADAPTERS, MAPPED_SOURCE, mapped_adapter
 
 __all__ = [
     "ALERT_SUFFIXES",
+    "IngestConfig",
     "MAPPING_SUFFIX",
     "IngestCounts",
     "IngestOptions",
@@ -59,6 +62,8 @@ __all__ = [
     "read_file",
 ]
 _EARLIEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=UTC)
+OKTA_EVENT_HOOK = "com.okta.event_hook"
+SAMPLE_REFUSED = "a vendor-generated sample finding (ingest.yaml says vendor_samples: refuse)"
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,20 @@ class IngestOptions:
     max_record_bytes: int = 1024 * 1024
     skew_tolerance: timedelta = timedelta(minutes=5)
     max_future: timedelta = timedelta(days=1)
+    refuse_samples: bool = False  # ingest.yaml "vendor_samples: refuse"
+
+
+class IngestConfig(BaseModel):
+    """``config/ingest.yaml`` (optional): what to do with what is not a real detection."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    vendor_samples: Literal["ingest", "refuse"] = Field(
+        default="ingest",
+        description="Vendor-generated sample findings (GuardDuty 'Generate sample findings', "
+        "Security Hub samples): ingest them flagged 'sample' (a triage rule closes them, "
+        "saying so) or refuse them into the quarantine",
+    )
 
 
 @dataclass
@@ -167,6 +186,8 @@ def _normalize(
         return _reject("unknown", context, chosen)
     try:
         alert = chosen.parse(record, context)
+        if options.refuse_samples and FLAG_SAMPLE in alert.flags:
+            raise RecordRejected(SAMPLE_REFUSED)
         return _check_time(alert, options, ingested_at)
     except RecordRejected as exc:
         return _reject(chosen.name, context, exc.reason)
@@ -400,4 +421,11 @@ def _envelope(document: Any) -> list[Any] | None:
     hits = document.get("hits")
     if isinstance(hits, dict) and isinstance(hits.get("hits"), list):
         return [h.get("_source", h) if isinstance(h, dict) else h for h in hits["hits"]]
+    # An Okta event hook delivery: its System Log events under data.events. Gated on the
+    # delivery's own eventType, so that no other record with a data.events list is unwrapped.
+    data = document.get("data")
+    if document.get("eventType") == OKTA_EVENT_HOOK and isinstance(data, Mapping):
+        events = data.get("events")
+        if isinstance(events, list):
+            return list(events)
     return None

@@ -19,6 +19,7 @@ from tierzero.config import ConfigError, config_dir, load_model
 from tierzero.correlate.engine import CorrelationConfig
 from tierzero.correlate.entities import normalize_key
 from tierzero.guardrails.policy import PRECISION_FILE, Policy, load_policy
+from tierzero.ingest.reader import IngestConfig
 from tierzero.settings.model import ModelConfig
 from tierzero.settings.organization import Organization
 from tierzero.settings.playbooks import Playbook, load_playbooks
@@ -37,6 +38,7 @@ class Settings:
     policy: Policy
     model: ModelConfig
     fingerprint: str
+    ingest: IngestConfig = IngestConfig()
 
     def versions(self) -> dict[str, object]:
         """What the audit records as the configuration in force."""
@@ -83,6 +85,10 @@ class Settings:
             if (root / "model.yaml").is_file()
             else ModelConfig(),
             fingerprint=fingerprint(root),
+            # Optional: what to do with vendor sample findings (default: ingest, flagged).
+            ingest=load_model(root / "ingest.yaml", IngestConfig)
+            if (root / "ingest.yaml").is_file()
+            else IngestConfig(),
         )
 
 

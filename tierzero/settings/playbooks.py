@@ -27,6 +27,7 @@ FACT_NAMES: frozenset[str] = frozenset(
         "admin_on_managed_host",
         "alert_count",
         "all_from_scanner",
+        "all_samples",
         "all_in_window",
         "asset_roles",
         "business_hours",

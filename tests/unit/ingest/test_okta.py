@@ -722,7 +722,9 @@ def test_routine_events_are_quarantined_with_the_reason_by_the_reader(tmp_path: 
     assert json.loads(kept[0].raw) == records[0]  # kept whole, for identity context later
 
 
-def test_event_hook_delivery_in_a_json_file_is_refused_with_its_count(tmp_path: Path) -> None:
+def test_event_hook_delivery_in_a_json_file_is_read_event_by_event(tmp_path: Path) -> None:
+    """The reader unwraps a delivery (its eventType says what it is): each event is a record;
+    the adapter alone, handed the whole delivery, still refuses it (test above)."""
     path = tmp_path / "hook.json"
     delivery = {
         "eventType": "com.okta.event_hook",
@@ -735,6 +737,7 @@ def test_event_hook_delivery_in_a_json_file_is_refused_with_its_count(tmp_path: 
         "data": {"events": [_event("user.account.lock"), _event("user.session.end")]},
     }
     path.write_text(json.dumps(delivery))
-    [out] = list(read([path], IngestOptions(source="auto"), now=NOW))
-    assert isinstance(out, QuarantinedRecord)
-    assert out.reason == "an Okta event hook delivery of 2 events: feed its data.events"
+    lock, end = list(read([path], IngestOptions(source="auto"), now=NOW))
+    assert isinstance(lock, Alert) and lock.detection_id == "okta:user.account.lock"
+    assert isinstance(end, QuarantinedRecord)
+    assert end.reason.startswith("not an alert: routine Okta event 'user.session.end'")

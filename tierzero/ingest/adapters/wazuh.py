@@ -120,11 +120,15 @@ class WazuhAdapter:
         agent = _obj(record.get("agent"), "agent") or {}
 
         obs = Observables()
-        device = _device(agent, system, record, obs)
+        # A decoded network sensor's log (Suricata EVE) is about the flow's endpoints: the
+        # agent is where the log was read, often the manager, and shared by every such alert.
+        # It stays the device (shown, described) but is no entity to join or act on.
+        sensor = _is_eve(data)
+        device = _device(agent, system, record, Observables() if sensor else obs)
         actor = _actor(data, eventdata, obs)
         process = _process(eventdata, obs)
         file = _syscheck_file(record, obs) or _target_file(eventdata, obs)
-        eve = read_eve(data, obs, "data.") if _is_eve(data) else None
+        eve = read_eve(data, obs, "data.") if sensor else None
         if eve is not None:
             src, dst = eve.src, eve.dst
         else:

@@ -6,7 +6,7 @@ can cite what it stood on. The full list of fact names is in ``config/playbooks/
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,7 +79,6 @@ def compute_facts(
     facts.set("external_involved", bool(external), alerts_where(_has_external_ip))
     samples = alerts_where(lambda a: FLAG_SAMPLE in a.flags)
     facts.set("all_samples", bool(alerts) and len(samples) == len(alerts), samples)
-    facts.set("pattern_hours", _pattern_hours(alerts), of_kind.get("alert", []))
     facts.set(
         "process_execution",
         any(a.process and a.process.cmd_line for a in alerts),
@@ -142,6 +141,11 @@ def compute_facts(
     history_ids = of_kind.get("history", [])
     counts = list(enrichment.history.values())
     facts.set("min_prior_hours", min(counts, default=0), history_ids)
+    facts.set(
+        "pattern_hours",
+        _pattern_hours(alerts, enrichment.history),
+        [*history_ids, *of_kind.get("alert", [])],
+    )
     facts.set("novel_detections", sum(1 for n in counts if n == 0), history_ids)
 
     # A scanner must be the *source* of the activity: a scanner address anywhere else (say,
@@ -201,11 +205,15 @@ def _has_external_ip(alert: Alert) -> bool:
     return any(is_external_ip(ip) for ip in alert.values(EntityKind.IP))
 
 
-def _pattern_hours(alerts: Sequence[Alert]) -> int:
-    """In how many distinct hours the case's least recurring detection fired in the case
-    itself: a case that is one detection recurring for days (correlation groups those) is its
-    own baseline. 0 for a case without alerts."""
-    hours: dict[str, set[int]] = {}
+def _pattern_hours(alerts: Sequence[Alert], prior: Mapping[str, int]) -> int:
+    """In how many distinct hours the case's least recurring (detection, host) pair has fired:
+    the hours before the case (``prior``, the baseline) plus its own. A case that is a
+    detection recurring for days (correlation keeps those in one case) is its own baseline, so
+    a pattern is judged by all of its hours, not only those before it began. 0 without alerts.
+    """
+    own: dict[str, set[int]] = {}
     for alert in alerts:
-        hours.setdefault(alert.detection_id, set()).add(int(alert.time.timestamp() // 3600))
-    return min((len(h) for h in hours.values()), default=0)
+        hour = int(alert.time.timestamp() // 3600)
+        for host in sorted({host_key(h) for h in alert.values(EntityKind.HOST)}) or [""]:
+            own.setdefault(f"{alert.detection_id} @ {host or 'no host'}", set()).add(hour)
+    return min((prior.get(key, 0) + len(hours) for key, hours in own.items()), default=0)

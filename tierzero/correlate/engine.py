@@ -8,7 +8,8 @@ Feed alerts in time order (the store hands them out that way). Each alert become
 - ``joined``: it shares an identifying entity with an open case seen within the join window,
   or it is a *recurrence*: the same detection on the same entity again within the recurrence
   window (a condition that persists for days: a slow upload, a copier's stale password);
-- ``merged``: it shares entities with several open cases, which become one (the oldest wins);
+- ``merged``: it shares entities with several open cases, which become one (the oldest wins;
+  a recurrence never merges);
 - ``new_case``: nothing in the window matches.
 
 Not every shared value means a shared incident. Each entity is weighed by how much it
@@ -163,7 +164,8 @@ class Correlator:
         self.weights.observe(alert, entities)
         if case_id in self._cases:
             for key in entities:
-                self._remember_recurrence(alert.detection_id, key, case_id, alert.time)
+                if (alert.detection_id, key) not in self._recur:  # the first home wins
+                    self._remember_recurrence(alert.detection_id, key, case_id, alert.time)
 
     def add(self, alert: Alert) -> Join:
         """Correlate one alert (alerts must arrive in non-decreasing time order)."""
@@ -249,8 +251,13 @@ class Correlator:
         self._touch(
             join.case_id, alert.time, entities, severity=_severity(alert), claim=not recurrence
         )
+        # A detection's pattern lives in the case it opened or recurred in: one that merely
+        # joined a busy host's case does not pull its next days of recurrences in after it.
+        homes = join.kind == "new_case" or bool(recurrence)
         for key in entities:
-            self._remember_recurrence(alert.detection_id, key, join.case_id, alert.time)
+            home = self._recur.get((alert.detection_id, key))
+            if homes or (home is not None and home[0] == join.case_id):
+                self._remember_recurrence(alert.detection_id, key, join.case_id, alert.time)
         self._dedup[dedup_key] = (alert.id, join.case_id, alert.time)
         self._schedule(alert.time + cfg.dedup_window, "dedup", dedup_key)
         return join
@@ -270,9 +277,12 @@ class Correlator:
             case_id, last = hit
             case = self._cases.get(case_id)
             gap = abs((alert.time - last).total_seconds())  # seeds may be newer than a late alert
-            if case is None or not self._takes(case, alert):
+            if case is None:
                 continue
-            if gap > cfg.join_window.total_seconds() and not self._pattern_takes(case, alert, gap):
+            if gap <= cfg.join_window.total_seconds():
+                if not self._takes(case, alert):
+                    continue
+            elif not self._pattern_takes(case, alert, key, gap):
                 continue
             found[key] = (case_id, gap)
         strong_cases = {c for k, (c, _) in found.items() if not self.weights.is_common(k)}
@@ -292,22 +302,26 @@ class Correlator:
             explanation=f"opened {case_id}: a vendor-generated sample finding is never joined",
         )
 
-    def _pattern_takes(self, case: _OpenCase, alert: Alert, gap: float) -> bool:
-        """Beyond the join window, a recurring pattern's entities stay live for the recurrence
-        window, for alerts no more severe than the pattern (a slow exfiltration's other
-        sightings join it; a needle that only shares a host with noise does not)."""
+    def _pattern_takes(self, case: _OpenCase, alert: Alert, key: str, gap: float) -> bool:
+        """Beyond the join window, a recurring pattern's identifying entities other than its
+        host stay live for the recurrence window, for alerts no more severe than the pattern:
+        a slow exfiltration's other sightings of its address join it; whatever else happens
+        on a busy host does not (a host would chain days of unrelated alerts into one case)."""
+        cfg = self.config
         return (
             case.recurring
-            and gap <= self.config.recurrence_window.total_seconds()
+            and not key.startswith("host:")
+            and gap <= cfg.recurrence_window.total_seconds()
+            and self._takes(case, alert, recurrence=True)
             and _no_more_severe(_severity(alert), case.top_severity)
         )
 
     def _takes(self, case: _OpenCase, alert: Alert, recurrence: bool = False) -> bool:
-        """Whether a case is still open to a new alert: not too old, not full. A recurring
-        pattern (or a recurrence now) may span up to ``max_recurrence_span``."""
+        """Whether a case is still open to a new alert: not too old, not full. Only a
+        recurrence (of the pattern or of its address) may reach ``max_recurrence_span``; any
+        other join keeps to ``max_case_span``."""
         cfg = self.config
-        recurring = recurrence or case.recurring
-        span = cfg.max_recurrence_span if recurring else cfg.max_case_span
+        span = cfg.max_recurrence_span if recurrence else cfg.max_case_span
         return alert.time - case.opened <= span and case.alerts < cfg.max_case_alerts
 
     def _recurrence(self, alert: Alert, entities: tuple[str, ...]) -> dict[str, tuple[str, float]]:
@@ -330,40 +344,21 @@ class Correlator:
     def _recurrence_join(
         self, alert: Alert, entities: tuple[str, ...], found: dict[str, tuple[str, float]]
     ) -> Join:
-        """Join the oldest case of the pattern. Other cases the alert shares an entity with
-        are merged only if they hold nothing more severe than the pattern: a recurring
-        pattern never swallows a more severe incident (the needle among the noise)."""
+        """Join the oldest case of the pattern, and nothing else: a recurrence never merges
+        cases (on a busy host, it would chain every pattern and every incident into one)."""
         target = min({c for c, _ in found.values()}, key=lambda c: (self._cases[c].opened, c))
         via = tuple(sorted(k for k, (c, _) in found.items() if c == target))
         gap = min(g for k, (c, g) in found.items() if c == target)
-        pattern = self._cases[target]
-        pattern.recurring = True
-        explanation = (
-            f"joined {target}: {alert.detection_id} again on {self._why(via)}, "
-            f"{_human(gap)} after the last time (a recurring pattern)"
-        )
-        linked: dict[str, list[str]] = {}
-        for key, (case_id, _) in self._matches(alert, entities).items():
-            other = self._cases[case_id]
-            if case_id != target and _no_more_severe(other.top_severity, pattern.top_severity):
-                linked.setdefault(case_id, []).append(key)
-        if not linked:
-            return Join(
-                alert.id, target, "joined", entities, via, gap_seconds=gap, explanation=explanation
-            )
-        for other_id in linked:
-            self._merge(other_id, into=target)
-        bridged = "; ".join(f"{o} via {', '.join(sorted(k))}" for o, k in linked.items())
+        self._cases[target].recurring = True
         return Join(
             alert.id,
             target,
-            "merged",
+            "joined",
             entities,
             via=via,
-            merged_case_ids=tuple(linked),
             gap_seconds=gap,
-            explanation=f"{explanation}, and merged {bridged} into it (no more severe than "
-            "the pattern; this alert links them)",
+            explanation=f"joined {target}: {alert.detection_id} again on {self._why(via)}, "
+            f"{_human(gap)} after the last time (a recurring pattern)",
         )
 
     def _remember_recurrence(self, detection: str, key: str, case_id: str, when: datetime) -> None:
@@ -461,8 +456,8 @@ class Correlator:
 
 
 def _no_more_severe(other: int | None, pattern: int | None) -> bool:
-    """Known severities only: a case from an earlier run (severity not kept) is never merged
-    into a pattern by a recurrence, nor a pattern from an earlier run merges others."""
+    """Known severities only: a pattern from an earlier run (its severity is not kept) takes
+    no alert beyond the join window."""
     return other is not None and pattern is not None and other <= pattern
 
 

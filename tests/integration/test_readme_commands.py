@@ -140,6 +140,7 @@ def witness_file(demo: Demo) -> str:
 Value = str | Callable[[Demo], str]
 PLACEHOLDERS: dict[str, Value] = {
     "triage PATH...": "examples",
+    "normalize PATH...": "examples",
     "--mapping FILE": "examples/proxy_export.mapping.yaml",
     "--db PATH": ".tierzero/tierzero.db",  # the default, written out
     "--config DIR": "config",  # a copy of the repository's config/

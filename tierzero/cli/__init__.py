@@ -19,6 +19,7 @@ from tierzero.cli.cases import cases_app
 from tierzero.cli.chat import chat_command
 from tierzero.cli.doctor import doctor_command
 from tierzero.cli.evals import eval_app
+from tierzero.cli.normalize import normalize_command
 from tierzero.cli.ops import metrics_command, shadow_command
 from tierzero.cli.policy import policy_app
 from tierzero.cli.quarantine import quarantine_app
@@ -35,6 +36,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("triage")(triage_command)
+app.command("normalize")(normalize_command)
 app.command("doctor")(doctor_command)
 app.command("chat")(chat_command)
 app.command("autonomy")(autonomy_command)

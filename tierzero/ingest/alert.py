@@ -264,9 +264,12 @@ class Alert(_Frozen):
         finding: dict[str, Any] = {
             "uid": info.uid,
             "title": info.title,
+            # OCSF's analytic needs a name or uid: with neither, it is left out.
             "analytic": _prune(
                 {"uid": info.analytic.uid, "name": info.analytic.name, "type_id": 1, "type": "Rule"}
-            ),
+            )
+            if info.analytic.uid or info.analytic.name
+            else None,
             "attacks": [_ocsf_attack(a) for a in info.attacks],
             "types": list(info.types) or None,
             "desc": info.desc,

@@ -426,7 +426,10 @@ def _ocsf_endpoint(endpoint: Endpoint | None) -> dict[str, Any] | None:
     if endpoint is None:
         return None
     # OCSF endpoints need a name or uid: the best name we have is host, domain, then address.
+    # A port alone (its address unknown, or 0.0.0.0) names no endpoint: raw_data keeps it.
     name = endpoint.hostname or endpoint.domain or endpoint.ip
+    if name is None:
+        return None
     out = _prune(
         {
             "name": name,

@@ -25,16 +25,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import Any, Protocol
 
 import typer
 
+from tierzero.cli.inputs import MappingOption, PathsArgument, SourceOption, check_source
 from tierzero.cli.support import fail
 from tierzero.ingest.adapters.mapped import MappingError
 from tierzero.ingest.alert import Alert
 from tierzero.ingest.quarantine import QuarantinedRecord
 from tierzero.ingest.reader import IngestOptions, InputError, discover, read_file
-from tierzero.ingest.registry import ADAPTERS, MAPPED_SOURCE, mapped_adapter
+from tierzero.ingest.registry import mapped_adapter
 
 # Exit status when the reader of stdout goes away (``| head``): what a shell reports for a
 # process ended by SIGPIPE (128 + 13), without the traceback or the signal.
@@ -190,23 +191,9 @@ def _silence_output() -> None:
 
 
 def normalize_command(
-    paths: Annotated[
-        list[Path],
-        typer.Argument(help="Alert files or folders to read.", metavar="PATH", show_default=False),
-    ],
-    source: Annotated[
-        str,
-        typer.Option(
-            help=f"Format of the input: auto (detect per record), {MAPPED_SOURCE} "
-            f"(use --mapping), or one of: {', '.join(ADAPTERS)}."
-        ),
-    ] = "auto",
-    mapping: Annotated[
-        Path | None,
-        typer.Option(
-            help="Field mapping (YAML) for CSV / JSON-lines files without NAME.mapping.yaml."
-        ),
-    ] = None,
+    paths: PathsArgument,
+    source: SourceOption = "auto",
+    mapping: MappingOption = None,
 ) -> None:
     """Convert alert files to OCSF Detection Findings, one JSON object per line on stdout.
 
@@ -225,14 +212,7 @@ def normalize_command(
     mapping, a bad --mapping: nothing is printed on stdout); 2 for a wrong option; 141 when
     the reader of stdout stops early (e.g. '| head'), quietly.
     """
-    if source not in ("auto", MAPPED_SOURCE, *ADAPTERS):
-        raise fail(
-            f"unknown --source {source!r}; choose auto, {MAPPED_SOURCE}, or one of: "
-            f"{', '.join(ADAPTERS)}",
-            2,
-        )
-    if source == MAPPED_SOURCE and mapping is None:
-        raise fail("--source mapped needs --mapping FILE", 2)
+    check_source(source, mapping)
     out, errors = BlockWriter(sys.stdout.buffer), BlockWriter(sys.stderr.buffer)
     try:
         try:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
 from rich import box
 from rich.table import Table
 
+from tierzero.cli.inputs import MappingOption, PathsArgument, SourceOption, check_source
 from tierzero.cli.support import (
     ConfigOption,
     JsonOption,
@@ -26,7 +26,6 @@ from tierzero.cli.support import (
 )
 from tierzero.ingest.adapters.mapped import MappingError
 from tierzero.ingest.reader import IngestOptions, InputError
-from tierzero.ingest.registry import ADAPTERS, MAPPED_SOURCE
 from tierzero.store.cases import CaseRow
 from tierzero.store.sqlite import DEFAULT_DB, Store
 from tierzero.usecases.cases import case_summary
@@ -34,23 +33,9 @@ from tierzero.usecases.triage import TriageReport, triage
 
 
 def triage_command(
-    paths: Annotated[
-        list[Path],
-        typer.Argument(help="Alert files or folders to read.", metavar="PATH", show_default=False),
-    ],
-    source: Annotated[
-        str,
-        typer.Option(
-            help=f"Format of the input: auto (detect per record), {MAPPED_SOURCE} "
-            f"(use --mapping), or one of: {', '.join(ADAPTERS)}."
-        ),
-    ] = "auto",
-    mapping: Annotated[
-        Path | None,
-        typer.Option(
-            help="Field mapping (YAML) for CSV / JSON-lines files without NAME.mapping.yaml."
-        ),
-    ] = None,
+    paths: PathsArgument,
+    source: SourceOption = "auto",
+    mapping: MappingOption = None,
     db: NewDbOption = DEFAULT_DB,
     config: ConfigOption = None,
     as_json: JsonOption = False,
@@ -61,14 +46,7 @@ def triage_command(
     beside them (or --mapping); everything else is ignored. Records that cannot be read go to
     the quarantine with a reason. Re-running on the same input changes nothing.
     """
-    if source not in ("auto", MAPPED_SOURCE, *ADAPTERS):
-        raise fail(
-            f"unknown --source {source!r}; choose auto, {MAPPED_SOURCE}, or one of: "
-            f"{', '.join(ADAPTERS)}",
-            2,
-        )
-    if source == MAPPED_SOURCE and mapping is None:
-        raise fail("--source mapped needs --mapping FILE", 2)
+    check_source(source, mapping)
     settings = load_settings(config)
     options = IngestOptions(
         source=source,

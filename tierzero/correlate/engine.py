@@ -160,6 +160,8 @@ class Correlator:
         if self._watermark is None or alert.time > self._watermark:
             self._watermark = alert.time
             self._evict(alert.time)
+        if FLAG_SAMPLE in alert.flags:
+            return  # a sample's made-up entities teach nothing
         entities = alert_entities(alert, self.config.ignore_entities, self.config.internal_domains)
         self.weights.observe(alert, entities)
         if case_id in self._cases:

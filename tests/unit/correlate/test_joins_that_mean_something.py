@@ -155,3 +155,27 @@ def test_an_address_two_machines_call_their_own_names_neither() -> None:
         _with_device_ip(make_alert(minutes=10, detection="c", hosts=("ws-3",)), "10.0.2.15")
     )
     assert third.kind == "new_case"
+
+
+def test_a_pattern_carries_over_to_the_next_run() -> None:
+    """A later triage run seeds the open cases and warms up from the alerts already placed:
+    the pattern's next recurrence joins its case, and spread counted before still counts."""
+    from tierzero.correlate.engine import SeedCase
+
+    placed = [
+        make_alert(
+            minutes=i * 5 * HOUR, detection="upload", hosts=("SRV-DB-02",), severity=Severity.LOW
+        )
+        for i in range(3)
+    ]
+    seed = SeedCase("C-7", placed[0].time, placed[-1].time, 3, ("host:srv-db-02",))
+    ids = count(8)
+    later = Correlator(CONFIG, lambda: f"C-{next(ids)}", [seed])
+    for alert in placed:
+        later.warm(alert, "C-7")
+    again = later.add(
+        make_alert(
+            minutes=3 * 5 * HOUR, detection="upload", hosts=("SRV-DB-02",), severity=Severity.LOW
+        )
+    )
+    assert again.case_id == "C-7" and "a recurring pattern" in again.explanation

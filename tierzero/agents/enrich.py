@@ -7,8 +7,14 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from tierzero.agents.context import CaseFile, RunContext
-from tierzero.agents.state import CaseState, Enrichment, Evidence, IntelHit, WindowHit
-from tierzero.correlate.entities import host_key
+from tierzero.agents.state import (
+    CaseState,
+    Enrichment,
+    Evidence,
+    IntelHit,
+    WindowHit,
+    history_keys,
+)
 from tierzero.guardrails.mediator import Mediator
 from tierzero.ingest.alert import EntityKind
 from tierzero.tools.inventory import Asset, Identity, Scanner
@@ -101,8 +107,7 @@ def enrich_case(case: CaseFile, mediator: Mediator, lookback_days: int = 7) -> E
                 seen_intel.add(value.lower())
                 for indicator in call("threat_intel", indicator=value, at=alert.time):
                     intel.append(IntelHit(value=value, kind=kind.value, indicator=indicator))
-        for host in sorted({host_key(h) for h in alert.values(EntityKind.HOST)}) or [""]:
-            key = f"{alert.detection_id} @ {host or 'no host'}"
+        for key, host in history_keys(alert):
             if key not in history and start is not None:
                 history[key] = call(
                     "detection_history",

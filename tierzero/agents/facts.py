@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tierzero.agents.context import CaseFile, RunContext
-from tierzero.agents.state import CaseState, Enrichment, Evidence
+from tierzero.agents.state import CaseState, Enrichment, Evidence, history_keys
 from tierzero.correlate.entities import host_key, is_external_ip, user_key
 from tierzero.ingest.alert import Alert, EntityKind
 from tierzero.ingest.base import FLAG_SAMPLE
@@ -214,6 +214,6 @@ def _pattern_hours(alerts: Sequence[Alert], prior: Mapping[str, int]) -> int:
     own: dict[str, set[int]] = {}
     for alert in alerts:
         hour = int(alert.time.timestamp() // 3600)
-        for host in sorted({host_key(h) for h in alert.values(EntityKind.HOST)}) or [""]:
-            own.setdefault(f"{alert.detection_id} @ {host or 'no host'}", set()).add(hour)
+        for key, _host in history_keys(alert):
+            own.setdefault(key, set()).add(hour)
     return min((prior.get(key, 0) + len(hours) for key, hours in own.items()), default=0)

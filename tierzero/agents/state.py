@@ -12,9 +12,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tierzero.correlate.entities import host_key
 from tierzero.guardrails.approvals import ApprovalAnswer
 from tierzero.guardrails.decisions import Decision
 from tierzero.guardrails.policy import TargetKind
+from tierzero.ingest.alert import Alert, EntityKind
 from tierzero.settings.playbooks import Verdict
 from tierzero.settings.priority import Priority
 from tierzero.tools.inventory import Asset, Identity, Indicator, MaintenanceWindow, Scanner
@@ -65,6 +67,13 @@ class Enrichment(_Model):
         description="'detection @ host' -> distinct earlier hours it fired in (lookback)",
     )
     tool_calls: int = 0
+
+
+def history_keys(alert: Alert) -> list[tuple[str, str]]:
+    """The (detection, host) baselines an alert belongs to, as ``Enrichment.history`` keys
+    ('detection @ host') with the host key each names ('' for an alert without a host)."""
+    hosts = sorted({host_key(h) for h in alert.values(EntityKind.HOST)}) or [""]
+    return [(f"{alert.detection_id} @ {host or 'no host'}", host) for host in hosts]
 
 
 class Prioritization(_Model):

@@ -358,6 +358,31 @@ def is_ip(value: str) -> bool:
     return True
 
 
+def basename(path: str | None) -> str | None:
+    """The last part of a Windows or POSIX path (None for none, or a path ending in a
+    separator)."""
+    return re.split(r"[\\/]", path)[-1] or None if path else None
+
+
+_HEX_PID = re.compile(r"0[xX][0-9a-fA-F]{1,16}")
+
+
+def process_id(value: Any) -> int | None:
+    """A process id as sources write it: a number, decimal text, or hex text (``0x1008``:
+    Windows Security events, Defender for Endpoint alerts in Sentinel's SecurityAlert);
+    anything else, or out of range, is None."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str):
+        stripped = value.strip()
+        if stripped.isascii() and stripped.isdigit() and len(stripped) < 20:
+            number = int(stripped)
+        elif _HEX_PID.fullmatch(stripped):
+            number = int(stripped, 16)
+    return number if number is not None and 0 <= number < 2**63 else None
+
+
 def file_info(
     *,
     name: Any = None,
@@ -383,7 +408,7 @@ def file_info(
         separator = "\\" if "\\" in folder_text or ":" in folder_text[:3] else "/"
         path_text = folder_text.rstrip("\\/") + separator + name_text
     if path_text and not name_text:
-        name_text = re.split(r"[\\/]", path_text.rstrip("\\/"))[-1] or None
+        name_text = basename(path_text.rstrip("\\/"))
     if path_text and not folder_text:
         head = re.split(r"[\\/][^\\/]*$", path_text.rstrip("\\/"))[0]
         folder_text = head if head != path_text.rstrip("\\/") else None
@@ -396,7 +421,7 @@ def file_info(
 
 
 def _ends_with_name(path: str, name: str) -> bool:
-    tail = re.split(r"[\\/]", path.rstrip("\\/"))[-1]
+    tail = basename(path.rstrip("\\/")) or ""
     return tail.casefold() == name.casefold()
 
 

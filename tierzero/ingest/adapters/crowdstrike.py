@@ -55,6 +55,7 @@ from tierzero.ingest.base import (
     Observables,
     ParseContext,
     RecordRejected,
+    basename,
     build_alert,
     file_info,
     is_ip,
@@ -301,7 +302,7 @@ def _process_tree(
         "GrandParentImageFileName",
     )
     grandparent = _process(
-        _basename(grand_image),
+        basename(grand_image),
         None,
         _field(event, "GrandparentCommandLine", "GrandParentCommandLine"),
         _image_at(grand_image),
@@ -309,7 +310,7 @@ def _process_tree(
     )
     parent_image = _field(event, "ParentImageFilePath", "ParentImageFileName")
     parent = _process(
-        _basename(_field(event, "ParentImageFileName") or parent_image),
+        basename(_field(event, "ParentImageFileName") or parent_image),
         _pid(event.get("ParentProcessId")),
         _field(event, "ParentCommandLine"),
         _image_at(parent_image),
@@ -380,12 +381,6 @@ def _hash(value: Any, key: str, size: int) -> str | None:
     if not digest or len(digest) != size or not _HEX.match(digest) or not digest.strip("0"):
         return None
     return digest.lower()
-
-
-def _basename(path: str | None) -> str | None:
-    if not path:
-        return None
-    return re.split(r"[\\/]", path)[-1] or None
 
 
 def _pid(value: Any) -> int | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from tierzero.ingest.adapters.sentinel import attacks_from, process_id
+from tierzero.ingest.adapters.sentinel import attacks_from
 from tierzero.ingest.alert import (
     Alert,
     Analytic,
@@ -34,6 +34,7 @@ from tierzero.ingest.base import (
     get,
     is_ip,
     parse_time,
+    process_id,
     require,
     severity_from_word,
     text,

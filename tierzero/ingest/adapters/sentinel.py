@@ -10,7 +10,6 @@ and ``ExtendedProperties`` are JSON *strings*; entities nest other entities inli
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -37,6 +36,7 @@ from tierzero.ingest.base import (
     get,
     is_ip,
     json_field,
+    process_id,
     read_time,
     require,
     severity_from_word,
@@ -291,24 +291,6 @@ def _file_info(entities: _Entities, value: Any, obs: Observables, path: str) -> 
         sha1=hashes.get("sha1"),
         md5=hashes.get("md5"),
     )
-
-
-_HEX_PID = re.compile(r"0[xX][0-9a-fA-F]{1,16}")
-
-
-def process_id(value: Any) -> int | None:
-    """A process id as Microsoft writes it: a number, decimal text, or hex text (``0x1008``,
-    as Defender for Endpoint alerts in SecurityAlert carry it); anything else is None."""
-    number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str):
-        stripped = value.strip()
-        if stripped.isascii() and stripped.isdigit() and len(stripped) < 20:
-            number = int(stripped)
-        elif _HEX_PID.fullmatch(stripped):
-            number = int(stripped, 16)
-    return number if number is not None and 0 <= number < 2**63 else None
 
 
 def _one_process(

@@ -45,11 +45,13 @@ from tierzero.ingest.base import (
     Observables,
     ParseContext,
     RecordRejected,
+    basename,
     build_alert,
     canonical_tactic,
     get,
     is_ip,
     parse_time,
+    process_id,
     require,
     severity_from_word,
     technique,
@@ -305,10 +307,6 @@ def _field(mapping: Mapping[str, Any], key: str, path: str) -> str | None:
     return _clean(text(mapping.get(key), f"{path}.{key}"))
 
 
-def _basename(path: str | None) -> str | None:
-    return re.split(r"[\\/]", path)[-1] or None if path else None
-
-
 def _device(
     agent: Mapping[str, Any],
     system: Mapping[str, Any],
@@ -388,16 +386,6 @@ def _hashes(value: str | None) -> dict[str, str]:
     return out
 
 
-def _pid(value: str | None) -> int | None:
-    """Security events write process ids in hex ('0x1a2c'), Sysmon in decimal."""
-    if not value:
-        return None
-    try:
-        return int(value, 16) if value.lower().startswith("0x") else int(value)
-    except ValueError:
-        return None
-
-
 def _process(eventdata: Mapping[str, Any], obs: Observables) -> ProcessInfo | None:
     """Sysmon process events (image/commandLine/parentImage) or Security 4688."""
     where = "data.win.eventdata"
@@ -410,7 +398,7 @@ def _process(eventdata: Mapping[str, Any], obs: Observables) -> ProcessInfo | No
     )
     parent_cmd = _field(eventdata, "parentCommandLine", where)
     hashes = _hashes(_field(eventdata, "hashes", where))
-    name, parent_name = _basename(image), _basename(parent_image)
+    name, parent_name = basename(image), basename(parent_image)
     user = _field(eventdata, "user", where)
     obs.add(EntityKind.PROCESS, name, "process.name")
     obs.add(EntityKind.COMMAND_LINE, cmd_line, "process.cmd_line")
@@ -423,13 +411,15 @@ def _process(eventdata: Mapping[str, Any], obs: Observables) -> ProcessInfo | No
     if parent_image or parent_cmd:
         parent = ProcessInfo(
             name=parent_name,
-            pid=_pid(_field(eventdata, "parentProcessId", where)),
+            pid=process_id(_field(eventdata, "parentProcessId", where)),
             cmd_line=parent_cmd,
             file=FileInfo(name=parent_name, path=parent_image) if parent_image else None,
         )
     return ProcessInfo(
         name=name,
-        pid=_pid(_field(eventdata, "processId", where) or _field(eventdata, "newProcessId", where)),
+        pid=process_id(
+            _field(eventdata, "processId", where) or _field(eventdata, "newProcessId", where)
+        ),
         cmd_line=cmd_line,
         file=FileInfo(name=name, path=image, **hashes) if image else None,
         user=user,
@@ -450,7 +440,7 @@ def _syscheck_file(record: Mapping[str, Any], obs: Observables) -> FileInfo | No
         digest = _field(syscheck, f"{key}_after", "syscheck")
         if digest and len(digest) == _HEX_LENGTH[key]:
             hashes[key] = digest.lower()
-    name = _basename(path)
+    name = basename(path)
     obs.add(EntityKind.FILE, name, "file.name")
     for digest in hashes.values():
         obs.add(EntityKind.HASH, digest, "file.hashes.value")
@@ -467,8 +457,8 @@ def _target_file(eventdata: Mapping[str, Any], obs: Observables) -> FileInfo | N
         path = image_path.split('"')[1] if image_path.startswith('"') else image_path
     if not path:
         return None
-    obs.add(EntityKind.FILE, _basename(path), "file.name")
-    return FileInfo(name=_basename(path), path=path)
+    obs.add(EntityKind.FILE, basename(path), "file.name")
+    return FileInfo(name=basename(path), path=path)
 
 
 def _port(value: str | None) -> int | None:

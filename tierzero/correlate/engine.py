@@ -133,6 +133,9 @@ class Correlator:
         self._dedup: dict[tuple[str, tuple[str, ...]], tuple[str, str, datetime]] = {}
         # (detection, entity key) -> (case id, last seen): what a recurrence rejoins
         self._recur: dict[tuple[str, str], tuple[str, datetime]] = {}
+        # How long an open case and its entity index stay live after their last alert: a join
+        # or a recurrence may still reach them.
+        self._life = max(config.join_window, config.recurrence_window)
         self.weights = EntityWeights(config.lookback, config.common_entity_spread)
         self._expiry: list[tuple[datetime, int, str, object]] = []  # (time, tick, table, key)
         self._tick = 0
@@ -144,8 +147,7 @@ class Correlator:
             # Only a recurrence keeps a case open past max_case_span.
             case.recurring = seed.last_seen - seed.opened > config.max_case_span
             self._cases[seed.case_id] = case
-            life = max(config.join_window, config.recurrence_window)
-            self._schedule(seed.last_seen + life, "case", seed.case_id)
+            self._schedule(seed.last_seen + self._life, "case", seed.case_id)
             for key in seed.entities:
                 self._index(key, seed.case_id, seed.last_seen)
 
@@ -206,8 +208,7 @@ class Correlator:
             self._cases[case_id] = _OpenCase(
                 case_id, alert.time, alert.time, top_severity=_severity(alert)
             )
-            life = max(cfg.join_window, cfg.recurrence_window)
-            self._schedule(alert.time + life, "case", case_id)
+            self._schedule(alert.time + self._life, "case", case_id)
             join = Join(
                 alert.id,
                 case_id,
@@ -400,8 +401,7 @@ class Correlator:
 
     def _index(self, key: str, case_id: str, when: datetime) -> None:
         self._entity[key] = (case_id, when)
-        life = max(self.config.join_window, self.config.recurrence_window)
-        self._schedule(when + life, "entity", key)
+        self._schedule(when + self._life, "entity", key)
 
     def _merge(self, source_id: str, into: str) -> None:
         source = self._cases.pop(source_id)
@@ -432,8 +432,7 @@ class Correlator:
 
     def _evict(self, now: datetime) -> None:
         """Drop index entries and cases whose window has passed (amortized O(log n))."""
-        window, dedup_window = self.config.join_window, self.config.dedup_window
-        case_life = max(window, self.config.recurrence_window)
+        dedup_window = self.config.dedup_window
         self.weights.evict(now)
         while self._expiry and self._expiry[0][0] < now:
             _, _, table, key = heapq.heappop(self._expiry)
@@ -443,7 +442,7 @@ class Correlator:
                     del self._recur[key]  # type: ignore[arg-type]
             elif table == "entity":
                 hit = self._entity.get(key)  # type: ignore[call-overload]
-                if hit is not None and hit[1] + case_life < now:
+                if hit is not None and hit[1] + self._life < now:
                     del self._entity[key]  # type: ignore[arg-type]
             elif table == "dedup":
                 seen = self._dedup.get(key)  # type: ignore[call-overload]
@@ -451,10 +450,10 @@ class Correlator:
                     del self._dedup[key]  # type: ignore[arg-type]
             else:
                 case = self._cases.get(key)  # type: ignore[call-overload]
-                if case is not None and case.last_seen + case_life < now:
+                if case is not None and case.last_seen + self._life < now:
                     del self._cases[key]  # type: ignore[arg-type]
                 elif case is not None:
-                    self._schedule(case.last_seen + case_life, "case", key)
+                    self._schedule(case.last_seen + self._life, "case", key)
 
 
 def _no_more_severe(other: int | None, pattern: int | None) -> bool:

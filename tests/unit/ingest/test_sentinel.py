@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tierzero.ingest.adapters.sentinel import SentinelAdapter, process_id
+from tierzero.ingest.adapters.sentinel import SentinelAdapter
 from tierzero.ingest.alert import Alert, EntityKind, Severity
-from tierzero.ingest.base import FLAG_TIME_ASSUMED_UTC, ParseContext, RecordRejected
+from tierzero.ingest.base import FLAG_TIME_ASSUMED_UTC, ParseContext, RecordRejected, process_id
 from tierzero.ingest.quarantine import QuarantinedRecord
 from tierzero.ingest.reader import read
 from tierzero.ingest.registry import ADAPTERS

@@ -18,17 +18,21 @@ from tierzero.agents.state import (
 from tierzero.guardrails.mediator import Mediator
 from tierzero.ingest.alert import EntityKind
 from tierzero.tools.inventory import Asset, Identity, Scanner
+from tierzero.tools.investigation.signins import IdentityStep
 from tierzero.tools.registry import ToolArgumentError
 
 # Observable kinds worth a threat-intelligence lookup, and the indicator type they match.
 _INTEL_KINDS = (EntityKind.IP, EntityKind.DOMAIN, EntityKind.URL, EntityKind.HASH, EntityKind.EMAIL)
 
 
+ACTIVITY_SHOWN = 12  # routine identity steps of one account written into its evidence line
+
 # What a lookup that could not be made counts as.
 _NOTHING_FOUND: dict[str, Any] = {
     "maintenance_windows": [],
     "threat_intel": [],
     "detection_history": 0,
+    "case_identity_activity": None,
 }
 
 
@@ -116,8 +120,13 @@ def enrich_case(case: CaseFile, mediator: Mediator, lookback_days: int = 7) -> E
                     before=start,
                     lookback_days=lookback_days,
                 )
+    activity: tuple[IdentityStep, ...] = ()
+    if seen_users:
+        found = call("case_identity_activity")
+        activity = found.steps if found is not None else ()
     return Enrichment(
         history=history,
+        activity=activity,
         assets=assets,
         identities=identities,
         scanners=scanners,
@@ -126,6 +135,13 @@ def enrich_case(case: CaseFile, mediator: Mediator, lookback_days: int = 7) -> E
         unknown_hosts=tuple(unknown_hosts),
         unknown_users=tuple(unknown_users),
         tool_calls=mediator.calls,
+    )
+
+
+def _step(step: IdentityStep) -> str:
+    where = " ".join(v for v in (step.src_ip, step.country) if v)
+    return f"{step.time:%Y-%m-%d %H:%M:%S} {step.event_type} {step.outcome or 'no outcome'}" + (
+        f" from {where}" if where else ""
     )
 
 
@@ -189,6 +205,18 @@ def build_evidence(case: CaseFile, enrichment: Enrichment) -> tuple[Evidence, ..
             f"{key}: fired in {earlier} distinct earlier hour(s) within the lookback"
             if earlier
             else f"{key}: never fired before within the lookback (novel)",
+        )
+    by_user: dict[str, list[IdentityStep]] = {}
+    for step in enrichment.activity:
+        by_user.setdefault(step.user, []).append(step)
+    for user, steps in by_user.items():
+        shown = "; ".join(_step(s) for s in steps[:ACTIVITY_SHOWN])
+        more = len(steps) - ACTIVITY_SHOWN
+        add(
+            "activity",
+            f"{user}: {len(steps)} routine identity step(s) around the case (not alerts): "
+            + shown
+            + (f"; +{more} more (case_identity_activity lists them)" if more > 0 else ""),
         )
     for window_hit in {(w.host, w.window.id): w for w in enrichment.windows}.values():
         add(

@@ -16,6 +16,7 @@ from tierzero.correlate.entities import host_key, is_external_ip, user_key
 from tierzero.ingest.alert import Alert, EntityKind
 from tierzero.ingest.base import FLAG_SAMPLE
 from tierzero.settings.organization import BusinessHours
+from tierzero.tools.investigation.signins import signin_outcome
 
 
 @dataclass
@@ -124,6 +125,14 @@ def compute_facts(
         [*alerts_where(lambda a: set(a.values(EntityKind.COUNTRY)) & set(unusual)), *identity_ids],
     )
     facts.set("countries", countries)
+    approved = _approved_after_denials(alerts, case.duplicates, enrichment, internal_domains)
+    facts.set(
+        "mfa_approved_after_denials",
+        bool(approved),
+        [*(by_alert[a] for a in approved if a in by_alert), *of_kind.get("activity", [])]
+        if approved
+        else [],
+    )
 
     # An admin touching a host the inventory says they administer.
     admin_pairs = [(i.user, a.hostname) for i in identities for a in assets if i.user in a.admins]
@@ -201,6 +210,47 @@ def facts_for(state: CaseState, ctx: RunContext) -> Facts:
     )
 
 
+def _approved_after_denials(
+    alerts: Sequence[Alert],
+    repeats: Mapping[str, int],
+    enrichment: Enrichment,
+    internal_domains: tuple[str, ...],
+) -> list[str]:
+    """MFA fatigue that worked: an account rejected MFA pushes (T1621) at least twice (repeats
+    collapsed by dedup count), then signed in or passed MFA. Returns the ids of the denial
+    alerts and of the sign-in alerts that succeeded after them (empty: no such account).
+
+    The success is a later step of the same account: a sign-in alert whose outcome is success,
+    or a routine identity step that succeeded (the provider's sign-in, MFA or session event,
+    kept as context; its evidence is the account's activity line).
+    """
+    denials: dict[str, list[Alert]] = {}
+    for alert in alerts:
+        if any(t.split(".")[0] == "T1621" for t in alert.techniques):
+            for user in alert.values(EntityKind.USER):
+                denials.setdefault(user_key(user, internal_domains), []).append(alert)
+    found: list[str] = []
+    for user, denied in denials.items():
+        if sum(1 + repeats.get(a.id, 0) for a in denied) < 2:
+            continue
+        first = min(a.time for a in denied)
+        steps = any(
+            user_key(s.user, internal_domains) == user and s.time > first and s.authenticated
+            for s in enrichment.activity
+        )
+        signed_in = [
+            a.id
+            for a in alerts
+            if a.time > first
+            and a not in denied
+            and signin_outcome(a) == "success"
+            and user in {user_key(u, internal_domains) for u in a.values(EntityKind.USER)}
+        ]
+        if steps or signed_in:
+            found.extend([*(a.id for a in denied), *signed_in])
+    return list(dict.fromkeys(found))
+
+
 def _has_external_ip(alert: Alert) -> bool:
     return any(is_external_ip(ip) for ip in alert.values(EntityKind.IP))
 
@@ -210,10 +260,17 @@ def _pattern_hours(alerts: Sequence[Alert], prior: Mapping[str, int]) -> int:
     the hours before the case (``prior``, the baseline) plus its own. A case that is a
     detection recurring for days (correlation keeps those in one case) is its own baseline, so
     a pattern is judged by all of its hours, not only those before it began. 0 without alerts.
+
+    A fleet-wide pattern (one detection, recurring on every host of the case: correlation
+    merges those) is one condition, judged by its longest-running host: a laptop that joined
+    the proxy failure yesterday does not make three days of it new. A detection seen once on
+    any host keeps the least-recurring rule (a one-off on a new host is not a pattern).
     """
     own: dict[str, set[int]] = {}
     for alert in alerts:
         hour = int(alert.time.timestamp() // 3600)
         for key, _host in history_keys(alert):
             own.setdefault(key, set()).add(hour)
-    return min((prior.get(key, 0) + len(hours) for key, hours in own.items()), default=0)
+    hours = [prior.get(key, 0) + len(seen) for key, seen in own.items()]
+    fleet = len({a.detection_id for a in alerts}) == 1 and len(hours) > 1 and min(hours) >= 2
+    return (max if fleet else min)(hours, default=0)

@@ -20,10 +20,13 @@ from tierzero.ingest.alert import Alert, EntityKind
 from tierzero.settings.playbooks import Verdict
 from tierzero.settings.priority import Priority
 from tierzero.tools.inventory import Asset, Identity, Indicator, MaintenanceWindow, Scanner
+from tierzero.tools.investigation.signins import IdentityStep
 from tierzero.tools.registry import ActionClass
 
 CaseStatus = Literal["new", "auto_closed", "closed", "escalated", "awaiting_approval"]
-EvidenceKind = Literal["alert", "asset", "identity", "intel", "scanner", "window", "history"]
+EvidenceKind = Literal[
+    "alert", "asset", "identity", "intel", "scanner", "window", "history", "activity"
+]
 
 
 class _Model(BaseModel):
@@ -65,6 +68,10 @@ class Enrichment(_Model):
     history: dict[str, int] = Field(
         default_factory=dict,
         description="'detection @ host' -> distinct earlier hours it fired in (lookback)",
+    )
+    activity: tuple[IdentityStep, ...] = Field(
+        default=(),
+        description="Routine identity-provider steps (not alerts) of the case's accounts",
     )
     tool_calls: int = 0
 

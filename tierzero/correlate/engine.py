@@ -9,7 +9,7 @@ Feed alerts in time order (the store hands them out that way). Each alert become
   or it is a *recurrence*: the same detection on the same entity again within the recurrence
   window (a condition that persists for days: a slow upload, a copier's stale password);
 - ``merged``: it shares entities with several open cases, which become one (the oldest wins;
-  a recurrence never merges);
+  a recurrence merges nothing but fleet-wide patterns);
 - ``new_case``: nothing in the window matches.
 
 Not every shared value means a shared incident. Each entity is weighed by how much it
@@ -17,7 +17,9 @@ identifies over the lookback (:mod:`tierzero.correlate.weights`): a hash of a bi
 host, an account seen on every machine, an address several hosts report as their own, never
 joins on its own; a rare hash, a C2 address or a user on two hosts still does. Every join
 names the entity and why it was strong enough. A recurrence joins only its own pattern: it
-never merges cases (a needle that shares a host with three days of noise stays its own case).
+never merges cases (a needle that shares a host with three days of noise stays its own case),
+with one exception: cases that are nothing but one low-severity detection recurring, each on
+its own host, are one fleet-wide pattern (a proxy change failing every laptop's updates).
 
 Memory is bounded by the window, not the stream: index entries older than the window are
 evicted as time advances, so 100,000 alerts cost what one window of them costs.
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -74,6 +76,14 @@ class CorrelationConfig(BaseModel):
         description="An entity seen with this many hosts (or users) in the lookback is common: "
         "it never joins alerts on its own",
     )
+    fleet_patterns: bool = Field(
+        default=True,
+        description="Cases that are nothing but one detection recurring, each on its own host, "
+        "at low or unknown severity (at most fleet_max_severity), are one fleet-wide pattern",
+    )
+    fleet_max_severity: int = Field(
+        default=2, ge=1, le=6, description="OCSF severity_id a fleet-wide pattern may reach"
+    )
     internal_domains: tuple[str, ...] = ()
     ignore_entities: frozenset[str] = Field(
         default=frozenset(), description="Join keys never joined on, e.g. 'ip:10.0.0.53'"
@@ -104,6 +114,8 @@ class _OpenCase:
     entities: set[str] = field(default_factory=set)
     recurring: bool = False  # took a recurrence: stays open up to max_recurrence_span
     top_severity: int | None = None  # highest severity seen (None: a seed, not known)
+    detections: set[str] | None = field(default_factory=set)  # None: a seed, not known
+    fleet: bool = False  # a fleet-wide pattern: takes alerts of its own detection only
 
 
 @dataclass(frozen=True)
@@ -133,6 +145,8 @@ class Correlator:
         self._dedup: dict[tuple[str, tuple[str, ...]], tuple[str, str, datetime]] = {}
         # (detection, entity key) -> (case id, last seen): what a recurrence rejoins
         self._recur: dict[tuple[str, str], tuple[str, datetime]] = {}
+        # detection -> the case of its fleet-wide pattern (see _fleet_merge)
+        self._fleet: dict[str, str] = {}
         # How long an open case and its entity index stay live after their last alert: a join
         # or a recurrence may still reach them.
         self._life = max(config.join_window, config.recurrence_window)
@@ -142,7 +156,12 @@ class Correlator:
         self._watermark: datetime | None = None
         for seed in seeds:
             case = _OpenCase(
-                seed.case_id, seed.opened, seed.last_seen, seed.alerts, set(seed.entities)
+                seed.case_id,
+                seed.opened,
+                seed.last_seen,
+                seed.alerts,
+                set(seed.entities),
+                detections=None,
             )
             # Only a recurrence keeps a case open past max_case_span.
             case.recurring = seed.last_seen - seed.opened > config.max_case_span
@@ -251,8 +270,15 @@ class Correlator:
                     gap_seconds=gap,
                     explanation=f"joined {target} via {self._why(via)} within {_human(gap)}",
                 )
+        if recurrence:
+            join = self._fleet_merge(alert, join)
         self._touch(
-            join.case_id, alert.time, entities, severity=_severity(alert), claim=not recurrence
+            join.case_id,
+            alert.time,
+            entities,
+            severity=_severity(alert),
+            claim=not recurrence,
+            detection=alert.detection_id,
         )
         # A detection's pattern lives in the case it opened or recurred in: one that merely
         # joined a busy host's case does not pull its next days of recurrences in after it.
@@ -280,7 +306,7 @@ class Correlator:
             case_id, last = hit
             case = self._cases.get(case_id)
             gap = abs((alert.time - last).total_seconds())  # seeds may be newer than a late alert
-            if case is None:
+            if case is None or (case.fleet and alert.detection_id not in (case.detections or ())):
                 continue
             if gap <= cfg.join_window.total_seconds():
                 if not self._takes(case, alert):
@@ -364,6 +390,58 @@ class Correlator:
             f"{_human(gap)} after the last time (a recurring pattern)",
         )
 
+    def _fleet_merge(self, alert: Alert, join: Join) -> Join:
+        """One low-severity detection recurring on several hosts at once is one condition (a
+        broken proxy failing every laptop's updates), not one incident per host: when a
+        recurrence keeps a case that is nothing but this detection, that case and the
+        detection's earlier such case elsewhere become one (the older wins).
+
+        Only *recurring* single-detection cases merge, at most ``fleet_max_severity``: the
+        same detection once on a new host, or beside any other detection, stays its own case.
+        A fleet case then takes alerts of its own detection only: anything else on its hosts
+        opens or joins another case (the noise of a fleet never buries a needle).
+        """
+        detection = alert.detection_id
+        case = self._cases[join.case_id]
+        if not self.config.fleet_patterns or not self._pure_pattern(
+            case, detection, _severity(alert)
+        ):
+            return join
+        fleet_id = self._fleet.get(detection)
+        fleet = self._cases.get(fleet_id) if fleet_id else None
+        if (
+            fleet_id is None
+            or fleet is None
+            or fleet_id == join.case_id
+            or not self._pure_pattern(fleet, detection, _severity(alert))
+            or not self._takes(fleet, alert, recurrence=True)
+        ):
+            self._fleet[detection] = join.case_id
+            return join
+        target, source = sorted((fleet_id, join.case_id), key=lambda c: (self._cases[c].opened, c))
+        self._merge(source, into=target)
+        self._cases[target].fleet = True
+        self._fleet[detection] = target
+        return replace(
+            join,
+            case_id=target,
+            kind="merged",
+            merged_case_ids=(source,),
+            explanation=f"{join.explanation}; merged {source} and {target}: each is only "
+            f"{detection} recurring on its own host at low severity (one fleet-wide pattern)",
+        )
+
+    def _pure_pattern(self, case: _OpenCase, detection: str, severity: int) -> bool:
+        """A recurring case holding only this detection, no more severe than the fleet limit."""
+        limit = self.config.fleet_max_severity
+        return (
+            case.recurring
+            and case.detections is not None
+            and case.detections <= {detection}
+            and case.top_severity is not None
+            and max(case.top_severity, severity) <= limit
+        )
+
     def _remember_recurrence(self, detection: str, key: str, case_id: str, when: datetime) -> None:
         if self.weights.is_common(key):
             return
@@ -382,6 +460,7 @@ class Correlator:
         distinct: bool = True,
         severity: int = 0,
         claim: bool = True,
+        detection: str | None = None,
     ) -> None:
         """Count an alert on its case and index its entities to the case. A recurrence does
         not ``claim`` an entity another open case holds within the join window: the next
@@ -391,6 +470,8 @@ class Correlator:
         case.last_seen = max(case.last_seen, when)
         if case.top_severity is not None:
             case.top_severity = max(case.top_severity, severity)
+        if case.detections is not None and detection is not None:
+            case.detections.add(detection)
         for key in entities:
             case.entities.add(key)
             held = self._entity.get(key)
@@ -415,6 +496,10 @@ class Correlator:
             if hit is not None and hit[0] == source_id:
                 self._entity[key] = (into, hit[1])
         target.recurring = target.recurring or source.recurring
+        if target.detections is None or source.detections is None:
+            target.detections = None
+        else:
+            target.detections |= source.detections
         if target.top_severity is None or source.top_severity is None:
             target.top_severity = None
         else:

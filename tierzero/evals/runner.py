@@ -27,6 +27,7 @@ from typing import Any, Literal
 from tierzero.evals.dataset import AlertFile, Dataset, Scenario
 from tierzero.ingest.reader import IngestOptions
 from tierzero.settings import Settings
+from tierzero.store.identity_activity import ACTIVITY_WINDOW
 from tierzero.store.sqlite import Store
 from tierzero.tools.inventory import Inventory
 from tierzero.usecases.runtime import ModelChoice, lab_connector
@@ -248,7 +249,12 @@ def _refs_of_file(
 
 
 def _alerts(store: Store, ref_of: dict[tuple[str, int], str]) -> dict[str, dict[str, Any]]:
-    """Per ref: the stored alert, its case, detection and whether it repeats another."""
+    """Per ref: the stored alert, its case, detection and whether it repeats another.
+
+    A record refused as routine identity activity has no alert, but its case is the one it is
+    read with as context (the nearest alert naming its account within ``ACTIVITY_WINDOW``):
+    that is where an analyst sees it, so grouping counts it there.
+    """
     alerts: dict[str, dict[str, Any]] = {}
     id_to_ref: dict[str, str] = {}
     rows = store.conn.execute(
@@ -276,7 +282,7 @@ def _alerts(store: Store, ref_of: dict[tuple[str, int], str]) -> dict[str, dict[
         if ref is not None:
             alerts[ref] = {
                 "alert": None,
-                "case": None,
+                "case": store.activity_case(source_file, record_no, ACTIVITY_WINDOW),
                 "detection": None,
                 "duplicate_of": None,
                 "quarantined": reason,

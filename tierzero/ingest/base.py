@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from tierzero.ingest.activity import IdentityActivity
 from tierzero.ingest.alert import (
     Alert,
     Attack,
@@ -42,8 +43,13 @@ class NotAnAlert(RecordRejected):
     """A readable record of an event stream that is not an alert (a routine sign-out, say).
 
     Kept in the quarantine with its reason, like any refusal, so nothing is dropped silently;
-    the reason starts ``not an alert:``.
+    the reason starts ``not an alert:``. ``activity``, when the event is an account's routine
+    identity step, is what the store keeps as that account's context (see ``ingest.activity``).
     """
+
+    def __init__(self, reason: str, activity: IdentityActivity | None = None) -> None:
+        super().__init__(reason)
+        self.activity = activity
 
 
 class Adapter(Protocol):

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tierzero.ingest.activity import IdentityActivity
+
 # What is kept of an oversize record; its full size and digest are kept too.
 MAX_QUARANTINED_RAW_CHARS = 64 * 1024
 
@@ -25,6 +27,10 @@ class QuarantinedRecord(BaseModel):
     raw_size: int
     raw_sha256: str
     quarantined_at: datetime
+    activity: IdentityActivity | None = Field(
+        default=None,
+        description="A routine identity event refused as an alert but kept as account context",
+    )
 
     @property
     def key(self) -> str:
@@ -44,6 +50,7 @@ def quarantine(
     raw: str,
     at: datetime,
     whole: tuple[int, str] | None = None,
+    activity: IdentityActivity | None = None,
 ) -> QuarantinedRecord:
     """Build a quarantine entry, truncating the kept raw text of oversize records.
 
@@ -62,4 +69,5 @@ def quarantine(
         raw_size=whole[0],
         raw_sha256=whole[1],
         quarantined_at=at,
+        activity=activity,
     )

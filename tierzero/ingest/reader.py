@@ -24,9 +24,17 @@ from typing import Any, BinaryIO, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tierzero.ingest.activity import IdentityActivity
 from tierzero.ingest.adapters.mapped import MappingError
 from tierzero.ingest.alert import Alert
-from tierzero.ingest.base import FLAG_SAMPLE, Adapter, ParseContext, RecordRejected, load_json
+from tierzero.ingest.base import (
+    FLAG_SAMPLE,
+    Adapter,
+    NotAnAlert,
+    ParseContext,
+    RecordRejected,
+    load_json,
+)
 from tierzero.ingest.csv_rows import csv_rows
 from tierzero.ingest.files import (
     ALERT_SUFFIXES,
@@ -189,6 +197,8 @@ def _normalize(
         if options.refuse_samples and FLAG_SAMPLE in alert.flags:
             raise RecordRejected(SAMPLE_REFUSED)
         return _check_time(alert, options, ingested_at)
+    except NotAnAlert as exc:
+        return _reject(chosen.name, context, exc.reason, activity=exc.activity)
     except RecordRejected as exc:
         return _reject(chosen.name, context, exc.reason)
     except RecursionError:
@@ -226,7 +236,11 @@ def _check_time(alert: Alert, options: IngestOptions, ingested_at: datetime) -> 
 
 
 def _reject(
-    source: str, context: ParseContext, reason: str, whole: tuple[int, str] | None = None
+    source: str,
+    context: ParseContext,
+    reason: str,
+    whole: tuple[int, str] | None = None,
+    activity: IdentityActivity | None = None,
 ) -> QuarantinedRecord:
     return quarantine(
         source=source,
@@ -236,6 +250,7 @@ def _reject(
         raw=context.raw,
         at=context.ingested_at,
         whole=whole,
+        activity=activity,
     )
 
 

@@ -45,6 +45,7 @@ FACT_NAMES: frozenset[str] = frozenset(
         "intel_match",
         "max_criticality",
         "max_severity",
+        "mfa_approved_after_denials",
         "mfa_missing",
         "min_prior_hours",
         "new_country",

@@ -12,9 +12,11 @@ from datetime import datetime
 from functools import lru_cache
 
 from tierzero.correlate.entities import JOIN_KINDS, entity_key
+from tierzero.ingest.activity import IdentityActivity
 from tierzero.ingest.alert import Alert, EntityKind
 from tierzero.ingest.quarantine import QuarantinedRecord
 from tierzero.store.connection import Connected
+from tierzero.store.identity_activity import activity_rows
 from tierzero.store.schema import to_us
 
 _JOIN_KINDS = frozenset(JOIN_KINDS)
@@ -144,10 +146,17 @@ class AlertTables(Connected):
         with self.transaction() as conn:
             before = conn.total_changes
             conn.executemany("INSERT OR IGNORE INTO quarantine VALUES (?,?,?,?,?,?,?,?,?)", rows)
-            return conn.total_changes - before
+            added = conn.total_changes - before
+            conn.executemany(
+                "INSERT OR IGNORE INTO identity_activity VALUES (?,?,?,?)", activity_rows(records)
+            )
+            return added
 
     def quarantined(self, limit: int | None = None) -> list[QuarantinedRecord]:
-        sql = "SELECT * FROM quarantine ORDER BY source_file, record_no"
+        sql = (
+            "SELECT q.*, i.body AS activity FROM quarantine q"
+            " LEFT JOIN identity_activity i ON i.key = q.key ORDER BY q.source_file, q.record_no"
+        )
         rows = self.conn.execute(sql + (" LIMIT ?" if limit else ""), (limit,) if limit else ())
         return [
             QuarantinedRecord(
@@ -159,6 +168,9 @@ class AlertTables(Connected):
                 raw_size=r["raw_size"],
                 raw_sha256=r["raw_sha256"],
                 quarantined_at=datetime.fromisoformat(r["quarantined_at"]),
+                activity=(
+                    IdentityActivity.model_validate_json(r["activity"]) if r["activity"] else None
+                ),
             )
             for r in rows
         ]

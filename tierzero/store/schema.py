@@ -133,6 +133,15 @@ CREATE TABLE IF NOT EXISTS quarantine (
     raw_sha256 TEXT NOT NULL,
     quarantined_at TEXT NOT NULL
 );
+-- Routine identity-provider events refused as alerts (kept in the quarantine under the same
+-- key) but read as their account's context: see store/identity_activity.py.
+CREATE TABLE IF NOT EXISTS identity_activity (
+    key TEXT PRIMARY KEY,
+    user_key TEXT NOT NULL,
+    time_us INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS identity_activity_user ON identity_activity (user_key, time_us);
 """
 
 

@@ -24,6 +24,7 @@ from tierzero.store.alerts import AlertTables
 from tierzero.store.cases import CaseTables
 from tierzero.store.chat_log import ChatLog
 from tierzero.store.correlation import CorrelationTables
+from tierzero.store.identity_activity import IdentityActivityTable
 from tierzero.store.resolutions import ResolutionTable
 from tierzero.store.schema import SCHEMA
 from tierzero.store.writer import WriterLock
@@ -31,7 +32,9 @@ from tierzero.store.writer import WriterLock
 DEFAULT_DB = Path(".tierzero") / "tierzero.db"
 
 
-class Store(AlertTables, CorrelationTables, CaseTables, ResolutionTable, ChatLog):
+class Store(
+    AlertTables, CorrelationTables, CaseTables, ResolutionTable, ChatLog, IdentityActivityTable
+):
     """SQLite persistence. Writes of one logical step happen in one transaction."""
 
     def __init__(self, path: Path = DEFAULT_DB) -> None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from tierzero.ingest.activity import IdentityActivity
 from tierzero.ingest.alert import Alert
 from tierzero.tools.attack import Technique
 from tierzero.tools.inventory import Inventory
@@ -36,7 +37,8 @@ class AlertSource(Protocol):
 
     ``alerts_on_entity`` takes a join key as :func:`~tierzero.correlate.entities.alert_entities`
     makes it with no internal domains; ``cases_of`` maps alert ids to their case (alerts not
-    correlated yet are absent).
+    correlated yet are absent). ``activity_on_keys`` and ``case_activity`` read accounts'
+    routine identity-provider events (context kept from records that are not alerts).
     """
 
     def alerts_of_case(
@@ -52,6 +54,14 @@ class AlertSource(Protocol):
     ) -> list[Alert]: ...
 
     def cases_of(self, alert_ids: Sequence[str]) -> dict[str, str]: ...
+
+    def activity_on_keys(
+        self, keys: Sequence[str], since: datetime, until: datetime, limit: int
+    ) -> list[IdentityActivity]: ...
+
+    def case_activity(
+        self, case_id: str, window: timedelta, limit: int
+    ) -> list[IdentityActivity]: ...
 
 
 class SimilarCaseLookup(Protocol):

@@ -179,3 +179,94 @@ def test_a_pattern_carries_over_to_the_next_run() -> None:
         )
     )
     assert again.case_id == "C-7" and "a recurring pattern" in again.explanation
+
+
+def _noise(c: Correlator, host: str, start: float, n: int, **kw: object) -> list[str]:
+    """``n`` sightings of one detection on one host, every 5 h from ``start`` minutes."""
+    return [
+        c.add(
+            make_alert(
+                minutes=start + i * 5 * HOUR,
+                detection=str(kw.get("detection", "defs-update-failed")),
+                hosts=(host,),
+                severity=kw.get("severity", Severity.LOW),  # type: ignore[arg-type]
+            )
+        ).case_id
+        for i in range(n)
+    ]
+
+
+def test_one_low_detection_recurring_on_several_hosts_is_one_fleet_pattern() -> None:
+    c = correlator()
+    first = _noise(c, "LT-A", 0, 1)
+    second = _noise(c, "LT-B", 20, 1)
+    assert first != second  # once each: nothing recurs yet, two cases
+    c.add(
+        make_alert(
+            minutes=5 * HOUR, detection="defs-update-failed", hosts=("LT-A",), severity=Severity.LOW
+        )
+    )
+    merged = c.add(
+        make_alert(
+            minutes=5 * HOUR + 20,
+            detection="defs-update-failed",
+            hosts=("LT-B",),
+            severity=Severity.LOW,
+        )
+    )
+    assert merged.kind == "merged"
+    assert merged.case_id == "C-1" and merged.merged_case_ids == ("C-2",)
+    assert "one fleet-wide pattern" in merged.explanation
+    later = _noise(c, "LT-C", 30, 4)
+    assert set(later[1:]) == {"C-1"}  # a third host joins once its own sightings recur
+
+
+def test_a_fleet_pattern_takes_no_single_sighting_other_detection_or_severe_alert() -> None:
+    c = correlator()
+    _noise(c, "LT-A", 0, 4)
+    once = _noise(c, "LT-B", 30, 1)
+    assert once != ["C-1"]  # the detection once on a new host: not (yet) the pattern
+    severe = _noise(c, "LT-C", 40, 3, severity=Severity.HIGH)
+    assert "C-1" not in severe  # high severity recurring: its own case, never the fleet's
+    # A case that also holds another detection never joins the fleet: the noise beside the
+    # needle stays with the needle; only later sightings, a pure pattern again, join it.
+    needle = c.add(
+        make_alert(minutes=50, detection="download-cradle", hosts=("LT-D",), severity=Severity.LOW)
+    )
+    mixed = _noise(c, "LT-D", 51, 3)
+    assert mixed[0] == needle.case_id != "C-1"
+    assert mixed[2] == "C-1"
+    assert (
+        needle.case_id
+        not in c.add(
+            make_alert(minutes=70 + 15 * HOUR, detection="defs-update-failed", hosts=("LT-A",))
+        ).merged_case_ids
+    )
+
+
+def test_fleet_patterns_can_be_turned_off() -> None:
+    ids = count(1)
+    c = Correlator(CONFIG.model_copy(update={"fleet_patterns": False}), lambda: f"C-{next(ids)}")
+    a = _noise(c, "LT-A", 0, 3)
+    b = _noise(c, "LT-B", 20, 3)
+    assert set(a) == {"C-1"} and set(b) == {"C-2"}
+
+
+def test_a_fleet_case_takes_its_own_detection_only() -> None:
+    ids = count(1)
+    # Cases stay open for a day here, so only the fleet rule keeps the needle out.
+    long_cases = CONFIG.model_copy(update={"max_case_span": timedelta(hours=24)})
+    c = Correlator(long_cases, lambda: f"C-{next(ids)}")
+    _noise(c, "LT-A", 0, 2)
+    fleet = _noise(c, "LT-B", 20, 2)[-1]
+    assert fleet == "C-1"
+    # Minutes after LT-B's last sighting, something else on LT-B: not the fleet's business.
+    needle = c.add(
+        make_alert(
+            minutes=20 + 5 * HOUR + 10,
+            detection="download-cradle",
+            hosts=("LT-B",),
+            severity=Severity.LOW,
+        )
+    )
+    assert needle.kind == "new_case" and needle.case_id != "C-1"

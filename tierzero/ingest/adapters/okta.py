@@ -59,8 +59,10 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar
 
+from tierzero.ingest.activity import IdentityActivity
 from tierzero.ingest.alert import (
     Alert,
     Analytic,
@@ -218,6 +220,9 @@ _FAILURES: dict[str, _Rule] = {
     ),
 }
 _FAILED = frozenset({"FAILURE", "DENY"})
+_PASSED = frozenset({"SUCCESS", "ALLOW"})
+# Steps that let the account in when they pass (push sends and policy evaluations do not).
+_AUTHENTICATED = ("user.authentication.", "user.session.start")
 
 # Per-user operation rate limits on authenticators ("System Log events for rate limits":
 # operationRateLimitType authenticator_otp_verification, phone_enrollment, sms_factor_enroll...)
@@ -317,7 +322,10 @@ class OktaAdapter:
         signals = _signals(record, debug)
         whys, severity = _classify(event_type, result, debug, signals, okta_severity)
         if not whys:
-            raise NotAnAlert(f"not an alert: routine Okta event '{event_type[:80]}' ({_ROUTINE})")
+            raise NotAnAlert(
+                f"not an alert: routine Okta event '{event_type[:80]}' ({_ROUTINE})",
+                _activity(uid, event_type, when.at, result, actor, obs, ip, country, title),
+            )
         outcome = f"Outcome: {result}" + (f" ({reason})" if reason else "") if result else None
         facts = [*([outcome] if outcome else []), *whys, *_context_facts(signals)]
         facts += _people(record, targets)
@@ -339,6 +347,38 @@ class OktaAdapter:
             finding_attacks=_attacks(event_type, result, reason, debug, signals),
             flags=when.flags,
         )
+
+
+def _activity(
+    uid: str | None,
+    event_type: str,
+    when: datetime,
+    result: str | None,
+    actor: UserInfo | None,
+    obs: Observables,
+    ip: str | None,
+    country: str | None,
+    title: str,
+) -> IdentityActivity | None:
+    """The routine event as the account's context: whose it is (the acting user, else the
+    first target user), what happened, from where. None when no account is named."""
+    user = (actor.name if actor else None) or next(
+        (o.value for o in obs.items if o.kind is EntityKind.USER), None
+    )
+    if not user:
+        return None
+    return IdentityActivity(
+        source=OktaAdapter.name,
+        event_id=(uid or "")[:256],
+        time=when,
+        event_type=event_type[:256],
+        outcome=result[:64] if result else None,
+        user=user[:512],
+        ip=ip[:64] if ip else None,
+        country=country[:64] if country else None,
+        summary=title[:512],
+        authenticated=result in _PASSED and event_type.startswith(_AUTHENTICATED),
+    )
 
 
 def _refuse_delivery(record: Mapping[str, Any]) -> None:

@@ -21,8 +21,9 @@ Responder = Callable[[dict[str, Any], int], tuple[int, dict[str, str], dict[str,
 
 
 @contextmanager
-def serve(responder: Responder) -> Iterator[str]:
-    """Run the stub on 127.0.0.1 (a free port) and yield its base URL (``.../v1``)."""
+def serve(responder: Responder, models: tuple[str, ...] = ("gpt-4o-mini",)) -> Iterator[str]:
+    """Run the stub on 127.0.0.1 (a free port) and yield its base URL (``.../v1``);
+    ``GET /v1/models`` lists ``models``."""
     lock = threading.Lock()
     seen = [0]
 
@@ -39,6 +40,15 @@ def serve(responder: Responder) -> Iterator[str]:
             self.send_header("content-length", str(len(data)))
             for name, value in headers.items():
                 self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            listed = {"object": "list", "data": [{"id": m, "object": "model"} for m in models]}
+            data = json.dumps(listed).encode()
+            self.send_response(200 if self.path.rstrip("/").endswith("/models") else 404)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
 

@@ -113,6 +113,26 @@ def triage(store_path: Path, model: CountingModel) -> dict[str, CaseState]:
     return {s.case_id: s for s in report.cases_analysed}
 
 
+@pytest.fixture(scope="module")
+def offline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CaseState]:
+    """The same triage with no model: what a case must come to when the model abstains."""
+    db = tmp_path_factory.mktemp("offline") / "t.db"
+    report = run_triage([EXAMPLES], Settings.load(), Store(db), now=NOW, model="off")
+    return {s.case_id: s for s in report.cases_analysed}
+
+
+def assert_abstained(state: CaseState, offline: CaseState, why: str) -> None:
+    """The model failed, so it abstained: the offline decision stands exactly, and says so."""
+    assert state.analysis is not None and offline.analysis is not None
+    assert state.analysis.verdict == offline.analysis.verdict
+    assert state.status == offline.status
+    first = state.analysis.rationale[0]
+    assert first.startswith("The model abstained (") and why in first
+    assert len(state.opinions) == 1  # the offline analyst's only: a failure is no opinion
+    decided = {(d.action, d.target, d.outcome) for d in state.decisions}
+    assert decided == {(d.action, d.target, d.outcome) for d in offline.decisions}
+
+
 def model_records(db: Path, case_id: str | None = None) -> list[dict[str, Any]]:
     return [r["payload"] for r in Store(db).audit_records(case_id) if r["kind"] == "model_call"]
 
@@ -226,7 +246,7 @@ def test_truncated_responses(tmp_path: Path) -> None:
     assert_every_call_audited(db, model)
 
 
-def test_output_failing_validation(tmp_path: Path) -> None:
+def test_output_failing_validation(tmp_path: Path, offline: dict[str, CaseState]) -> None:
     db = tmp_path / "t.db"
     with endpoint("invalid_output") as (model, _):
         states = triage(db, model)
@@ -238,15 +258,12 @@ def test_output_failing_validation(tmp_path: Path) -> None:
     assert [r["prompt"]["id"] for r in repairs] == ["repair", "repair"]
     assert "E999" in repairs[0]["messages"][-1]["content"]
     assert "wipe_disk" in repairs[0]["messages"][-1]["content"]
-    # C-5: wrong three times: a person decides, with the reason.
-    c5 = states["C-5"]
-    assert c5.analysis is not None and c5.analysis.verdict == "needs_review"
-    assert "failed validation 3 times" in c5.analysis.rationale[0]
-    assert c5.status == "escalated"
+    # C-5: wrong three times: the model abstains and the offline decision stands.
+    assert_abstained(states["C-5"], offline["C-5"], "failed validation 3 times")
     assert_every_call_audited(db, model)
 
 
-def test_rate_limit_retry_after_is_honoured(tmp_path: Path) -> None:
+def test_rate_limit_retry_after_is_honoured(tmp_path: Path, offline: dict[str, CaseState]) -> None:
     db = tmp_path / "t.db"
     started = time.monotonic()
     with endpoint("rate_limited") as (model, cassette):
@@ -255,32 +272,33 @@ def test_rate_limit_retry_after_is_honoured(tmp_path: Path) -> None:
     # C-3's first request got a 429 with Retry-After: 1; the client waited and retried once.
     assert states["C-3"].status == "closed"
     assert elapsed >= 1.0
-    # C-5 stayed rate-limited through the client's retries: it goes to a person with the reason.
-    c5 = states["C-5"]
-    assert c5.analysis is not None and c5.analysis.verdict == "needs_review"
-    assert "rate_limited" in c5.analysis.rationale[0]
+    # C-5 stayed rate-limited through the client's retries: the model abstains, with the reason.
+    assert_abstained(states["C-5"], offline["C-5"], "rate_limited")
     errors = [r for r in model_records(db, "C-5") if r["phase"] == "error"]
     assert errors and errors[0]["status"] == 429
     assert exchanges(cassette) == model.calls + 1 + 2  # C-3: one retry; C-5: two retries
     assert_every_call_audited(db, model)
 
 
-def test_server_error_sends_the_case_to_a_person(tmp_path: Path) -> None:
+def test_a_failing_server_costs_the_case_nothing(
+    tmp_path: Path, offline: dict[str, CaseState]
+) -> None:
+    """A model that fails is not a model that disagrees: C-4 keeps the offline analyst's
+    automatic containments (issue 13: they had all gone to approval)."""
     db = tmp_path / "t.db"
     with endpoint("server_error") as (model, cassette):
         states = triage(db, model)
     c4 = states["C-4"]
     assert c4.investigation is not None and c4.investigation.failed
     assert "server_error" in c4.investigation.failed
-    assert c4.analysis is not None and c4.analysis.verdict == "needs_review"
-    # An unsettled verdict never acts alone: every action waits for a person or is denied.
-    assert {d.outcome for d in c4.decisions} <= {"needs_approval", "deny"}
-    assert not [r for r in Store(db).actions.rows("C-4") if r.status == "executed"]
+    assert_abstained(c4, offline["C-4"], "server_error")
+    executed = [r for r in Store(db).actions.rows("C-4") if r.status == "executed"]
+    assert executed and all(not r.requested_by.startswith("llm:") for r in executed)
     assert exchanges(cassette) == model.calls + 2  # three attempts for C-4's one call
     assert_every_call_audited(db, model)
 
 
-def test_timeouts(tmp_path: Path) -> None:
+def test_timeouts(tmp_path: Path, offline: dict[str, CaseState]) -> None:
     db = tmp_path / "t.db"
 
     def fails(body: str, sent: int) -> bool:
@@ -294,9 +312,7 @@ def test_timeouts(tmp_path: Path) -> None:
     assert states["C-3"].status == "closed"
     assert states["C-4"].investigation is not None
     assert states["C-4"].investigation.stopped == "answered"
-    c5 = states["C-5"]
-    assert c5.analysis is not None and c5.analysis.verdict == "needs_review"
-    assert "timeout" in c5.analysis.rationale[0]
+    assert_abstained(states["C-5"], offline["C-5"], "timeout")
     assert_every_call_audited(db, model)
 
 

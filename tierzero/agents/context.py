@@ -158,6 +158,8 @@ class RunContext:
             actor=actor,
             now=self.now,
             max_response_bytes=self.model.config.max_response_bytes,
+            context_window=self.model.config.context_window,
+            token_margin=self.model.config.token_margin,
         )
 
     def tools(self, case_id: str) -> ToolContext:

@@ -74,11 +74,16 @@ class OpenAIChatModel:
         kwargs: dict[str, Any] = {
             "model": self._endpoint.model,
             "messages": list(request.messages),
-            "temperature": self._config.temperature,
+            "temperature": (
+                self._config.temperature if request.temperature is None else request.temperature
+            ),
             self._max_tokens_field: request.max_tokens,
         }
         if request.tools:
             kwargs["tools"] = list(request.tools)
+            # Sent explicitly: llama-cpp-python's server ignores the tools without it.
+            if self._config.send_tool_choice:
+                kwargs["tool_choice"] = request.tool_choice
         if request.json_output and self._config.json_output == "json_object":
             kwargs["response_format"] = {"type": "json_object"}
 

@@ -10,6 +10,8 @@ The loop ends when the model answers without tool calls, or at the step or tool-
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -27,9 +29,12 @@ from tierzero.guardrails.model_gate import (
     ModelError,
     ModelGate,
     PromptRef,
+    count_margin,
+    encoding_for,
 )
 from tierzero.ingest.alert import Alert
 from tierzero.prompts import Prompt, load
+from tierzero.settings.model import prompt_limit
 from tierzero.tools.registry import REGISTRY, ToolArgumentError, UnknownToolError
 
 ACTOR = "investigation-agent"
@@ -48,8 +53,8 @@ INVESTIGATION_TOOLS = (
     "attack_technique",
     "similar_cases",
 )
-MAX_ALERTS_IN_PROMPT = 60
 MAX_TARGETS_PER_KIND = 25
+INVESTIGATION_MAX_TOKENS = 1200  # of one investigation answer
 
 
 def prompt_ref(prompt: Prompt) -> PromptRef:
@@ -69,14 +74,38 @@ def read_only_tools() -> list[dict[str, Any]]:
     return tools
 
 
-def alert_view(alert: Alert, evidence_id: str | None, repeats: int = 0) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Detail:
+    """How much of the case the first message shows: compacted step by step until it fits."""
+
+    alerts: int  # distinct alerts shown (most severe first)
+    evidence: int  # evidence items listed (alerts first, as numbered)
+    message_chars: int  # of each alert's own message (0: none)
+    per_kind: int  # entity values per kind
+    evidence_chars: int  # of each evidence summary
+
+
+# From everything to the least that still lets the model investigate (it can page the rest
+# with case_alerts): one step per level, the first that fits the budget is used.
+DETAIL_LEVELS = (
+    Detail(alerts=60, evidence=400, message_chars=1000, per_kind=10, evidence_chars=400),
+    Detail(alerts=30, evidence=80, message_chars=300, per_kind=5, evidence_chars=240),
+    Detail(alerts=15, evidence=40, message_chars=120, per_kind=3, evidence_chars=160),
+    Detail(alerts=8, evidence=20, message_chars=0, per_kind=2, evidence_chars=120),
+    Detail(alerts=5, evidence=10, message_chars=0, per_kind=1, evidence_chars=100),
+)
+
+
+def alert_view(
+    alert: Alert, evidence_id: str | None, repeats: int = 0, detail: Detail = DETAIL_LEVELS[0]
+) -> dict[str, Any]:
     """An alert as the model sees it: tierzero's ids and times, the source's text as values."""
     entities: dict[str, list[str]] = {}
     for o in alert.observables:
         values = entities.setdefault(o.kind.value, [])
-        if o.value not in values and len(values) < 10:
+        if o.value not in values and len(values) < detail.per_kind:
             values.append(o.value[:500])
-    return {
+    view: dict[str, Any] = {
         "evidence_id": evidence_id,
         "alert_id": alert.id,
         "time": alert.time.isoformat(),
@@ -88,8 +117,10 @@ def alert_view(alert: Alert, evidence_id: str | None, repeats: int = 0) -> dict[
         "techniques": list(alert.techniques),
         "repeats": repeats,
         "entities": entities,
-        "message": (alert.message or "")[:1000] or None,
     }
+    if detail.message_chars:
+        view["message"] = (alert.message or "")[: detail.message_chars] or None
+    return view
 
 
 def candidate_targets(case: CaseFile, ctx: RunContext) -> dict[str, list[str]]:
@@ -109,21 +140,55 @@ def candidate_targets(case: CaseFile, ctx: RunContext) -> dict[str, list[str]]:
     return by_kind
 
 
-def case_message(state: CaseState, ctx: RunContext, fence: DataFence) -> str:
-    """The first user message: the case, its evidence list and its alerts, all fenced."""
+def case_message(
+    state: CaseState, ctx: RunContext, fence: DataFence, budget: int | None = None
+) -> str:
+    """The first user message: the case, its evidence list and its alerts, all fenced.
+
+    With a token ``budget`` (a model with a small context window), the case is compacted
+    level by level (:data:`DETAIL_LEVELS`: fewer alerts, most severe first, shorter texts)
+    until it fits; repeats are always collapsed into a count. The most compact level is used
+    when none fits (the gate then refuses a call that would overflow, and the model abstains).
+    """
+    text = ""
+    for detail in DETAIL_LEVELS:
+        text = _case_message(state, ctx, fence, detail)
+        if budget is None or _tokens(ctx, text) <= budget:
+            return text
+    return text
+
+
+def _tokens(ctx: RunContext, text: str) -> int:
+    assert ctx.model is not None
+    encoding = encoding_for(ctx.model.model.name)
+    margin = count_margin(ctx.model.model.name, ctx.model.config.token_margin)
+    return math.ceil(len(encoding.encode(text, disallowed_special=())) * margin)
+
+
+def _case_message(state: CaseState, ctx: RunContext, fence: DataFence, detail: Detail) -> str:
     case = ctx.case_file(state.case_id)
     by_alert = {e.alert_id: e.id for e in state.evidence if e.alert_id}
+    # Most severe first, then in time order: what a person would read first.
+    ranked = sorted(case.primary_alerts, key=lambda a: (-_severity(a), a.time, a.id))
+    shown = sorted(ranked[: detail.alerts], key=lambda a: (a.time, a.id))
     alerts = [
-        alert_view(a, by_alert.get(a.id), case.duplicates.get(a.id, 0))
-        for a in case.primary_alerts[:MAX_ALERTS_IN_PROMPT]
+        alert_view(a, by_alert.get(a.id), case.duplicates.get(a.id, 0), detail) for a in shown
     ]
     triage = state.prioritization
-    more = len(case.primary_alerts) - MAX_ALERTS_IN_PROMPT + case.left_out
+    more = len(case.primary_alerts) - len(shown) + case.left_out
     return load("case").render(
         case_id=state.case_id,
         alert_count=case.alert_count,
         sources=", ".join(sorted({a.provenance.source for a in case.alerts})),
-        evidence=fence.wrap("evidence", [_evidence_view(e) for e in state.evidence]),
+        evidence=fence.wrap(
+            "evidence",
+            [_evidence_view(e, detail.evidence_chars) for e in state.evidence[: detail.evidence]],
+        )
+        + (
+            f"\n({len(state.evidence) - detail.evidence} more evidence items not listed)"
+            if len(state.evidence) > detail.evidence
+            else ""
+        ),
         alerts=fence.wrap("alerts", alerts)
         + (f"\n({more} more alerts: use case_alerts)" if more > 0 else ""),
         priority=triage.priority if triage else "unknown",
@@ -131,8 +196,13 @@ def case_message(state: CaseState, ctx: RunContext, fence: DataFence) -> str:
     )
 
 
-def _evidence_view(item: Evidence) -> dict[str, Any]:
-    return {"id": item.id, "kind": item.kind, "summary": item.summary[:400]}
+def _severity(alert: Alert) -> int:
+    value = int(alert.severity_id)
+    return 0 if value == 99 else value
+
+
+def _evidence_view(item: Evidence, chars: int = 400) -> dict[str, Any]:
+    return {"id": item.id, "kind": item.kind, "summary": item.summary[:chars]}
 
 
 def investigate(state: CaseState, ctx: RunContext) -> ModelInvestigation:
@@ -141,18 +211,17 @@ def investigate(state: CaseState, ctx: RunContext) -> ModelInvestigation:
     limits = ctx.model.config.investigation
     fence = DataFence()
     system = load("investigate")
+    instructions = system.render(fence=fence.name, max_steps=limits.max_steps)
+    tools = read_only_tools()
+    budget = _case_budget(ctx, instructions, tools)
     messages: list[dict[str, Any]] = [
-        {
-            "role": "system",
-            "content": system.render(fence=fence.name, max_steps=limits.max_steps),
-        },
-        {"role": "user", "content": case_message(state, ctx, fence)},
+        {"role": "system", "content": instructions},
+        {"role": "user", "content": case_message(state, ctx, fence, budget)},
     ]
     gate = ctx.model_gate(state.case_id, ACTOR)
     mediator = ctx.mediator(state.case_id, actor=ACTOR)
     loop = ToolLoop(gate, mediator, fence, limits.max_tool_calls, limits.max_tool_result_chars)
     ref = prompt_ref(system)
-    tools = read_only_tools()
     steps = 0
     stopped = "step_limit"
     findings: str | None = None
@@ -160,7 +229,8 @@ def investigate(state: CaseState, ctx: RunContext) -> ModelInvestigation:
     try:
         while steps < limits.max_steps:
             steps += 1
-            response = gate.complete(ChatRequest(messages, tools, max_tokens=1200), ref)
+            request = ChatRequest(messages, tools, max_tokens=INVESTIGATION_MAX_TOKENS)
+            response = gate.complete(request, ref)
             messages.append(response.message())
             if response.tool_calls:
                 messages.extend(loop.answer(response))
@@ -187,6 +257,19 @@ def investigate(state: CaseState, ctx: RunContext) -> ModelInvestigation:
         failed=failed,
         transcript=tuple(messages),
     )
+
+
+def _case_budget(ctx: RunContext, system: str, tools: list[dict[str, Any]]) -> int | None:
+    """Tokens the case message may take when the model's context window is known: the call's
+    prompt limit less the system prompt, the tools and room for the tool results to come."""
+    assert ctx.model is not None
+    config = ctx.model.config
+    if config.context_window is None:
+        return None
+    limit = prompt_limit(config, INVESTIGATION_MAX_TOKENS)
+    fixed = _tokens(ctx, system) + _tokens(ctx, json.dumps(tools, sort_keys=True))
+    results = min(config.investigation.max_tool_result_chars // 3, limit // 4)
+    return max(limit - fixed - results, 0)
 
 
 def _failure(exc: Exception) -> str:

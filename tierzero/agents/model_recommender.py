@@ -3,7 +3,11 @@
 The model concludes its investigation with one JSON object, validated against
 :class:`ModelOpinion` (pydantic) and against the case: evidence ids must exist, actions must
 be in the catalog, technique ids must be well-formed. A failing answer is re-asked at most
-twice with the problems listed; after that the case goes to a person with the reason.
+twice with the problems listed and the expected shape; after that the model has no opinion.
+
+A model with no opinion (it failed, timed out, or never gave a valid conclusion) abstains by
+default (``on_model_failure``): the offline analyst's decision stands, as with no model, and
+the case says why.
 
 The deterministic offline analyst always runs too. :func:`reconcile` keeps both opinions on the
 case; when they disagree (an attack on one side, no attack on the other, or either unsure)
@@ -19,7 +23,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tierzero.agents.context import RunContext
-from tierzero.agents.model_investigator import ACTOR, candidate_targets, prompt_ref
+from tierzero.agents.model_investigator import (
+    ACTOR,
+    candidate_targets,
+    prompt_ref,
+    read_only_tools,
+)
 from tierzero.agents.state import Analysis, CaseState, Recommendation
 from tierzero.agents.untrusted import DataFence
 from tierzero.guardrails.model_gate import ChatRequest, ModelBudgetExceeded, ModelError
@@ -132,10 +141,19 @@ def conclude(state: CaseState, ctx: RunContext) -> tuple[ModelOpinion, int]:
     prompt = ask
     attempts = 1 + limits.max_validation_retries
     problems: list[str] = []
+    answers: list[str] = []
     for attempt in range(1, attempts + 1):
         try:
             response = gate.complete(
-                ChatRequest(messages, json_output=True, max_tokens=1500), prompt_ref(prompt)
+                ChatRequest(
+                    messages,
+                    read_only_tools(),  # the same tools as every step: a cacheable prefix
+                    json_output=True,
+                    max_tokens=1500,
+                    tool_choice="none",
+                    temperature=None if attempt == 1 else repair_temperature(ctx),
+                ),
+                prompt_ref(prompt),
             )
         except ModelError as exc:
             raise OpinionFailed(f"model endpoint failed ({exc.kind}): {str(exc)[:300]}") from exc
@@ -145,19 +163,25 @@ def conclude(state: CaseState, ctx: RunContext) -> tuple[ModelOpinion, int]:
         try:
             if response.finish_reason == "length":
                 raise ValueError("the answer was cut off at its length limit; answer shorter")
+            if response.tool_calls:
+                raise ValueError("the answer is a tool call; the investigation is over")
             opinion = parse(response.content)
             problems = check(opinion, evidence_ids, catalog)
         except ValueError as exc:
             problems = [str(exc)]
         if not problems:
             return opinion, attempt
+        answer = (response.content or "").strip()
+        if answer in answers:
+            problems.append("this answer is word for word one you gave before; change it")
+        answers.append(answer)
         if attempt < attempts:
             prompt = load("repair")
             messages.append(
                 {
                     "role": "user",
                     "content": prompt.render(
-                        problems="; ".join(problems)[:1500],
+                        problems="\n".join(f"- {p}" for p in problems)[:1500],
                         attempt=attempt + 1,
                         max_attempts=attempts,
                     ),
@@ -166,6 +190,12 @@ def conclude(state: CaseState, ctx: RunContext) -> tuple[ModelOpinion, int]:
     raise OpinionFailed(
         f"the model's conclusion failed validation {attempts} times: {'; '.join(problems)[:500]}"
     )
+
+
+def repair_temperature(ctx: RunContext) -> float:
+    """The temperature of a re-ask (``repair_temperature``)."""
+    assert ctx.model is not None
+    return ctx.model.config.repair_temperature
 
 
 def _fence_of(messages: list[dict[str, Any]]) -> str | None:
@@ -258,6 +288,20 @@ def reconcile(offline: Analysis, model: Analysis) -> Analysis:
         outcomes=offline.outcomes,
         techniques=tuple(sorted({*offline.techniques, *model.techniques})),
         tactics=offline.tactics,
+    )
+
+
+def abstained(offline: Analysis, reason: str) -> Analysis:
+    """The offline analysis, standing as it would with no model: the configured model gave no
+    opinion (it failed; it did not disagree), and the case says so first."""
+    return offline.model_copy(
+        update={
+            "rationale": (
+                f"The model abstained ({reason}); the offline analyst's decision stands, as "
+                "with no model.",
+                *offline.rationale,
+            ),
+        }
     )
 
 

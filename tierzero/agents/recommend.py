@@ -15,6 +15,7 @@ from tierzero.agents.context import RunContext
 from tierzero.agents.facts import facts_for
 from tierzero.agents.model_recommender import (
     OpinionFailed,
+    abstained,
     conclude,
     model_analysis,
     reconcile,
@@ -87,8 +88,10 @@ def _with_model_opinion(
             raise OpinionFailed(state.investigation.failed)
         opinion, _ = conclude(state, ctx)
     except OpinionFailed as exc:
+        abstain = ctx.model is None or ctx.model.config.on_model_failure == "abstain"
+        failed = abstained if abstain else unavailable
         return {
-            "analysis": unavailable(offline, str(exc)),
+            "analysis": failed(offline, str(exc)),
             "opinions": (offline,),
             "recommendations": tuple(offline_recommendations),
         }

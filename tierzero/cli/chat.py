@@ -13,9 +13,12 @@ from rich.text import Text
 from tierzero.cli.support import (
     ConfigOption,
     DbOption,
+    ModelDeadlineOption,
+    ModelTimeoutOption,
     actor_option,
     fail,
     load_settings,
+    model_progress,
     open_store,
     out,
     refusals,
@@ -52,6 +55,8 @@ def chat_command(
     ] = False,
     db: DbOption = DEFAULT_DB,
     config: ConfigOption = None,
+    model_timeout: ModelTimeoutOption = None,
+    model_deadline: ModelDeadlineOption = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="With --message: print the replies as JSON.")
     ] = False,
@@ -69,8 +74,8 @@ def chat_command(
     """
     if as_json and not messages:
         raise fail("--json needs --message (the interactive chat prints text)", 2)
-    settings = load_settings(config)
-    with open_store(db, must_exist=True) as store:
+    settings = load_settings(config, model_timeout, model_deadline)
+    with open_store(db, must_exist=True) as store, model_progress():
         with refusals():
             row = live_case(store, case_id)
         with open_chat(

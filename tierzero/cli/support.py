@@ -3,9 +3,12 @@ errors that exit, opening the store and loading the settings."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from tierzero.config import ConfigError
 from tierzero.guardrails.actors import ActorRefused, is_hidden, require_actor
 from tierzero.settings import Settings
+from tierzero.settings.model import with_timing
 from tierzero.store.sqlite import Store
 from tierzero.usecases.errors import Refused
 
@@ -33,6 +37,25 @@ ConfigOption = Annotated[
     Path | None,
     typer.Option(
         "--config", help="Config folder (default: the bundled config, or $TIERZERO_CONFIG)."
+    ),
+]
+
+ModelTimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--model-timeout",
+        min=0.001,
+        help="Seconds per network read of a model call (default: config, or "
+        "$TIERZERO_MODEL_TIMEOUT). Raise it for CPU inference.",
+    ),
+]
+ModelDeadlineOption = Annotated[
+    float | None,
+    typer.Option(
+        "--model-deadline",
+        min=0.001,
+        help="Seconds of wall clock for one whole model call, retries included (default: "
+        "config, or $TIERZERO_MODEL_DEADLINE).",
     ),
 ]
 
@@ -156,12 +179,36 @@ def open_store(db: Path, must_exist: bool = False) -> Iterator[Store]:
         store.close()
 
 
-def load_settings(config: Path | None) -> Settings:
-    """The settings of ``--config`` (or the defaults); a wrong file is an error naming it."""
+def load_settings(
+    config: Path | None, model_timeout: float | None = None, model_deadline: float | None = None
+) -> Settings:
+    """The settings of ``--config`` (or the defaults), with the model timing of the flags;
+    a wrong file or value is an error naming it."""
     try:
-        return Settings.load(config)
-    except ConfigError as exc:
+        settings = Settings.load(config)
+        if model_timeout is None and model_deadline is None:
+            return settings
+        timed = with_timing(settings.model, timeout=model_timeout, deadline=model_deadline)
+        return replace(settings, model=timed)
+    except (ConfigError, ValueError) as exc:
         raise fail(str(exc)) from None
+
+
+@contextmanager
+def model_progress() -> Iterator[None]:
+    """Print the model calls' progress lines (``tierzero.model``) on stderr meanwhile: with CPU
+    inference a call can take minutes, and a run that says nothing looks hung."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s model: %(message)s", "%H:%M:%S"))
+    logger = logging.getLogger("tierzero.model")
+    logger.addHandler(handler)
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
 
 
 @contextmanager

@@ -13,10 +13,13 @@ from tierzero.cli.inputs import MappingOption, PathsArgument, SourceOption, chec
 from tierzero.cli.support import (
     ConfigOption,
     JsonOption,
+    ModelDeadlineOption,
+    ModelTimeoutOption,
     NewDbOption,
     err,
     fail,
     load_settings,
+    model_progress,
     open_store,
     out,
     progress_bar,
@@ -38,6 +41,8 @@ def triage_command(
     mapping: MappingOption = None,
     db: NewDbOption = DEFAULT_DB,
     config: ConfigOption = None,
+    model_timeout: ModelTimeoutOption = None,
+    model_deadline: ModelDeadlineOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Ingest alert files, correlate them into cases and triage every new or changed case.
@@ -47,13 +52,17 @@ def triage_command(
     the quarantine with a reason. Re-running on the same input changes nothing.
     """
     check_source(source, mapping)
-    settings = load_settings(config)
+    settings = load_settings(config, model_timeout, model_deadline)
     options = IngestOptions(
         source=source,
         mapping=mapping,
         refuse_samples=settings.ingest.vendor_samples == "refuse",
     )
-    with open_store(db) as store, progress_bar(enabled=not as_json) as progress:
+    with (
+        open_store(db) as store,
+        progress_bar(enabled=not as_json) as progress,
+        model_progress(),
+    ):
         try:
             report = triage(paths, settings, store, options, progress=progress)
         except (InputError, MappingError) as exc:

@@ -20,10 +20,12 @@ client in ``tierzero.agents.llm`` or a scripted fake in tests. Nothing here impo
 from __future__ import annotations
 
 import json
+import logging
+import math
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -33,6 +35,11 @@ import tiktoken
 from pydantic import BaseModel, ConfigDict, Field
 
 from tierzero.guardrails.mediator import AuditSink
+from tierzero.guardrails.text_tool_calls import offered_names, recognize
+
+# Progress of model work (one line before and after each call): CPU inference can take minutes
+# per call, and a run that prints nothing meanwhile looks hung. The CLI shows these on stderr.
+progress_log = logging.getLogger("tierzero.model")
 
 ModelErrorKind = Literal[
     "timeout",  # no complete answer within the per-read timeout or the call's deadline
@@ -43,6 +50,7 @@ ModelErrorKind = Literal[
     "bad_response",  # an answer that is not a chat completion (not JSON, wrong shape)
     "too_large",  # an answer above max_response_bytes
     "client_error",  # the client raised something it should have mapped (a bug, audited)
+    "empty_answer",  # neither text nor a tool call: nothing to use
 ]
 
 # The largest reply the model may send (config/model.yaml ``max_response_bytes``): the client
@@ -84,6 +92,10 @@ class ChatRequest:
     tools: Sequence[dict[str, Any]] = ()
     json_output: bool = False
     max_tokens: int = 1024
+    # With tools: "auto" (the model may call them) or "none" (it must answer in text; the
+    # tools are still sent so the prompt prefix, and a server's prompt cache, stay the same).
+    tool_choice: Literal["auto", "none"] = "auto"
+    temperature: float | None = None  # None: the configured temperature
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,9 @@ class ChatResponse:
     model: str = ""
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    # How the tool calls came: in the API's field ("native") or written in the text ("text",
+    # see guardrails.text_tool_calls); None without calls.
+    tool_call_format: Literal["native", "text"] | None = None
 
     def message(self) -> dict[str, Any]:
         """The assistant message to append to the conversation."""
@@ -189,6 +204,22 @@ def encoding_for(model: str) -> tiktoken.Encoding:
     return tiktoken.get_encoding(OFFLINE_ENCODING)
 
 
+@cache
+def tokenizer_known(model: str) -> bool:
+    """Whether tiktoken knows the model's tokenizer (an OpenAI model): its counts, even with
+    the offline fallback encoding, are close; another model's (Qwen, Llama) run higher."""
+    try:
+        tiktoken.encoding_name_for_model(model)
+    except KeyError:
+        return False
+    return True
+
+
+def count_margin(model: str, margin: float) -> float:
+    """The factor a prompt's count is raised by: 1 for a known tokenizer, else ``margin``."""
+    return 1.0 if tokenizer_known(model) else margin
+
+
 def count_tokens(encoding: tiktoken.Encoding, request: ChatRequest) -> int:
     """Prompt tokens of a request: message texts, tool calls and tool schemas.
 
@@ -231,20 +262,24 @@ class ModelGate:
     actor: str
     now: datetime
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    context_window: int | None = None  # the served model's, when known (config/model.yaml)
+    token_margin: float = 1.0  # raises counts made with another model's encoding
     tokens_used: int = field(default=0, init=False)
     calls: int = field(default=0, init=False)
 
     def complete(self, request: ChatRequest, prompt: PromptRef) -> ChatResponse:
         """Make one audited, budgeted call; raises ModelBudgetExceeded or ModelError."""
         encoding = encoding_for(self.model.name)
-        prompt_tokens = count_tokens(encoding, request)
+        margin = count_margin(self.model.name, self.token_margin)
+        prompt_tokens = math.ceil(count_tokens(encoding, request) * margin)
         max_tokens = min(request.max_tokens, self.budget.max_completion_tokens)
-        request = ChatRequest(request.messages, request.tools, request.json_output, max_tokens)
+        request = replace(request, max_tokens=max_tokens)
         refusal = self._over_budget(prompt_tokens, max_tokens)
         header: dict[str, Any] = {
             "model": self.model.name,
             "prompt": {"id": prompt.id, "version": prompt.version, "sha256": prompt.sha256},
             "encoding": encoding.name,
+            "token_margin": margin,
             "prompt_tokens": prompt_tokens,
             "max_tokens": max_tokens,
         }
@@ -259,11 +294,16 @@ class ModelGate:
                 "call": self.calls + 1,
                 "messages": list(request.messages),
                 "tools": [t["function"]["name"] for t in request.tools],
+                "tool_choice": request.tool_choice if request.tools else None,
                 "json_output": request.json_output,
             }
         )
         self.calls += 1
         started = time.perf_counter()
+        where = f"{self.case_id or 'no case'} {self.actor} call {self.calls}"
+        progress_log.info(
+            "%s: %s prompt tokens sent to %s, waiting", where, f"{prompt_tokens:,}", self.model.name
+        )
         tokens = prompt_tokens  # charged for a failed call too: the endpoint read the prompt
         outcome: dict[str, Any]
         try:
@@ -284,6 +324,14 @@ class ModelGate:
             raise
         finally:
             # The request record above always gets its outcome, whatever happened in between.
+            elapsed = time.perf_counter() - started
+            progress_log.info(
+                "%s: %s after %.1f s (%s tokens for this case so far)",
+                where,
+                outcome.get("error", "answered"),
+                elapsed,
+                f"{self.tokens_used + tokens:,}",
+            )
             self._charge(tokens)
             self._audit(
                 {
@@ -308,12 +356,26 @@ class ModelGate:
             raise ModelError(
                 "too_large", f"the answer has {size} bytes; the limit is {self.max_response_bytes}"
             )
+        response = with_text_calls(response, request)
+        if not response.tool_calls and not (response.content or "").strip():
+            raise ModelError(
+                "empty_answer",
+                f"the answer has neither text nor a tool call (finish_reason "
+                f"{response.finish_reason!r})",
+            )
         return response
 
     def _over_budget(self, prompt_tokens: int, max_tokens: int) -> tuple[str, str] | None:
         b = self.budget
         if prompt_tokens > b.per_call_prompt_tokens:
             return "call", f"prompt of {prompt_tokens} tokens > {b.per_call_prompt_tokens} per call"
+        window = self.context_window
+        if window is not None and prompt_tokens + max_tokens > window:
+            return (
+                "context",
+                f"prompt of {prompt_tokens} tokens + {max_tokens} for the answer > the model's "
+                f"context window of {window}",
+            )
         if self.calls >= b.per_case_calls:
             return "case_calls", f"{self.calls} model calls made; the limit is {b.per_case_calls}"
         if self.tokens_used + prompt_tokens + max_tokens > b.per_case_tokens:
@@ -333,6 +395,23 @@ class ModelGate:
 
     def _audit(self, payload: dict[str, Any]) -> None:
         self.sink.audit("model_call", self.actor, payload, self.case_id, self.now)
+
+
+def with_text_calls(response: ChatResponse, request: ChatRequest) -> ChatResponse:
+    """The response with tool calls written as text read into ``tool_calls`` (only when the
+    request offered tools and let the model call them, and the answer has no native call)."""
+    if response.tool_calls:
+        return replace(response, tool_call_format="native")
+    if not request.tools or request.tool_choice == "none":
+        return response
+    found, rest = recognize(response.content, offered_names(request.tools))
+    if not found:
+        return response
+    calls = tuple(
+        ToolCall(id=f"text_call_{index}", name=name, arguments=arguments)
+        for index, (name, arguments) in enumerate(found)
+    )
+    return replace(response, content=rest or None, tool_calls=calls, tool_call_format="text")
 
 
 def response_bytes(response: ChatResponse) -> int:
@@ -357,6 +436,7 @@ def _response_outcome(
         "tool_calls": [
             {"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls
         ],
+        "tool_call_format": response.tool_call_format,
         "finish_reason": response.finish_reason,
         "usage": {
             "prompt_tokens": response.prompt_tokens,

@@ -20,7 +20,7 @@ from tierzero.correlate.engine import CorrelationConfig
 from tierzero.correlate.entities import normalize_key
 from tierzero.guardrails.policy import PRECISION_FILE, Policy, load_policy
 from tierzero.ingest.reader import IngestConfig
-from tierzero.settings.model import ModelConfig
+from tierzero.settings.model import ModelConfig, with_timing
 from tierzero.settings.organization import Organization
 from tierzero.settings.playbooks import Playbook, load_playbooks
 from tierzero.settings.priority import PriorityConfig
@@ -81,15 +81,24 @@ class Settings:
             policy=policy,
             inventory=Inventory.load(root / "inventory", domains),
             # Optional: folders written before the LLM agents existed have no model.yaml.
-            model=load_model(root / "model.yaml", ModelConfig)
-            if (root / "model.yaml").is_file()
-            else ModelConfig(),
+            model=_model_config(root),
             fingerprint=fingerprint(root),
             # Optional: what to do with vendor sample findings (default: ingest, flagged).
             ingest=load_model(root / "ingest.yaml", IngestConfig)
             if (root / "ingest.yaml").is_file()
             else IngestConfig(),
         )
+
+
+def _model_config(root: Path) -> ModelConfig:
+    """``model.yaml`` (optional: folders written before the LLM agents have none) with the
+    timing the environment overrides."""
+    path = root / "model.yaml"
+    config = load_model(path, ModelConfig) if path.is_file() else ModelConfig()
+    try:
+        return with_timing(config)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _priority_file(root: Path) -> Path:

@@ -46,24 +46,100 @@ class ModelConfig(_Strict):
     model: str = "gpt-4o-mini"
     # Per network operation (connect, each read, each write): a slow-drip answer keeps every
     # read short, so this alone does not bound a call; deadline_seconds does.
-    timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    # The caps leave room for CPU inference (a 16k-token prompt can take minutes to read).
+    timeout_seconds: float = Field(default=60.0, gt=0, le=7200)
     # Wall clock for one whole call: every attempt, the waits between them and the whole body.
-    deadline_seconds: float = Field(default=120.0, gt=0, le=3600)
+    deadline_seconds: float = Field(default=120.0, gt=0, le=14400)
     # The most bytes one answer may take on the wire (headers included); reading stops there.
     max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=16_384, le=64 << 20)
     max_retries: int = Field(
         default=2, ge=0, le=5, description="retries of timeouts, connection errors, 429 and 5xx"
     )
     temperature: float = Field(default=0.0, ge=0, le=2)
+    # A re-ask of a conclusion that failed validation: at temperature 0 a small model answers
+    # a re-ask with the same text word for word, so re-asks sample a little.
+    repair_temperature: float = Field(default=0.4, ge=0, le=2)
     # json_object asks the server for JSON mode (OpenAI, vLLM, Ollama, llama.cpp support it);
     # prompt_only relies on the prompt and validation alone, for servers that reject the field.
     json_output: Literal["json_object", "prompt_only"] = "json_object"
     # OpenAI's newer models take max_completion_tokens; many compatible servers only know
     # max_tokens. "auto": the former for api.openai.com, the latter elsewhere.
     max_tokens_field: Literal["auto", "max_tokens", "max_completion_tokens"] = "auto"
+    # tool_choice ("auto", or "none" for a conclusion) goes with every request that has tools:
+    # some servers (llama-cpp-python) drop the tools without it. Off for a server that rejects it.
+    send_tool_choice: bool = True
+    # A model that errors, times out or never gives a valid conclusion has no opinion:
+    # "abstain" lets the case proceed on the offline analyst's decision exactly as with no
+    # model (the case says the model abstained and why); "review" sends it to a person.
+    # Either way only a valid opinion that differs is a disagreement.
+    on_model_failure: Literal["abstain", "review"] = "abstain"
+    # The served model's context window in tokens (llama-server -c, vLLM --max-model-len).
+    # Every call's prompt must leave room for its answer inside it; the case shown to the
+    # model is compacted to fit. None: OpenAI-sized models, only the budgets below apply.
+    context_window: int | None = Field(default=None, ge=1024, le=10_000_000)
+    # tiktoken counts with an OpenAI encoding; for a model whose tokenizer it does not know
+    # (not an OpenAI model), counts are raised by this factor (Qwen2.5's ran 7-12% above
+    # cl100k_base).
+    token_margin: float = Field(default=1.15, ge=1.0, le=2.0)
     budgets: ModelBudget = ModelBudget()
     investigation: InvestigationLimits = InvestigationLimits()
     memory: MemoryConfig = MemoryConfig()
+
+
+def prompt_limit(config: ModelConfig, max_tokens: int) -> int:
+    """The most prompt tokens one call may send: the per-call budget, and what the context
+    window leaves after the answer's ``max_tokens``."""
+    limit = config.budgets.per_call_prompt_tokens
+    if config.context_window is not None:
+        limit = min(limit, config.context_window - max_tokens)
+    return max(limit, 0)
+
+
+# Environment variables that override config/model.yaml's timing without copying the folder.
+TIMEOUT_ENV = "TIERZERO_MODEL_TIMEOUT"
+DEADLINE_ENV = "TIERZERO_MODEL_DEADLINE"
+
+
+def with_timing(
+    config: ModelConfig,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    deadline: float | None = None,
+) -> ModelConfig:
+    """``config`` with its timeout and deadline from the flags, else the environment
+    (``TIERZERO_MODEL_TIMEOUT``, ``TIERZERO_MODEL_DEADLINE``, in seconds), else the file.
+
+    A deadline shorter than the timeout is raised to it (a call could not use its timeout).
+    Raises ValueError naming the variable for a value that is not a positive number in range.
+    """
+    env = os.environ if env is None else env
+    update: dict[str, float] = {}
+    for field, flag, variable in (
+        ("timeout_seconds", timeout, TIMEOUT_ENV),
+        ("deadline_seconds", deadline, DEADLINE_ENV),
+    ):
+        value: float | None = flag
+        if value is None and env.get(variable, "").strip():
+            try:
+                value = float(env[variable])
+            except ValueError:
+                raise ValueError(
+                    f"{variable}={env[variable]!r} is not a number of seconds"
+                ) from None
+        if value is not None:
+            update[field] = value
+    if not update:
+        return config
+    merged = {**config.model_dump(), **update}
+    if "deadline_seconds" not in update:
+        merged["deadline_seconds"] = max(merged["deadline_seconds"], merged["timeout_seconds"])
+    try:
+        return ModelConfig.model_validate(merged)
+    except ValueError as exc:
+        raise ValueError(
+            f"model timing out of range ({TIMEOUT_ENV}/{DEADLINE_ENV} or flags): "
+            f"{str(exc).splitlines()[-1][:200]}"
+        ) from None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,13 @@ from importlib import metadata
 from pathlib import Path
 
 from tierzero import prompts
-from tierzero.guardrails.model_gate import OFFLINE_ENCODING, ModelError, encoding_for
+from tierzero.guardrails.model_gate import (
+    OFFLINE_ENCODING,
+    ChatRequest,
+    ModelError,
+    encoding_for,
+    with_text_calls,
+)
 from tierzero.settings import Settings
 from tierzero.settings.model import Endpoint, endpoint_from_env
 
@@ -87,7 +93,10 @@ def run_checks(
         )
     )
     if endpoint is not None and probe:
-        checks.append(_probe(endpoint, settings))
+        reachable = _probe(endpoint, settings)
+        checks.append(reachable)
+        if reachable.ok:
+            checks.append(_tool_probe(endpoint, settings))
     checks.append(_memory(settings, db))
     return checks
 
@@ -107,6 +116,48 @@ def _probe(endpoint: Endpoint, settings: Settings) -> Check:
         "endpoint",
         False,
         f"answers, but does not list {endpoint.model} (it lists: {listed or 'nothing'})",
+    )
+
+
+PROBE_QUESTION = "Look up the asset WS-014. Use the lookup_asset tool; do not answer in prose."
+
+
+def _tool_probe(endpoint: Endpoint, settings: Settings) -> Check:
+    """One real tool call: native, written as text (the fallback reads it), or none."""
+    from tierzero.agents.llm import OpenAIChatModel  # imports openai: only when probing
+    from tierzero.tools import enrichment  # noqa: F401  (registers lookup_asset)
+    from tierzero.tools.registry import REGISTRY
+
+    client = OpenAIChatModel(endpoint, settings.model)
+    request = ChatRequest(
+        [{"role": "user", "content": PROBE_QUESTION}],
+        [REGISTRY.get("lookup_asset").json_schema()],
+        max_tokens=200,
+    )
+    try:
+        response = with_text_calls(client.complete(request), request)
+    except ModelError as exc:
+        return Check("tool calling", False, f"the tool-call request failed: {exc}", False)
+    called = [c.name for c in response.tool_calls]
+    if response.tool_call_format == "native" and "lookup_asset" in called:
+        return Check("tool calling", True, "native: the server returns tool_calls", False)
+    if response.tool_call_format == "text" and "lookup_asset" in called:
+        return Check(
+            "tool calling",
+            True,
+            "through the text fallback: the model writes its calls in the answer and tierzero "
+            "reads them (for native calls, serve a tool-capable chat template: llama-server "
+            "--jinja, or llama-cpp-python --chat_format chatml-function-calling)",
+            False,
+        )
+    said = (response.content or "").strip().replace("\n", " ")[:160] or "nothing"
+    return Check(
+        "tool calling",
+        False,
+        f"not at all: asked to call lookup_asset, the model said {said!r}. The investigation "
+        "agent will find nothing; serve a model and chat template with tool support, and keep "
+        "send_tool_choice on (config/model.yaml)",
+        False,
     )
 
 

@@ -118,3 +118,48 @@ def test_a_client_whose_pools_cannot_be_limited_is_refused() -> None:
     limited = enforce_limits(httpx2.Client())
     pool = limited._transport._pool  # type: ignore[attr-defined]
     assert isinstance(pool._network_backend, llm_limits._LimitedBackend)
+
+
+def _answer(seen: list[dict[str, Any]]) -> Any:
+    """A stub responder (tests/cassettes/stub_server.py) recording each request body."""
+
+    def respond(body: dict[str, Any], n: int) -> tuple[int, dict[str, str], dict[str, Any]]:
+        seen.append(body)
+        message = {"role": "assistant", "content": "ok"}
+        choice = {"index": 0, "finish_reason": "stop", "message": message}
+        return (
+            200,
+            {},
+            {
+                "id": f"c{n}",
+                "object": "chat.completion",
+                "created": 0,
+                "model": "m",
+                "choices": [choice],
+            },
+        )
+
+    return respond
+
+
+@pytest.mark.loopback
+def test_tool_choice_and_a_re_ask_temperature_are_sent() -> None:
+    """llama-cpp-python's server drops the tools when no tool_choice comes with them."""
+    from tests.cassettes.stub_server import serve
+    from tierzero.agents.llm import OpenAIChatModel
+    from tierzero.guardrails.model_gate import ChatRequest
+    from tierzero.settings.model import Endpoint, ModelConfig
+
+    seen: list[dict[str, Any]] = []
+    tools = [{"type": "function", "function": {"name": "lookup_asset", "parameters": {}}}]
+    hi = [{"role": "user", "content": "hi"}]
+    with serve(_answer(seen)) as base:
+        client = OpenAIChatModel(Endpoint(base, "k", "m"), ModelConfig())
+        client.complete(ChatRequest(hi, tools))
+        client.complete(ChatRequest(hi, tools, tool_choice="none", temperature=0.4))
+        client.complete(ChatRequest(hi))
+        quiet = OpenAIChatModel(Endpoint(base, "k", "m"), ModelConfig(send_tool_choice=False))
+        quiet.complete(ChatRequest(hi, tools))
+    assert [b.get("tool_choice") for b in seen] == ["auto", "none", None, None]
+    assert [b["temperature"] for b in seen] == [0.0, 0.4, 0.0, 0.0]
+    assert "tools" not in seen[2] and seen[3]["tools"] == tools

@@ -268,3 +268,23 @@ def test_scripted_tool_call_helper_round_trips() -> None:
     response = calls(("lookup_asset", {"host": "LT-1"}), ("x", "{bad"))
     assert [c.name for c in response.tool_calls] == ["lookup_asset", "x"]
     assert response.message()["tool_calls"][1]["function"]["arguments"] == "{bad"
+
+
+def test_timing_from_flags_then_environment_then_file() -> None:
+    from tierzero.settings.model import with_timing
+
+    base = ModelConfig()
+    assert with_timing(base, {}) == base
+    env = {"TIERZERO_MODEL_TIMEOUT": "900", "TIERZERO_MODEL_DEADLINE": "3600"}
+    timed = with_timing(base, env)
+    assert (timed.timeout_seconds, timed.deadline_seconds) == (900.0, 3600.0)
+    flagged = with_timing(base, env, timeout=30.0)
+    assert (flagged.timeout_seconds, flagged.deadline_seconds) == (30.0, 3600.0)
+    # A longer timeout alone lifts the deadline with it (a call could not use it otherwise).
+    assert with_timing(base, {"TIERZERO_MODEL_TIMEOUT": "1200"}).deadline_seconds == 1200.0
+    # CPU inference: a 20-minute call is allowed.
+    assert with_timing(base, {}, deadline=1200.0).deadline_seconds == 1200.0
+    with pytest.raises(ValueError, match="TIERZERO_MODEL_TIMEOUT='soon'"):
+        with_timing(base, {"TIERZERO_MODEL_TIMEOUT": "soon"})
+    with pytest.raises(ValueError, match="out of range"):
+        with_timing(base, {"TIERZERO_MODEL_DEADLINE": "-1"})

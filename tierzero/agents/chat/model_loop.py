@@ -182,9 +182,13 @@ def run_model_turn(
     try:
         for step in range(1, limits.max_steps + 1):
             last = step == limits.max_steps or loop.exhausted
-            # The last round offers no tools, so the model has to answer.
+            # The last round forbids tool calls (tool_choice "none"), so the model has to
+            # answer; the tools are still sent, so the prompt prefix stays cacheable.
             response = gate.complete(
-                ChatRequest(messages, () if last else tools, max_tokens=1000), ref
+                ChatRequest(
+                    messages, tools, max_tokens=1000, tool_choice="none" if last else "auto"
+                ),
+                ref,
             )
             messages.append(response.message())
             if response.tool_calls and not last:

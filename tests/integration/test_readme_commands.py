@@ -50,6 +50,13 @@ NOT_RUN = {
     "export OPENAI_BASE_URL=http://localhost:11434/v1 TIERZERO_MODEL=llama3.1": (
         "points tierzero at a model server; tests never reach the network"
     ),
+    "export OPENAI_BASE_URL=http://127.0.0.1:8081/v1"
+    " TIERZERO_MODEL=qwen2.5-coder-1.5b-instruct-q4_k_m": (
+        "points tierzero at a local model server; tests never reach it"
+    ),
+    "export TIERZERO_MODEL_CONTEXT=8192 TIERZERO_MODEL_TIMEOUT=900 TIERZERO_MODEL_DEADLINE=1800": (
+        "model settings for that server (test_model_layer checks the variables)"
+    ),
     # Development: the checks .ci/run runs itself, in the venv it created.
     ". .venv/bin/activate": ".ci/run",
     "ruff check .": ".ci/run",

@@ -231,13 +231,23 @@ def investigate(state: CaseState, ctx: RunContext) -> ModelInvestigation:
             steps += 1
             request = ChatRequest(messages, tools, max_tokens=INVESTIGATION_MAX_TOKENS)
             response = gate.complete(request, ref)
-            messages.append(response.message())
             if response.tool_calls:
+                room = _result_room(ctx, messages, tools, response)
+                if room is not None and room < MIN_RESULT_CHARS:
+                    # No room left for the results and the conclusion: stop here and
+                    # conclude on what was found (the unanswered calls are left out).
+                    findings = response.content
+                    stopped = "context_full"
+                    break
+                if room is not None:
+                    loop.max_chars = min(limits.max_tool_result_chars, room)
+                messages.append(response.message())
                 messages.extend(loop.answer(response))
                 if loop.exhausted:
                     stopped = "tool_budget"
                     break
                 continue
+            messages.append(response.message())
             if response.finish_reason == "length":
                 findings = (response.content or "") + " [cut off: the answer hit its length limit]"
                 stopped = "truncated"
@@ -261,7 +271,8 @@ def investigate(state: CaseState, ctx: RunContext) -> ModelInvestigation:
 
 def _case_budget(ctx: RunContext, system: str, tools: list[dict[str, Any]]) -> int | None:
     """Tokens the case message may take when the model's context window is known: the call's
-    prompt limit less the system prompt, the tools and room for the tool results to come."""
+    prompt limit less the system prompt, the tools, room for the tool results to come and
+    room to conclude."""
     assert ctx.model is not None
     config = ctx.model.config
     if config.context_window is None:
@@ -269,7 +280,31 @@ def _case_budget(ctx: RunContext, system: str, tools: list[dict[str, Any]]) -> i
     limit = prompt_limit(config, INVESTIGATION_MAX_TOKENS)
     fixed = _tokens(ctx, system) + _tokens(ctx, json.dumps(tools, sort_keys=True))
     results = min(config.investigation.max_tool_result_chars // 3, limit // 4)
-    return max(limit - fixed - results, 0)
+    return max(limit - fixed - results - CONCLUSION_ROOM, 0)
+
+
+# Tokens kept free for the conclusion: its question, its larger answer and two re-asks.
+CONCLUSION_ROOM = 1800
+MIN_RESULT_CHARS = 400  # a tool result shorter than this is not worth the call
+
+
+def _result_room(
+    ctx: RunContext,
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]],
+    response: ChatResponse,
+) -> int | None:
+    """Characters each of the response's tool results may take so the conversation still
+    fits the model's context with room to conclude; None without a known context window."""
+    assert ctx.model is not None
+    config = ctx.model.config
+    if config.context_window is None:
+        return None
+    limit = prompt_limit(config, INVESTIGATION_MAX_TOKENS)
+    used = _tokens(ctx, json.dumps([*messages, response.message()], sort_keys=True))
+    used += _tokens(ctx, json.dumps(tools, sort_keys=True))
+    room = limit - used - CONCLUSION_ROOM
+    return max(room, 0) * 3 // max(len(response.tool_calls), 1)  # ~3 characters a token
 
 
 def _failure(exc: Exception) -> str:

@@ -79,8 +79,9 @@ def check(opinion: ModelOpinion, evidence_ids: set[str], catalog: set[str]) -> l
     )
     if unknown:
         problems.append(f"evidence ids not in the case's evidence list: {', '.join(unknown[:10])}")
-    if not set(_CITATION.findall(opinion.rationale)) & evidence_ids:
-        problems.append("the rationale cites no evidence id like [E1]")
+    # The "evidence" ids (at least one, each checked above) are the citation; ids written in
+    # the rationale's prose are welcome but not required (small models rarely write them, and
+    # re-asking for them only repeated the same answer). The analysis names the ids either way.
     bad_actions = sorted({a.action for a in opinion.actions if a.action not in catalog})
     if bad_actions:
         problems.append(
@@ -209,7 +210,9 @@ def _fence_of(messages: list[dict[str, Any]]) -> str | None:
 
 def model_analysis(opinion: ModelOpinion, model: str, findings: str | None) -> Analysis:
     """The model's opinion in the same shape as the offline analyst's."""
-    rationale = [opinion.rationale]
+    cited = set(_CITATION.findall(opinion.rationale)) & set(opinion.evidence)
+    ids = ", ".join(dict.fromkeys(opinion.evidence))
+    rationale = [opinion.rationale if cited else f"{opinion.rationale} (evidence: {ids})"]
     if findings:
         rationale.append(f"Investigation findings: {findings[:1500]}")
     return Analysis(

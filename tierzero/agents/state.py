@@ -137,7 +137,9 @@ class Recommendation(_Model):
 
 
 # How the model's tool loop ended.
-InvestigationStop = Literal["answered", "step_limit", "tool_budget", "truncated", "failed"]
+InvestigationStop = Literal[
+    "answered", "step_limit", "tool_budget", "truncated", "context_full", "failed"
+]
 
 
 class ModelInvestigation(_Model):

@@ -114,7 +114,9 @@ class ChatResponse:
 
     def message(self) -> dict[str, Any]:
         """The assistant message to append to the conversation."""
-        out: dict[str, Any] = {"role": "assistant", "content": self.content}
+        # Content as a string even beside tool calls: llama-cpp-python's server rejects a null
+        # assistant content (every other server accepts "").
+        out: dict[str, Any] = {"role": "assistant", "content": self.content or ""}
         if self.tool_calls:
             out["tool_calls"] = [
                 {

@@ -70,7 +70,32 @@ def recognize(content: str | None, offered: frozenset[str]) -> tuple[list[tuple[
         found = _calls(_json_values(text), offered, tagged=False)
         if found:
             calls, rest = found, ""
+    if not calls:
+        # A call followed (or preceded) by stray text, e.g. an unclosed fence or the model's
+        # guess at the result: each top-level JSON object in the text is tried on its own.
+        for start, end, value in _embedded_objects(text):
+            found = _calls([value], offered, tagged=False)
+            if found:
+                calls += found
+                rest = rest.replace(text[start:end], " ", 1)
     return calls[:MAX_TEXT_CALLS], rest.strip()
+
+
+def _embedded_objects(text: str) -> list[tuple[int, int, Any]]:
+    """(start, end, value) of each JSON object that starts at a ``{`` outside the objects
+    found before it, at most :data:`MAX_TEXT_CALLS` of them."""
+    decoder = json.JSONDecoder()
+    found: list[tuple[int, int, Any]] = []
+    position = text.find("{")
+    while position != -1 and len(found) < MAX_TEXT_CALLS:
+        try:
+            value, end = decoder.raw_decode(text, position)
+        except (json.JSONDecodeError, RecursionError):
+            position = text.find("{", position + 1)
+            continue
+        found.append((position, end, value))
+        position = text.find("{", end)
+    return found
 
 
 def _json_values(text: str) -> list[Any]:

@@ -98,6 +98,7 @@ def prompt_limit(config: ModelConfig, max_tokens: int) -> int:
 # Environment variables that override config/model.yaml's timing without copying the folder.
 TIMEOUT_ENV = "TIERZERO_MODEL_TIMEOUT"
 DEADLINE_ENV = "TIERZERO_MODEL_DEADLINE"
+CONTEXT_ENV = "TIERZERO_MODEL_CONTEXT"  # the served model's context window, in tokens
 
 
 def with_timing(
@@ -107,13 +108,14 @@ def with_timing(
     deadline: float | None = None,
 ) -> ModelConfig:
     """``config`` with its timeout and deadline from the flags, else the environment
-    (``TIERZERO_MODEL_TIMEOUT``, ``TIERZERO_MODEL_DEADLINE``, in seconds), else the file.
+    (``TIERZERO_MODEL_TIMEOUT``, ``TIERZERO_MODEL_DEADLINE``, in seconds), else the file; and
+    the context window from ``TIERZERO_MODEL_CONTEXT`` (tokens) when it is set.
 
     A deadline shorter than the timeout is raised to it (a call could not use its timeout).
     Raises ValueError naming the variable for a value that is not a positive number in range.
     """
     env = os.environ if env is None else env
-    update: dict[str, float] = {}
+    update: dict[str, float | int] = {}
     for field, flag, variable in (
         ("timeout_seconds", timeout, TIMEOUT_ENV),
         ("deadline_seconds", deadline, DEADLINE_ENV),
@@ -128,6 +130,13 @@ def with_timing(
                 ) from None
         if value is not None:
             update[field] = value
+    if env.get(CONTEXT_ENV, "").strip():
+        try:
+            update["context_window"] = int(env[CONTEXT_ENV])
+        except ValueError:
+            raise ValueError(
+                f"{CONTEXT_ENV}={env[CONTEXT_ENV]!r} is not a number of tokens"
+            ) from None
     if not update:
         return config
     merged = {**config.model_dump(), **update}

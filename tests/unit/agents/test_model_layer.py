@@ -11,7 +11,13 @@ import pytest
 
 from tests.fakes import ScriptedModel, calls, text
 from tierzero import prompts
-from tierzero.agents.model_recommender import ModelOpinion, check, parse, reconcile
+from tierzero.agents.model_recommender import (
+    ModelOpinion,
+    check,
+    model_analysis,
+    parse,
+    reconcile,
+)
 from tierzero.agents.state import Analysis
 from tierzero.agents.untrusted import DataFence
 from tierzero.guardrails.model_gate import (
@@ -214,7 +220,10 @@ def test_conclusion_checks() -> None:
     catalog = {"isolate_host"}
     assert check(opinion(), {"E1"}, catalog) == []
     assert "E9" in check(opinion(evidence=["E9"]), {"E1"}, catalog)[0]
-    assert "cites no evidence" in check(opinion(rationale="trust me"), {"E1"}, catalog)[0]
+    # The evidence list is the citation; prose without ids is accepted and annotated.
+    assert check(opinion(rationale="trust me"), {"E1"}, catalog) == []
+    annotated = model_analysis(opinion(rationale="trust me"), "m", None)
+    assert annotated.rationale[0] == "trust me (evidence: E1)"
     bad = opinion(actions=[{"action": "wipe_disk", "target": "x"}], techniques=["T99"])
     problems = check(bad, {"E1"}, catalog)
     assert any("wipe_disk" in p for p in problems) and any("T99" in p for p in problems)
@@ -288,3 +297,6 @@ def test_timing_from_flags_then_environment_then_file() -> None:
         with_timing(base, {"TIERZERO_MODEL_TIMEOUT": "soon"})
     with pytest.raises(ValueError, match="out of range"):
         with_timing(base, {"TIERZERO_MODEL_DEADLINE": "-1"})
+    assert with_timing(base, {"TIERZERO_MODEL_CONTEXT": "8192"}).context_window == 8192
+    with pytest.raises(ValueError, match="TIERZERO_MODEL_CONTEXT"):
+        with_timing(base, {"TIERZERO_MODEL_CONTEXT": "8k"})

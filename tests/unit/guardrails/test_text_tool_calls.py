@@ -128,3 +128,23 @@ def test_an_empty_answer_is_an_audited_error(content: str | None) -> None:
     assert caught.value.kind == "empty_answer"
     assert g.sink.records[-1]["phase"] == "error"  # type: ignore[attr-defined]
     assert g.sink.records[-1]["error"] == "empty_answer"  # type: ignore[attr-defined]
+
+
+def test_a_call_with_stray_text_after_it_is_still_a_call() -> None:
+    """As recorded from Qwen2.5-Coder on llama-server: the object, then an unclosed fence and
+    the model's own guess at the result."""
+    content = (
+        '{"name": "raw_record", "arguments": {"alert_id": "A-1", "offset": 0}}\n```\n'
+        '{\n  "alert_id": "A-1",'
+    )
+    calls, rest = recognize(content, offered_names([*TOOLS, _tool("raw_record")]))
+    assert [(n, json.loads(a)) for n, a in calls] == [
+        ("raw_record", {"alert_id": "A-1", "offset": 0})
+    ]
+    assert "raw_record" not in rest
+    trailing = '{"name": "case_alerts", "arguments": {"limit": 50}}\n```'
+    assert recognize(trailing, OFFERED)[0] == [("case_alerts", '{"limit": 50}')]
+
+
+def _tool(name: str) -> dict[str, Any]:
+    return {"type": "function", "function": {"name": name, "parameters": {}}}

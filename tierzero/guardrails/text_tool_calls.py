@@ -29,8 +29,8 @@ from typing import Any
 
 MAX_TEXT_CALLS = 16  # calls read from one answer; more is not a plausible tool request
 
-_TAGGED = re.compile(r"<(tool_call|tools)>\s*(.*?)\s*(?:</\1>|$)", re.DOTALL)
-_FENCED = re.compile(r"```(?:json|tool_call|tool)?\s*\n?(.*?)```", re.DOTALL)
+_TAGGED = re.compile(r"<(tool_call|tools)>\s*(?P<body>.*?)\s*(?:</\1>|$)", re.DOTALL)
+_FENCED = re.compile(r"```(?:json|tool_call|tool)?\s*\n?(?P<body>.*?)```", re.DOTALL)
 _NAME_KEYS = ("name", "function", "tool", "tool_name")
 _ARGUMENT_KEYS = ("arguments", "parameters", "args")
 
@@ -55,17 +55,15 @@ def recognize(content: str | None, offered: frozenset[str]) -> tuple[list[tuple[
         return [], text
     calls: list[tuple[str, str]] = []
     rest = text
-    for match in _TAGGED.finditer(text):
-        found = _calls(_json_values(match.group(2)), offered, tagged=True)
-        if found:
-            calls += found
-            rest = rest.replace(match.group(0), " ", 1)
-    if not calls:
-        for match in _FENCED.finditer(text):
-            found = _calls(_json_values(match.group(1)), offered, tagged=False)
+    # Tagged blocks first; fenced blocks only when no tag held a call.
+    for block, tagged in ((_TAGGED, True), (_FENCED, False)):
+        for match in block.finditer(text):
+            found = _calls(_json_values(match.group("body")), offered, tagged=tagged)
             if found:
                 calls += found
                 rest = rest.replace(match.group(0), " ", 1)
+        if calls:
+            break
     if not calls:
         found = _calls(_json_values(text), offered, tagged=False)
         if found:

@@ -35,9 +35,15 @@ TEXT = {
 PROSE = {"role": "assistant", "content": "WS-014 is a workstation."}
 
 
-def responder(message: dict[str, Any], seen: list[dict[str, Any]]) -> Any:
+NAMED = {"type": "function", "function": {"name": "lookup_asset"}}
+
+
+def responder(messages: list[dict[str, Any]], seen: list[dict[str, Any]]) -> Any:
+    """Answers the n-th request with the n-th message."""
+
     def respond(body: dict[str, Any], n: int) -> tuple[int, dict[str, str], dict[str, Any]]:
         seen.append(body)
+        message = messages[min(len(seen), len(messages)) - 1]
         choice = {"index": 0, "finish_reason": "stop", "message": message}
         return (
             200,
@@ -55,18 +61,30 @@ def responder(message: dict[str, Any], seen: list[dict[str, Any]]) -> Any:
 
 
 @pytest.mark.parametrize(
-    ("message", "ok", "says"),
-    [(NATIVE, True, "native"), (TEXT, True, "text fallback"), (PROSE, False, "not at all")],
+    ("messages", "ok", "says"),
+    [
+        ([NATIVE], True, "native: the server returns tool_calls"),
+        # llama-cpp-python: the model writes the call, but a named tool_choice is native
+        ([TEXT, NATIVE], True, "text fallback"),
+        # llama-server --jinja with a small model: text both times
+        ([TEXT, TEXT], True, "text fallback"),
+        ([PROSE, PROSE], False, "not at all"),
+    ],
 )
 def test_the_tool_probe_says_how_tools_are_handled(
-    tmp_path: Path, message: dict[str, Any], ok: bool, says: str
+    tmp_path: Path, messages: list[dict[str, Any]], ok: bool, says: str
 ) -> None:
     seen: list[dict[str, Any]] = []
-    with serve(responder(message, seen), models=("qwen",)) as base:
+    with serve(responder(messages, seen), models=("qwen",)) as base:
         env = {"OPENAI_BASE_URL": base, "TIERZERO_MODEL": "qwen"}
         checks = {c.name: c for c in run_checks(Settings.load(), tmp_path / "t.db", env=env)}
     probe = checks["tool calling"]
     assert probe.ok is ok and says in probe.detail
     assert not probe.required  # tierzero still works; the model abstains
-    (body,) = seen
-    assert body["tool_choice"] == "auto" and body["tools"][0]["function"]["name"] == "lookup_asset"
+    assert len(seen) == len(messages)
+    assert seen[0]["tool_choice"] == "auto"
+    assert seen[0]["tools"][0]["function"]["name"] == "lookup_asset"
+    if len(messages) == 2:  # the second request names the tool
+        assert seen[1]["tool_choice"] == NAMED
+        second = "returns a native call" if messages[1] is NATIVE else "even with the tool named"
+        assert second in probe.detail

@@ -96,6 +96,22 @@ def test_how_each_server_returns_a_tool_call(name: str) -> None:
     assert response.tool_call_format == CALL_FORMAT[name]
 
 
+@pytest.mark.parametrize("name", sorted(SERVERS))
+def test_a_named_tool_choice(name: str) -> None:
+    """Naming the tool (what ``tierzero doctor``'s second probe does): llama-cpp-python then
+    constrains the answer to the tool's arguments and returns a native call; llama-server
+    still gets the model's own text, which the fallback reads."""
+    with server(name, "named-tool") as client:
+        request = replace(probe_request(), tool_choice="lookup_asset")
+        response = with_text_calls(client.complete(request), request)
+    assert [c.name for c in response.tool_calls] == ["lookup_asset"]
+    assert "WS-014" in response.tool_calls[0].arguments
+    assert response.tool_call_format == NAMED_FORMAT[name]
+
+
+NAMED_FORMAT = {"llama_server": "text", "llama_cpp_python": "native"}
+
+
 # As recorded: this model writes its calls as a fenced JSON object even under llama-server's
 # --jinja tool template, so tierzero's text fallback is what makes it investigate at all.
 CALL_FORMAT = {"llama_server": "text", "llama_cpp_python": "text"}

@@ -83,7 +83,7 @@ class OpenAIChatModel:
             kwargs["tools"] = list(request.tools)
             # Sent explicitly: llama-cpp-python's server ignores the tools without it.
             if self._config.send_tool_choice:
-                kwargs["tool_choice"] = request.tool_choice
+                kwargs["tool_choice"] = wire_tool_choice(request.tool_choice)
         if request.json_output and self._config.json_output == "json_object":
             kwargs["response_format"] = {"type": "json_object"}
 
@@ -266,3 +266,11 @@ class EndpointEmbedding:
 
     def supported_spaces(self) -> list[str]:
         return ["cosine", "l2", "ip"]
+
+
+def wire_tool_choice(choice: str) -> str | dict[str, Any]:
+    """``tool_choice`` as Chat Completions takes it: "auto" and "none" as they are, a tool's
+    name as ``{"type": "function", "function": {"name": ...}}``."""
+    if choice in ("auto", "none", "required"):
+        return choice
+    return {"type": "function", "function": {"name": choice}}

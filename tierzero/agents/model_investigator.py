@@ -34,7 +34,7 @@ from tierzero.guardrails.model_gate import (
 )
 from tierzero.ingest.alert import Alert
 from tierzero.prompts import Prompt, load
-from tierzero.settings.model import prompt_limit
+from tierzero.settings.model import ModelConfig, compact_tools, prompt_limit
 from tierzero.tools.registry import REGISTRY, ToolArgumentError, UnknownToolError
 
 ACTOR = "investigation-agent"
@@ -45,6 +45,7 @@ INVESTIGATION_TOOLS = (
     "entity_alerts",
     "process_tree",
     "signin_history",
+    "case_identity_activity",
     "threat_intel",
     "lookup_asset",
     "lookup_identity",
@@ -61,8 +62,10 @@ def prompt_ref(prompt: Prompt) -> PromptRef:
     return PromptRef(prompt.id, prompt.version, prompt.sha256)
 
 
-def read_only_tools() -> list[dict[str, Any]]:
-    """OpenAI tool schemas of the investigation tools that are registered and read-only."""
+def read_only_tools(config: ModelConfig) -> list[dict[str, Any]]:
+    """OpenAI tool schemas of the investigation tools that are registered and read-only,
+    compact for a small context window (``tool_schemas`` in config/model.yaml)."""
+    compact = compact_tools(config)
     tools = []
     for name in INVESTIGATION_TOOLS:
         try:
@@ -70,7 +73,7 @@ def read_only_tools() -> list[dict[str, Any]]:
         except UnknownToolError:
             continue
         if spec.action_class == "read":
-            tools.append(spec.json_schema())
+            tools.append(spec.json_schema(compact))
     return tools
 
 
@@ -212,7 +215,7 @@ def investigate(state: CaseState, ctx: RunContext) -> ModelInvestigation:
     fence = DataFence()
     system = load("investigate")
     instructions = system.render(fence=fence.name, max_steps=limits.max_steps)
-    tools = read_only_tools()
+    tools = read_only_tools(ctx.model.config)
     budget = _case_budget(ctx, instructions, tools)
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": instructions},

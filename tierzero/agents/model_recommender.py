@@ -148,7 +148,9 @@ def conclude(state: CaseState, ctx: RunContext) -> tuple[ModelOpinion, int]:
             response = gate.complete(
                 ChatRequest(
                     messages,
-                    read_only_tools(),  # the same tools as every step: a cacheable prefix
+                    read_only_tools(
+                        ctx.model.config
+                    ),  # the same tools as every step: a cacheable prefix
                     json_output=True,
                     max_tokens=1500,
                     tool_choice="none",

@@ -92,9 +92,10 @@ class ChatRequest:
     tools: Sequence[dict[str, Any]] = ()
     json_output: bool = False
     max_tokens: int = 1024
-    # With tools: "auto" (the model may call them) or "none" (it must answer in text; the
-    # tools are still sent so the prompt prefix, and a server's prompt cache, stay the same).
-    tool_choice: Literal["auto", "none"] = "auto"
+    # With tools: "auto" (the model may call them), "none" (it must answer in text; the
+    # tools are still sent so the prompt prefix, and a server's prompt cache, stay the same),
+    # or one offered tool's name (it must call that tool: ``tierzero doctor``'s probe).
+    tool_choice: str = "auto"
     temperature: float | None = None  # None: the configured temperature
 
 

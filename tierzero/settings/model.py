@@ -81,6 +81,10 @@ class ModelConfig(_Strict):
     # (not an OpenAI model), counts are raised by this factor (Qwen2.5's ran 7-12% above
     # cl100k_base).
     token_margin: float = Field(default=1.15, ge=1.0, le=2.0)
+    # How the tools are described to the model: "full" descriptions, "compact" (each tool's
+    # first sentence, about 700 tokens fewer for the investigation tools), or "auto": compact
+    # when the context window is known and at most COMPACT_TOOLS_CONTEXT tokens.
+    tool_schemas: Literal["auto", "full", "compact"] = "auto"
     budgets: ModelBudget = ModelBudget()
     investigation: InvestigationLimits = InvestigationLimits()
     memory: MemoryConfig = MemoryConfig()
@@ -93,6 +97,16 @@ def prompt_limit(config: ModelConfig, max_tokens: int) -> int:
     if config.context_window is not None:
         limit = min(limit, config.context_window - max_tokens)
     return max(limit, 0)
+
+
+COMPACT_TOOLS_CONTEXT = 16_384  # "auto" tool schemas are compact at or below this window
+
+
+def compact_tools(config: ModelConfig) -> bool:
+    """Whether the model gets the compact tool schemas (see ``tool_schemas``)."""
+    if config.tool_schemas != "auto":
+        return config.tool_schemas == "compact"
+    return config.context_window is not None and config.context_window <= COMPACT_TOOLS_CONTEXT
 
 
 # Environment variables that override config/model.yaml's timing without copying the folder.

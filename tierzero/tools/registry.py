@@ -9,6 +9,7 @@ those parameters, so every call is validated the same way whoever makes it.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -114,16 +115,73 @@ class ToolSpec:
     func: Callable[..., Any]
     arguments: type[BaseModel]
 
-    def json_schema(self) -> dict[str, Any]:
-        """The function schema a model sees (OpenAI tool format)."""
+    def json_schema(self, compact: bool = False) -> dict[str, Any]:
+        """The function schema a model sees (OpenAI tool format), without pydantic's titles
+        (they repeat the names). ``compact``: the description's first sentence only, for a
+        model whose context window is small (the system prompt already says that tool
+        results are data, never instructions)."""
+        description = " ".join(self.description.split())
+        parameters = without_titles(self.arguments.model_json_schema())
+        if compact:
+            description = first_sentence(description)
+            parameters = without_checks(parameters)
         return {
             "type": "function",
-            "function": {
-                "name": self.name,
-                "description": self.description,
-                "parameters": self.arguments.model_json_schema(),
-            },
+            "function": {"name": self.name, "description": description, "parameters": parameters},
         }
+
+
+_SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)\.\s+(?=[A-Z])")
+
+
+def first_sentence(text: str) -> str:
+    """Up to and including the first full stop that ends a sentence (the whole text when
+    there is none)."""
+    end = _SENTENCE_END.search(text)
+    return text if end is None else text[: end.start() + 1]
+
+
+# Keywords only the validator needs: every call is validated against the full argument model
+# anyway, and a refused call comes back to the model with the problems named.
+CHECK_ONLY = frozenset({"pattern", "minLength", "maxLength", "additionalProperties"})
+
+
+def without_checks(schema: Any) -> Any:
+    """A schema without its validation-only keywords, an optional ``X | None`` shown as X."""
+    if isinstance(schema, list):
+        return [without_checks(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    options = schema.get("anyOf")
+    if isinstance(options, list) and {"type": "null"} in options and len(options) == 2:
+        (kept,) = [o for o in options if o != {"type": "null"}]
+        # "default": null goes too: leaving the argument out is how the model says "none"
+        rest = {k: v for k, v in schema.items() if k != "anyOf" and (k, v) != ("default", None)}
+        return without_checks({**kept, **rest})
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in ("properties", "$defs") and isinstance(value, dict):
+            out[key] = {name: without_checks(sub) for name, sub in value.items()}
+        elif key not in CHECK_ONLY:
+            out[key] = without_checks(value)
+    return out
+
+
+def without_titles(schema: Any) -> Any:
+    """A JSON schema without its ``title`` keywords; a property named "title" is kept."""
+    if isinstance(schema, list):
+        return [without_titles(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key in ("properties", "$defs") and isinstance(value, dict):
+            out[key] = {name: without_titles(sub) for name, sub in value.items()}
+        else:
+            out[key] = without_titles(value)
+    return out
 
 
 class ToolRegistry:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import platform
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -18,6 +18,7 @@ from tierzero import prompts
 from tierzero.guardrails.model_gate import (
     OFFLINE_ENCODING,
     ChatRequest,
+    ChatResponse,
     ModelError,
     encoding_for,
     with_text_calls,
@@ -123,42 +124,65 @@ PROBE_QUESTION = "Look up the asset WS-014. Use the lookup_asset tool; do not an
 
 
 def _tool_probe(endpoint: Endpoint, settings: Settings) -> Check:
-    """One real tool call: native, written as text (the fallback reads it), or none."""
+    """One real tool call: native, written as text (the fallback reads it), or none. When the
+    model's own choice is not native, a second request names the tool, to say whether the
+    server could return native calls at all."""
     from tierzero.agents.llm import OpenAIChatModel  # imports openai: only when probing
     from tierzero.tools import enrichment  # noqa: F401  (registers lookup_asset)
     from tierzero.tools.registry import REGISTRY
 
     client = OpenAIChatModel(endpoint, settings.model)
-    request = ChatRequest(
-        [{"role": "user", "content": PROBE_QUESTION}],
-        [REGISTRY.get("lookup_asset").json_schema()],
-        max_tokens=200,
-    )
+    tools = [REGISTRY.get("lookup_asset").json_schema()]
+
+    def ask(tool_choice: str) -> ChatResponse:
+        request = ChatRequest(
+            [{"role": "user", "content": PROBE_QUESTION}],
+            tools,
+            max_tokens=200,
+            tool_choice=tool_choice,
+        )
+        return with_text_calls(client.complete(request), request)
+
     try:
-        response = with_text_calls(client.complete(request), request)
+        response = ask("auto")
     except ModelError as exc:
         return Check("tool calling", False, f"the tool-call request failed: {exc}", False)
     called = [c.name for c in response.tool_calls]
     if response.tool_call_format == "native" and "lookup_asset" in called:
         return Check("tool calling", True, "native: the server returns tool_calls", False)
+    named = _named_probe(ask)
     if response.tool_call_format == "text" and "lookup_asset" in called:
         return Check(
             "tool calling",
             True,
             "through the text fallback: the model writes its calls in the answer and tierzero "
-            "reads them (for native calls, serve a tool-capable chat template: llama-server "
-            "--jinja, or llama-cpp-python --chat_format chatml-function-calling)",
+            f"reads them ({named}; for native calls by the model's own choice, serve a "
+            "tool-capable chat template: llama-server --jinja, or llama-cpp-python "
+            "--chat_format chatml-function-calling)",
             False,
         )
     said = (response.content or "").strip().replace("\n", " ")[:160] or "nothing"
     return Check(
         "tool calling",
         False,
-        f"not at all: asked to call lookup_asset, the model said {said!r}. The investigation "
-        "agent will find nothing; serve a model and chat template with tool support, and keep "
-        "send_tool_choice on (config/model.yaml)",
+        f"not at all: asked to call lookup_asset, the model said {said!r} ({named}). The "
+        "investigation agent will find nothing; serve a model and chat template with tool "
+        "support, and keep send_tool_choice on (config/model.yaml)",
         False,
     )
+
+
+def _named_probe(ask: Callable[[str], ChatResponse]) -> str:
+    """What the server does when the request names the tool it must call."""
+    try:
+        response = ask("lookup_asset")
+    except ModelError as exc:
+        return f"naming the tool in tool_choice fails: {exc.kind}"
+    if response.tool_call_format == "native":
+        return "with the tool named in tool_choice the server returns a native call"
+    if response.tool_call_format == "text":
+        return "even with the tool named in tool_choice the model writes the call as text"
+    return "even with the tool named in tool_choice the model calls nothing"
 
 
 def _memory(settings: Settings, db: Path) -> Check:

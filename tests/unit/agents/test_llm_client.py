@@ -158,8 +158,10 @@ def test_tool_choice_and_a_re_ask_temperature_are_sent() -> None:
         client.complete(ChatRequest(hi, tools))
         client.complete(ChatRequest(hi, tools, tool_choice="none", temperature=0.4))
         client.complete(ChatRequest(hi))
+        client.complete(ChatRequest(hi, tools, tool_choice="lookup_asset"))
         quiet = OpenAIChatModel(Endpoint(base, "k", "m"), ModelConfig(send_tool_choice=False))
         quiet.complete(ChatRequest(hi, tools))
-    assert [b.get("tool_choice") for b in seen] == ["auto", "none", None, None]
-    assert [b["temperature"] for b in seen] == [0.0, 0.4, 0.0, 0.0]
-    assert "tools" not in seen[2] and seen[3]["tools"] == tools
+    named = {"type": "function", "function": {"name": "lookup_asset"}}
+    assert [b.get("tool_choice") for b in seen] == ["auto", "none", None, named, None]
+    assert [b["temperature"] for b in seen] == [0.0, 0.4, 0.0, 0.0, 0.0]
+    assert "tools" not in seen[2] and seen[4]["tools"] == tools

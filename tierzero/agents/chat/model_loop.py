@@ -177,7 +177,7 @@ def run_model_turn(
         limits.max_tool_result_chars,
         extra={"propose_action": propose_action},
     )
-    tools = [*read_only_tools(), propose_action_tool(catalog)]
+    tools = [*read_only_tools(ctx.model.config), propose_action_tool(catalog)]
     ref = prompt_ref(system)
     try:
         for step in range(1, limits.max_steps + 1):

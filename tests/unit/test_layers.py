@@ -18,6 +18,7 @@ LAYERS = (
     "agents",
     "usecases",
     "evals",
+    "service",
     "cli",
 )
 # Leaf modules that import nothing of tierzero's, usable from any layer.

@@ -23,6 +23,7 @@ from tierzero.cli.normalize import normalize_command
 from tierzero.cli.ops import metrics_command, shadow_command
 from tierzero.cli.policy import policy_app
 from tierzero.cli.quarantine import quarantine_app
+from tierzero.cli.serve import serve_command, tokens_app
 from tierzero.cli.support import err, safe
 from tierzero.cli.triage import triage_command
 from tierzero.store.audit import AuditWriteError
@@ -42,6 +43,7 @@ app.command("chat")(chat_command)
 app.command("autonomy")(autonomy_command)
 app.command("shadow")(shadow_command)
 app.command("metrics")(metrics_command)
+app.command("serve")(serve_command)
 app.add_typer(cases_app, name="cases")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(actions_app, name="actions")
@@ -50,6 +52,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(eval_app, name="eval")
 app.add_typer(policy_app, name="policy")
+app.add_typer(tokens_app, name="tokens")
 
 
 def main() -> None:

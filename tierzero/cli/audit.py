@@ -14,7 +14,7 @@ from rich.table import Table
 from tierzero.cli.support import DbOption, err, fail, open_store, out, refusals, safe, safe_cells
 from tierzero.store.audit_anchor import KEY_ENV
 from tierzero.store.sqlite import DEFAULT_DB
-from tierzero.usecases.audit import signed_head, verify_export, verify_store
+from tierzero.usecases.audit import export_line, signed_head, verify_export, verify_store
 
 audit_app = typer.Typer(
     help="Inspect, export and verify the hash-chained audit log.", no_args_is_help=True
@@ -92,13 +92,6 @@ def audit_export(
     with open_store(db, must_exist=True) as store:
         for record in store.audit_records(case):
             sys.stdout.write(export_line(record) + "\n")
-
-
-def export_line(record: dict[str, Any]) -> str:
-    """One record as ASCII JSON: the same record for ``audit verify --file`` (which parses it),
-    but no control, text-direction or invisible character reaches a terminal it is printed to
-    (the chain's own canonical form keeps UTF-8 as is)."""
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
 
 
 # Exit code of a chain found intact whose signatures could not be checked (no key file, or

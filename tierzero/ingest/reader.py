@@ -15,6 +15,7 @@ streamed element by element.
 from __future__ import annotations
 
 import json
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -67,6 +68,7 @@ __all__ = [
     "InputFile",
     "discover",
     "read",
+    "read_body",
     "read_file",
 ]
 _EARLIEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=UTC)
@@ -127,6 +129,32 @@ def read(
         yield from read_file(input_file, options, ingested_at)
 
 
+def read_body(
+    body: bytes, name: str, options: IngestOptions, ingested_at: datetime
+) -> Iterator[Alert | QuarantinedRecord]:
+    """Normalize the records of one pushed body (the service's intake): a JSON object, a JSON
+    list, JSON lines or an envelope, read exactly as a ``.json`` file is; ``name`` stands for
+    the file name in provenance and quarantine entries."""
+    adapter = _named_adapter(options)
+    # The streaming readers work on a file descriptor (pread): the body is spooled to an
+    # anonymous temporary file, which is gone when closed.
+    with tempfile.TemporaryFile() as handle:
+        handle.write(body)
+        handle.flush()
+        handle.seek(0)
+        items = _json_records(handle, options.max_record_bytes)
+        yield from _each_record(items, name, adapter, options, ingested_at)
+
+
+def _named_adapter(options: IngestOptions) -> Adapter | None:
+    """The adapter ``--source`` names (None: "auto", each record finds its own)."""
+    if options.source == "auto":
+        return None
+    if options.source not in ADAPTERS:
+        raise InputError(f"unknown source {options.source!r}; known: {', '.join(ADAPTERS)}")
+    return ADAPTERS[options.source]
+
+
 def _file_entry(input_file: InputFile, reason: str, at: datetime) -> QuarantinedRecord:
     """The quarantine entry of a file that is not read: position 0, nothing of its content."""
     return quarantine(
@@ -155,10 +183,8 @@ def read_file(
                 raise  # the operator's own --mapping: stop and say so
             yield _file_entry(input_file, f"its mapping cannot be used: {exc}", ingested_at)
             return
-    elif options.source != "auto":
-        if options.source not in ADAPTERS:
-            raise InputError(f"unknown source {options.source!r}; known: {', '.join(ADAPTERS)}")
-        adapter = ADAPTERS[options.source]
+    else:
+        adapter = _named_adapter(options)
     try:
         # The checked target itself, not the name again: a name swapped for a link since
         # discovery is refused rather than followed.
@@ -171,13 +197,26 @@ def read_file(
         return
     name = str(input_file.path)
     with handle:
-        for record_no, raw, record, problem, whole in _records(input_file, handle, options):
-            context = ParseContext(name, record_no, ingested_at, raw)
-            if problem is not None or record is None:
-                source = adapter.name if adapter else "unknown"
-                yield _reject(source, context, problem or "empty record", whole)
-                continue
-            yield _normalize(adapter, record, context, options, ingested_at)
+        items = _records(input_file, handle, options)
+        yield from _each_record(items, name, adapter, options, ingested_at)
+
+
+def _each_record(
+    items: Iterable[_Item],
+    name: str,
+    adapter: Adapter | None,
+    options: IngestOptions,
+    ingested_at: datetime,
+) -> Iterator[Alert | QuarantinedRecord]:
+    """Each record read, normalized or quarantined (a record that could not be read at all is
+    quarantined with what was wrong)."""
+    for record_no, raw, record, problem, whole in items:
+        context = ParseContext(name, record_no, ingested_at, raw)
+        if problem is not None or record is None:
+            source = adapter.name if adapter else "unknown"
+            yield _reject(source, context, problem or "empty record", whole)
+            continue
+        yield _normalize(adapter, record, context, options, ingested_at)
 
 
 def _normalize(

@@ -24,6 +24,7 @@ from tierzero.settings.model import ModelConfig, with_timing
 from tierzero.settings.organization import Organization
 from tierzero.settings.playbooks import Playbook, load_playbooks
 from tierzero.settings.priority import PriorityConfig
+from tierzero.settings.service import ServiceConfig
 from tierzero.tools.inventory import Inventory
 
 
@@ -39,6 +40,7 @@ class Settings:
     model: ModelConfig
     fingerprint: str
     ingest: IngestConfig = IngestConfig()
+    service: ServiceConfig = ServiceConfig()
 
     def versions(self) -> dict[str, object]:
         """What the audit records as the configuration in force."""
@@ -87,6 +89,10 @@ class Settings:
             ingest=load_model(root / "ingest.yaml", IngestConfig)
             if (root / "ingest.yaml").is_file()
             else IngestConfig(),
+            # Optional: the service's limits and timers (default: ServiceConfig()).
+            service=load_model(root / "service.yaml", ServiceConfig)
+            if (root / "service.yaml").is_file()
+            else ServiceConfig(),
         )
 
 

@@ -310,6 +310,13 @@ class ActionLog:
         ).fetchone()
         return (str(found[0]), str(found[1])) if found else None
 
+    def decided_since(self, since: datetime) -> list[ActionRow]:
+        """Actions decided at or after ``since``, oldest first."""
+        rows = self.conn.execute(
+            "SELECT * FROM actions WHERE decided_at >= ? ORDER BY id", (ts(since),)
+        )
+        return [ActionRow(**dict(r)) for r in rows]
+
     def pending(self, case_id: str | None = None) -> list[ActionRow]:
         """Actions waiting for a person's approval."""
         return [r for r in self.rows(case_id) if r.status == "pending_approval"]

@@ -60,6 +60,12 @@ class AlertTables(Connected):
 
     def add_alerts(self, alerts: Sequence[Alert]) -> int:
         """Insert alerts not stored yet; returns how many were new (re-runs add none)."""
+        with self.transaction() as conn:
+            return len(self.insert_alerts(conn, alerts))
+
+    def insert_alerts(self, conn: sqlite3.Connection, alerts: Sequence[Alert]) -> set[str]:
+        """Inside the caller's transaction: insert the alerts not stored yet and index their
+        entities; returns the ids that were new (the first of ids repeated in the batch)."""
         rows = [
             (
                 a.id,
@@ -75,23 +81,18 @@ class AlertTables(Connected):
             )
             for a in alerts
         ]
-        with self.transaction() as conn:
-            stored = self._stored_ids(conn, [a.id for a in alerts])
-            before = conn.total_changes
+        stored = self._stored_ids(conn, [a.id for a in alerts])
+        conn.executemany(
+            "INSERT OR IGNORE INTO alerts (id, source, source_alert_id, source_file, record_no,"
+            " time_us, severity_id, detection_id, title, body) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+        fresh = {a.id: a for a in reversed(alerts) if a.id not in stored}
+        if fresh:
             conn.executemany(
-                "INSERT OR IGNORE INTO alerts (id, source, source_alert_id, source_file, record_no,"
-                " time_us, severity_id, detection_id, title, body) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                rows,
+                "INSERT OR IGNORE INTO alert_entities VALUES (?,?,?)", _entity_rows(fresh.values())
             )
-            added = conn.total_changes - before
-            if added:
-                # Index only what was inserted now (the first of repeated ids in the batch).
-                fresh = {a.id: a for a in reversed(alerts) if a.id not in stored}
-                conn.executemany(
-                    "INSERT OR IGNORE INTO alert_entities VALUES (?,?,?)",
-                    _entity_rows(fresh.values()),
-                )
-            return added
+        return set(fresh)
 
     @staticmethod
     def _stored_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
@@ -129,6 +130,13 @@ class AlertTables(Connected):
 
     def add_quarantined(self, records: Sequence[QuarantinedRecord]) -> int:
         """Insert quarantined records not stored yet; returns how many were new."""
+        with self.transaction() as conn:
+            return self.insert_quarantined(conn, records)
+
+    @staticmethod
+    def insert_quarantined(conn: sqlite3.Connection, records: Sequence[QuarantinedRecord]) -> int:
+        """Inside the caller's transaction: insert the records not stored yet (and the identity
+        activity some of them carry); returns how many were new."""
         rows = [
             (
                 r.key,
@@ -143,14 +151,13 @@ class AlertTables(Connected):
             )
             for r in records
         ]
-        with self.transaction() as conn:
-            before = conn.total_changes
-            conn.executemany("INSERT OR IGNORE INTO quarantine VALUES (?,?,?,?,?,?,?,?,?)", rows)
-            added = conn.total_changes - before
-            conn.executemany(
-                "INSERT OR IGNORE INTO identity_activity VALUES (?,?,?,?)", activity_rows(records)
-            )
-            return added
+        before = conn.total_changes
+        conn.executemany("INSERT OR IGNORE INTO quarantine VALUES (?,?,?,?,?,?,?,?,?)", rows)
+        added = conn.total_changes - before
+        conn.executemany(
+            "INSERT OR IGNORE INTO identity_activity VALUES (?,?,?,?)", activity_rows(records)
+        )
+        return added
 
     def quarantined(self, limit: int | None = None) -> list[QuarantinedRecord]:
         sql = (

@@ -50,6 +50,10 @@ AuditKind = Literal[
     "chat",  # one message of the analyst chat about a case (question or answer)
     "resolution",  # an analyst's final verdict on a case (feedback)
     "shadow",  # a shadow run replayed stored cases through a candidate policy (acted on nothing)
+    "intake",  # alerts pushed to the service: who, which request, how many stored/quarantined
+    "access",  # a service request refused for its token (401) or role (403)
+    "token",  # a service token created or revoked (its name and role, never the token)
+    "notification",  # one delivery attempt of an outbound webhook, and its outcome
 ]
 AUDIT_KINDS: frozenset[str] = frozenset(AuditKind.__args__)  # type: ignore[attr-defined]
 

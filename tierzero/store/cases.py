@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -92,6 +92,39 @@ class CaseTables(Connected):
     def cases(self, include_merged: bool = False) -> list[CaseRow]:
         where = "" if include_merged else " WHERE merged_into IS NULL"
         rows = self.conn.execute(f"SELECT * FROM cases{where} ORDER BY seq")
+        return [self._case_row(r) for r in rows]
+
+    def case_page(
+        self, filters: dict[str, str], limit: int, offset: int
+    ) -> tuple[list[CaseRow], int]:
+        """Live cases matching ``filters`` (status, priority, verdict, queue: exact values),
+        most urgent first (priority, then newest), one page, and how many match in all."""
+        where = ["merged_into IS NULL"]
+        values: list[Any] = []
+        for column in ("status", "priority", "verdict"):
+            if column in filters:
+                where.append(f"{column} = ?")
+                values.append(filters[column])
+        if "queue" in filters:
+            where.append("json_extract(analysis, '$.prioritization.queue') = ?")
+            values.append(filters["queue"])
+        clause = " AND ".join(where)
+        total = self.conn.execute(f"SELECT COUNT(*) FROM cases WHERE {clause}", values)
+        rows = self.conn.execute(
+            f"SELECT * FROM cases WHERE {clause} ORDER BY COALESCE(priority, 'P9'), seq DESC"
+            " LIMIT ? OFFSET ?",
+            [*values, limit, offset],
+        )
+        return [self._case_row(r) for r in rows], total.fetchone()[0]
+
+    def cases_updated_since(self, since: datetime, priorities: Sequence[str]) -> list[CaseRow]:
+        """Live cases of these priorities whose analysis was saved at or after ``since``."""
+        marks = ",".join("?" * len(priorities))
+        rows = self.conn.execute(
+            f"SELECT * FROM cases WHERE merged_into IS NULL AND updated_at >= ?"
+            f" AND priority IN ({marks}) ORDER BY seq",
+            (since.isoformat(), *priorities),
+        )
         return [self._case_row(r) for r in rows]
 
     def case(self, case_id: str) -> CaseRow | None:

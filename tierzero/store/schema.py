@@ -142,6 +142,44 @@ CREATE TABLE IF NOT EXISTS identity_activity (
     body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS identity_activity_user ON identity_activity (user_key, time_us);
+-- The service's answer to each pushed request that carried an idempotency key, so a retry
+-- gets the same answer and stores nothing twice (see store/intake.py).
+CREATE TABLE IF NOT EXISTS intake_requests (
+    token TEXT NOT NULL,
+    key TEXT NOT NULL,
+    body_sha256 TEXT NOT NULL,
+    response TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (token, key)
+);
+-- The service's outbound notifications: one row per (webhook, event), delivered with retries
+-- (see store/notifications.py).
+CREATE TABLE IF NOT EXISTS notifications (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    webhook TEXT NOT NULL,
+    event TEXT NOT NULL,
+    case_id TEXT,
+    message TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'queued',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at TEXT NOT NULL,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    delivered_at TEXT
+);
+CREATE INDEX IF NOT EXISTS notifications_due ON notifications (next_at) WHERE status = 'queued';
+-- The service's API tokens: only a SHA-256 of each token is kept (see store/tokens.py).
+CREATE TABLE IF NOT EXISTS api_tokens (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    person TEXT NOT NULL,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT,
+    revoked_by TEXT
+);
 """
 
 

@@ -20,20 +20,29 @@ from typing import Any
 
 from tierzero.store import audit as chain
 from tierzero.store.actions import ActionLog
-from tierzero.store.alerts import AlertTables
 from tierzero.store.cases import CaseTables
 from tierzero.store.chat_log import ChatLog
 from tierzero.store.correlation import CorrelationTables
 from tierzero.store.identity_activity import IdentityActivityTable
+from tierzero.store.intake import IntakeTable
+from tierzero.store.notifications import NotificationTable
 from tierzero.store.resolutions import ResolutionTable
 from tierzero.store.schema import SCHEMA
+from tierzero.store.tokens import TokenTable
 from tierzero.store.writer import WriterLock
 
 DEFAULT_DB = Path(".tierzero") / "tierzero.db"
 
 
 class Store(
-    AlertTables, CorrelationTables, CaseTables, ResolutionTable, ChatLog, IdentityActivityTable
+    IntakeTable,
+    CorrelationTables,
+    CaseTables,
+    ResolutionTable,
+    ChatLog,
+    IdentityActivityTable,
+    TokenTable,
+    NotificationTable,
 ):
     """SQLite persistence. Writes of one logical step happen in one transaction."""
 

@@ -9,7 +9,7 @@ from tierzero.guardrails.execution import RollbackRefused, rollback, sweep_lease
 from tierzero.settings import Settings
 from tierzero.store.actions import ActionConflict, ActionRow
 from tierzero.store.sqlite import Store
-from tierzero.usecases.errors import Refused, usable_actor
+from tierzero.usecases.errors import NotFound, Refused, usable_actor
 from tierzero.usecases.runtime import lab_connector
 
 
@@ -22,7 +22,7 @@ def rollback_action(
     with store.writing(f"roll back action {action_id}"):
         row = store.actions.get(action_id)
         if row is None:
-            raise Refused(f"no action {action_id}")
+            raise NotFound(f"no action {action_id}")
         try:
             return rollback(
                 store.actions,

@@ -15,7 +15,7 @@ from tierzero.store.actions import ActionRow
 from tierzero.store.memory import MemoryKeeper, MemoryOpener
 from tierzero.store.sqlite import Store
 from tierzero.usecases.analysis import audit_trail, summarize
-from tierzero.usecases.errors import Refused, usable_actor
+from tierzero.usecases.errors import NotFound, Refused, usable_actor
 from tierzero.usecases.runtime import configured_memory, graph_session
 
 _log = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ def answer_pending(
         approval_housekeeping(store, settings, now)
         row = store.actions.get(action_id)
         if row is None:
-            raise Refused(f"no action {action_id}")
+            raise NotFound(f"no action {action_id}")
         answer = ApprovalAnswer.for_row(
             row, approved=approved, approver=approver, reason=reason, at=now
         )

@@ -219,3 +219,10 @@ def read_export(path: Path) -> list[dict[str, Any]]:
     if not records:
         raise Refused(f"{path}: no audit records")
     return records
+
+
+def export_line(record: dict[str, Any]) -> str:
+    """One record as ASCII JSON: the same record for ``audit verify --file`` (which parses it),
+    but no control, text-direction or invisible character reaches a terminal it is printed to
+    (the chain's own canonical form keeps UTF-8 as is)."""
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)

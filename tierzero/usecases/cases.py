@@ -14,7 +14,7 @@ from tierzero.store.memory import reindex
 from tierzero.store.memory_records import SimilarCase, record_for, rememberable
 from tierzero.store.resolutions import RESOLUTION_VERDICTS
 from tierzero.store.sqlite import Store
-from tierzero.usecases.errors import Refused, usable_actor
+from tierzero.usecases.errors import NotFound, Refused, usable_actor
 from tierzero.usecases.runtime import configured_memory
 
 
@@ -61,7 +61,7 @@ def case_document(store: Store, case_id: str) -> tuple[CaseRow, dict[str, Any]]:
     are listed, and ``alerts_total``/``alerts_listed`` say how many there are and were listed."""
     row = store.case(case_id)
     if row is None:
-        raise Refused(f"no case {case_id!r}")
+        raise NotFound(f"no case {case_id!r}")
     alerts = store.alerts_of_case(case_id, MAX_CASE_ALERTS)
     listed = {a.id for a in alerts}
     total, _ = store.case_alert_totals(case_id)
@@ -85,7 +85,7 @@ def live_case(store: Store, case_id: str) -> CaseRow:
     """The case, refusing an unknown one or one merged into another."""
     row = store.case(case_id)
     if row is None:
-        raise Refused(f"no case {case_id!r} (see 'tierzero cases list')")
+        raise NotFound(f"no case {case_id!r} (see 'tierzero cases list')")
     if row.merged_into:
         raise Refused(f"case {case_id} was merged into {row.merged_into}: use that one")
     return row

@@ -17,6 +17,10 @@ class Refused(ValueError):
         self.usage = usage
 
 
+class NotFound(Refused):
+    """The request names something that does not exist (a case, an action)."""
+
+
 def usable_actor(name: str | None) -> str:
     """``name`` when it can stand in the audit as who did something; otherwise ``Refused``
     (empty, control characters, nothing visible ...: see ``guardrails.actors``)."""

@@ -1,0 +1,192 @@
+"""One running service: its settings, store file, clock, workers, metrics and access checks.
+
+Handlers reach it as ``request.app.state.service`` (see :mod:`.deps`). Each thread gets its
+own store connection (a connection shared between threads would share transactions).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import Request
+
+from tierzero.clock import Clock, SystemClock
+from tierzero.service.access import Permission, Principal, RateLimiter
+from tierzero.service.metrics import ServiceMetrics
+from tierzero.service.notify import NotifierWorker
+from tierzero.service.workers import TimerWorker, TriageWorker, Worker
+from tierzero.settings import Settings
+from tierzero.store.sqlite import Store
+from tierzero.usecases.runtime import ModelChoice
+from tierzero.usecases.triage import TriageReport
+
+_log = logging.getLogger("tierzero.service")
+
+
+class ServiceError(Exception):
+    """An answer other than success: its status, a message for a person, extra headers."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = headers or {}
+
+
+@dataclass
+class Service:
+    """Everything one running service holds: its settings, its store file, its clock, the
+    workers, the metrics, and one store connection per thread."""
+
+    settings: Settings
+    db: Path
+    clock: Clock = field(default_factory=SystemClock)
+    model: ModelChoice = "env"
+    workers_enabled: bool = True
+    config: Path | None = None  # the folder a policy reload reads (None: the defaults)
+    reports: Path = Path("tierzero-eval")  # where `tierzero eval run` writes its reports
+    notes: list[str] = field(default_factory=list)  # the timers' last notes (newest last)
+    transport: httpx.BaseTransport | None = None  # the webhooks' (tests: a mock; None: network)
+
+    def __post_init__(self) -> None:
+        self._local = threading.local()
+        self._stores: list[Store] = []
+        self._stores_lock = threading.Lock()
+        self.metrics = ServiceMetrics(self.store)
+        limit = self.settings.service.rate_limit
+        self.limiter = RateLimiter(limit.per_minute, limit.burst)
+        self.triage = TriageWorker(
+            self.db, self.current_settings, self.clock, self.model, self._triage_report
+        )
+        self.timers = TimerWorker(self.db, self.current_settings, self.clock, self._note)
+        self.notifier = NotifierWorker(
+            self.db, self.current_settings, self.clock, self.clock.now(), transport=self.transport
+        )
+        self.workers: tuple[Worker, ...] = (self.triage, self.timers, self.notifier)
+
+    def current_settings(self) -> Settings:
+        """The settings in force (a reload swaps them between units of work)."""
+        return self.settings
+
+    def reload_settings(self, actor: str) -> Settings:
+        """Read the config folder again; the new settings apply from the next unit of work.
+        A broken folder raises ``ConfigError`` and the settings in force stay. Audited."""
+        fresh = Settings.load(self.config)
+        self.settings = fresh
+        self.store().audit(
+            "policy", actor, {**fresh.versions(), "reloaded": True}, None, self.clock.now()
+        )
+        return fresh
+
+    def store(self) -> Store:
+        """This thread's connection to the store."""
+        store: Store | None = getattr(self._local, "store", None)
+        if store is None:
+            store = Store(self.db)
+            self._local.store = store
+            with self._stores_lock:
+                self._stores.append(store)
+        return store
+
+    def start(self) -> None:
+        """Open the store and handle what fell due while the service was down (expiries fail
+        closed, leases are undone) before answering anything; then start the workers."""
+        store = self.store()  # creates the file and its tables before the workers open it
+        if self.workers_enabled:
+            self.timers.one_pass(store)
+            for worker in self.workers:
+                worker.start()
+
+    def stop(self, wait: float = 30.0) -> None:
+        """Stop the workers (a case being analysed is finished first, up to ``wait``)."""
+        for worker in self.workers:
+            worker.stop()
+        for worker in self.workers:
+            if worker.is_alive():
+                worker.join(wait)
+        with self._stores_lock:
+            for store in self._stores:
+                store.close()
+            self._stores.clear()
+
+    def healthy(self) -> tuple[bool, dict[str, Any]]:
+        """Whether the store answers and the workers run, with the details."""
+        detail: dict[str, Any] = {}
+        try:
+            self.store().conn.execute("SELECT 1").fetchone()
+            detail["store"] = "ok"
+        except Exception as exc:
+            detail["store"] = f"unreachable: {type(exc).__name__}"
+        ok = detail["store"] == "ok"
+        if self.workers_enabled:
+            for worker in self.workers:
+                alive = worker.healthy()
+                detail[worker.name] = {
+                    "alive": alive,
+                    "passes": worker.passes,
+                    "failures": worker.failures,
+                    "last_error": worker.last_error,
+                }
+                ok = ok and alive
+        return ok, detail
+
+    def _triage_report(self, report: TriageReport) -> None:
+        self.metrics.triage_passes.labels("ok").inc()
+        self.metrics.cases_analysed.inc(len(report.cases_analysed))
+
+    def _note(self, note: str) -> None:
+        _log.info("%s", note)
+        self.notes = [*self.notes[-99:], note]
+
+    # -- access ------------------------------------------------------------------------------
+
+    def principal(self, request: Request, permission: Permission | None) -> Principal:
+        """The request's token holder, if their role has ``permission`` (None: any role);
+        refusals are
+        audited (401 without a valid token, 403 for the wrong role) and rate-limited."""
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        found = self.store().token_of(token.strip()) if scheme.lower() == "bearer" else None
+        now = self.clock.now()
+        route = request.url.path
+        if found is None:
+            # Failed sign-ins are limited per address, so they cannot flood the audit.
+            address = request.client.host if request.client else "unknown"
+            wait = self.limiter.take(f"address:{address}")
+            if wait:
+                self.metrics.refusals.labels("429").inc()
+                raise ServiceError(429, "too many requests", self._retry(wait))
+            self.metrics.refusals.labels("401").inc()
+            self.store().audit(
+                "access",
+                "anonymous",
+                {"code": 401, "route": route, "address": address, "token_given": bool(token)},
+                None,
+                now,
+            )
+            raise ServiceError(
+                401, "a valid token is needed", {"WWW-Authenticate": 'Bearer realm="tierzero"'}
+            )
+        who = Principal(found.name, found.role, found.person)
+        wait = self.limiter.take(f"token:{who.name}")
+        if wait:
+            self.metrics.refusals.labels("429").inc()
+            raise ServiceError(429, "rate limit reached for this token", self._retry(wait))
+        if permission is not None and not who.may(permission):
+            self.metrics.refusals.labels("403").inc()
+            self.store().audit(
+                "access",
+                who.actor,
+                {"code": 403, "route": route, "role": who.role, "needs": permission},
+                None,
+                now,
+            )
+            raise ServiceError(403, f"the {who.role} role may not do this (needs {permission})")
+        return who
+
+    def _retry(self, wait: float) -> dict[str, str]:
+        return {"Retry-After": RateLimiter.retry_after(wait)}

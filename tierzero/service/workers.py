@@ -1,0 +1,125 @@
+"""The service's background work: continuous triage and the timers.
+
+Each worker is a thread with its own store connection (so its units of work hold the store's
+writer lock against the other threads and processes, and never share a transaction). Intake
+never waits for them: it only appends alerts, which the triage worker picks up as unassigned.
+A worker that fails on one pass logs it, counts it and goes on; ``alive`` and ``last_beat``
+are what ``/health`` reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tierzero.clock import Clock
+from tierzero.settings import Settings
+from tierzero.store.sqlite import Store
+from tierzero.usecases.actions import end_expired_leases
+from tierzero.usecases.approvals import approval_housekeeping
+from tierzero.usecases.runtime import ModelChoice
+from tierzero.usecases.triage import TriageReport, analyse, correlate
+
+_log = logging.getLogger("tierzero.service")
+
+
+class Worker(threading.Thread):
+    """Runs ``one_pass`` every ``interval`` seconds (sooner when woken) until stopped."""
+
+    def __init__(self, name: str, interval: float, db: Path) -> None:
+        super().__init__(name=f"tierzero-{name}", daemon=True)
+        self.interval = interval
+        self.db = db
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self.last_beat = time.monotonic()
+        self.passes = 0
+        self.failures = 0
+        self.last_error: str | None = None
+
+    def one_pass(self, store: Store) -> None:
+        raise NotImplementedError
+
+    def run(self) -> None:
+        store = Store(self.db)
+        try:
+            while not self.stopping.is_set():
+                self.last_beat = time.monotonic()
+                try:
+                    self.one_pass(store)
+                    self.passes += 1
+                except Exception as exc:  # one failed pass must not end the service's work
+                    self.failures += 1
+                    self.last_error = f"{type(exc).__name__}: {str(exc)[:300]}"
+                    _log.exception("%s: a pass failed", self.name)
+                self.wake.wait(self.interval)
+                self.wake.clear()
+        finally:
+            store.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+
+    def healthy(self, now: float | None = None) -> bool:
+        """Alive, and not stuck: a pass may run long (a model call), so only a thread that
+        died counts as unhealthy, or one silent for far longer than its deadline allows."""
+        silent = (time.monotonic() if now is None else now) - self.last_beat
+        return self.is_alive() and silent < STUCK_SECONDS
+
+
+# A pass silent this long is stuck (the model deadline's cap is 4 h; a pass analyses many cases).
+STUCK_SECONDS = 6 * 3600
+
+
+class TriageWorker(Worker):
+    """Correlates new alerts and analyses new or changed cases (the CLI's triage, without the
+    ingest), then reports the pass to ``on_report``."""
+
+    def __init__(
+        self,
+        db: Path,
+        settings: Callable[[], Settings],
+        clock: Clock,
+        model: ModelChoice,
+        on_report: Callable[[TriageReport], None],
+    ) -> None:
+        super().__init__("triage", settings().service.triage_interval_seconds, db)
+        self.settings = settings  # read at each pass: a policy reload applies to the next
+        self.clock = clock
+        self.model = model
+        self.on_report = on_report
+
+    def one_pass(self, store: Store) -> None:
+        settings = self.settings()
+        report = correlate(store, settings, self.clock)
+        if store.dirty_case_ids():
+            analyse(store, settings, self.clock, report=report, model=self.model)
+        self.on_report(report)
+
+
+class TimerWorker(Worker):
+    """Approval reminders and expiries (failing closed) and lease ends (rolled back), checked
+    on schedule; the first pass at start handles whatever fell due while the service was down."""
+
+    def __init__(
+        self,
+        db: Path,
+        settings: Callable[[], Settings],
+        clock: Clock,
+        on_note: Callable[[str], None],
+    ) -> None:
+        super().__init__("timers", settings().service.timer_interval_seconds, db)
+        self.settings = settings
+        self.clock = clock
+        self.on_note = on_note
+
+    def one_pass(self, store: Store) -> None:
+        settings = self.settings()
+        for note in approval_housekeeping(store, settings, self.clock.now()):
+            self.on_note(note)
+        for row in end_expired_leases(store, settings, self.clock.now()):
+            self.on_note(f"lease ended: action {row.id} {row.action} {row.target} rolled back")

@@ -2,7 +2,8 @@
 
 Each record is the first CrowdStrike detection of ``examples/`` with its own detection id, one
 of ``hosts`` host names and a time a few seconds after the previous one, so every record is a
-new alert (never a duplicate) and the hosts spread them over many cases.
+new alert (never a duplicate: the numbers, not the times, make them unique) and the hosts
+spread them over many cases.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def detection_lines(count: int, start: int = 0, hosts: int = 50) -> list[str]:
         event["SensorId"] = sensor
         event["DetectId"] = f"ldt:{sensor}:{9_000_000_000 + n}"
         event["ComputerName"] = f"WS-BENCH-{n % hosts:03d}"
-        record["metadata"]["eventCreationTime"] = created + n * 2000
+        # Two seconds apart, wrapping after 100,000 (2.3 days): never in the future.
+        record["metadata"]["eventCreationTime"] = created + (n % 100_000) * 2000
         record["metadata"]["offset"] = n
         lines.append(json.dumps(record, separators=(",", ":")))
     return lines

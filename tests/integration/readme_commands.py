@@ -93,8 +93,9 @@ def parse_readme(text: str) -> Readme:
                         readme.commands.append(
                             Shown(command, start + 1 + position, "fence", block, position)
                         )
-            else:
+            elif not lang:
                 readme.outputs.append(OutputBlock(start + 1, tuple(body)))
+            # A block in another language (xml, json, yaml) is a configuration snippet.
             index += 1
             continue
         if line.startswith("#"):

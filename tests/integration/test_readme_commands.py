@@ -17,13 +17,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.integration.readme_commands import (
@@ -45,6 +49,10 @@ README = REPO / "README.md"
 # from a fresh clone (venv + install + demo; venv + install + pytest). They are excluded here by
 # position; the demo store below is built by the `tierzero ...` part of the first one.
 CI_COMMANDS = {(0, 0), (0, 1)}
+# The README's curl lines (Run as a service), run by test_service_process.py.
+CURL_LINES = tuple(
+    line for line in README.read_text(encoding="utf-8").splitlines() if line.startswith("curl ")
+)
 # Other shell lines that are not tierzero commands, and why they are not run.
 NOT_RUN = {
     "export OPENAI_BASE_URL=http://localhost:11434/v1 TIERZERO_MODEL=llama3.1": (
@@ -57,6 +65,9 @@ NOT_RUN = {
     "export TIERZERO_MODEL_CONTEXT=8192 TIERZERO_MODEL_TIMEOUT=900 TIERZERO_MODEL_DEADLINE=1800": (
         "model settings for that server (test_model_layer checks the variables)"
     ),
+    # Run as a service: test_service_process.py serves the demo store and runs these exact
+    # lines against it (with the port it chose), as test_the_readme_curl_lines.
+    **dict.fromkeys(CURL_LINES, "test_service_process.py::test_the_readme_curl_lines"),
     # Development: the checks .ci/run runs itself, in the venv it created.
     ". .venv/bin/activate": ".ci/run",
     "ruff check .": ".ci/run",
@@ -101,12 +112,57 @@ class Demo:
     pending: list[int]  # pending approvals of C-4, in id order
     executed: list[int]  # executed actions of C-4, in id order
     runs: dict[tuple[tuple[str, ...], str], Run] = field(default_factory=dict)
+    token_names: list[str] = field(default_factory=list)  # made by `tokens create` lines
 
     def run(self, argv: tuple[str, ...], stdin: str = "") -> Run:
         key = (argv, stdin)
         if key not in self.runs:  # the same line shown twice runs once
-            self.runs[key] = self.tierzero(argv, stdin)
+            serving = argv[:2] == ("tierzero", "serve")
+            run = serve_briefly(self, argv) if serving else self.tierzero(argv, stdin)
+            self.runs[key] = run
         return self.runs[key]
+
+
+def serve_briefly(demo: Demo, argv: tuple[str, ...]) -> Run:
+    """`tierzero serve ...` as written, on a free port instead of the one shown: it must come
+    up healthy on the demo store and stop cleanly on SIGTERM."""
+    port = free_port()
+    words = list(argv)
+    if "--port" in words:
+        words[words.index("--port") + 1] = str(port)
+    else:
+        words += ["--port", str(port)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tierzero", *words[1:]],
+        cwd=demo.folder,
+        env=demo.tierzero.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    healthy = False
+    deadline = time.monotonic() + 90
+    while process.poll() is None and time.monotonic() < deadline and not healthy:
+        try:
+            healthy = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=60)
+    clean = process.returncode in (0, -signal.SIGTERM)  # uvicorn re-raises the signal it caught
+    code = 0 if healthy and clean else 1
+    return Run(argv, code, output, "" if code == 0 else f"healthy={healthy}\n{output}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def new_token_name(demo: Demo) -> str:
+    demo.token_names.append(f"edr-{len(demo.token_names) + 1}")
+    return demo.token_names[-1]
 
 
 def pop_first(kind: str, ids: list[int]) -> str:
@@ -182,6 +238,13 @@ PLACEHOLDERS: dict[str, Value] = {
     "--playbooks DIR": "config/playbooks",
     "--limit N": "3",
     "--since DATE": "2026-11-01",
+    "--role ROLE": "ingest",
+    "--name NAME": lambda demo: new_token_name(demo),  # names are never reused
+    "--person NAME": "dana",
+    "tokens revoke NAME": lambda demo: demo.token_names[0],
+    "--host ADDR": "127.0.0.1",
+    "--port N": "8080",  # replaced by a free port when the service starts (see serve_briefly)
+    "--reports DIR": "tierzero-eval",
 }
 
 # Commands that only read: run side by side before the others. All the others run one at a
@@ -458,6 +521,7 @@ def test_triage_summary_is_as_quoted(demo: Demo) -> None:
     )
 
 
+@pytest.mark.loopback  # `tierzero serve` is started, and asked for /health, on 127.0.0.1
 def test_every_readme_command_runs(demo: Demo) -> None:
     planned, problems = plan(readme())
     assert not problems, "\n".join(problems)
@@ -468,6 +532,7 @@ def test_every_readme_command_runs(demo: Demo) -> None:
     failures += [f for f in (check(item, demo) for item in reads) if f]
     failures += [f for f in (check(item, demo) for item in writes + last) if f]
     assert not failures, "\n\n".join(failures)
+    assert [argv for argv, _ in demo.runs if argv[:2] == ("tierzero", "serve")]
 
 
 def test_audit_verify_fails_on_a_tampered_export(demo: Demo) -> None:

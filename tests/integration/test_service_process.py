@@ -3,6 +3,7 @@ survives SIGKILL during intake, SIGTERM stops it cleanly, and tokens are made by
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -151,3 +152,40 @@ def test_sigterm_stops_it_cleanly(tmp_path: Path) -> None:
     text = log.read_text()
     assert "Application shutdown complete" in text
     assert "Traceback" not in text
+
+
+def test_the_readme_curl_lines(tmp_path: Path) -> None:
+    """The README's "Run as a service" curl lines, exactly as written but for the port, against
+    a served store with the README's two tokens."""
+    from tests.integration.test_readme_commands import CURL_LINES
+
+    curl = shutil.which("curl")
+    assert curl, "curl is needed to run the README's curl lines (.ci/run installs it)"
+    assert len(CURL_LINES) == 3
+    shutil.copytree(Path(__file__).resolve().parents[2] / "examples", tmp_path / "examples")
+    db, log = tmp_path / ".tierzero" / "tierzero.db", tmp_path / "serve.log"
+    made = {
+        role: tierzero(
+            "tokens", "create", "--role", role, "--name", name, "--as", "dana", "--db", str(db)
+        ).stdout.strip()
+        for role, name in (("ingest", "siem"), ("analyst", "dana"))
+    }
+    env = {**os.environ, "INGEST_TOKEN": made["ingest"], "ANALYST_TOKEN": made["analyst"]}
+    with served(db, log) as (_, base):
+        port = base.rsplit(":", 1)[1]
+        answers = []
+        for line in CURL_LINES:
+            done = subprocess.run(
+                ["bash", "-c", line.replace("127.0.0.1:8080", f"127.0.0.1:{port}")],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 0, done.stderr
+            answers.append(json.loads(done.stdout))
+    pushed, cases, health = answers
+    assert (pushed["stored"], pushed["quarantined"]) == (5, 0)
+    assert "cases" in cases and "total" in cases
+    assert health["status"] == "ok"

@@ -189,3 +189,35 @@ def test_the_readme_curl_lines(tmp_path: Path) -> None:
     assert (pushed["stored"], pushed["quarantined"]) == (5, 0)
     assert "cases" in cases and "total" in cases
     assert health["status"] == "ok"
+
+
+def test_the_wazuh_integration_script_pushes_one_alert(tmp_path: Path) -> None:
+    """contrib/wazuh/custom-tierzero as Wazuh's integrator runs it: the alert file (one
+    alert, as Wazuh writes it), the api_key and the hook_url."""
+    script = Path(__file__).resolve().parents[2] / "contrib" / "wazuh" / "custom-tierzero"
+    wazuh = Path(__file__).resolve().parents[2] / "examples" / "wazuh_alerts.json"
+    alert = tmp_path / "alert.json"
+    alert.write_text(wazuh.read_text().splitlines()[0])
+    db, log = tmp_path / "t.db", tmp_path / "serve.log"
+    token = tierzero(
+        "tokens", "create", "--role", "ingest", "--name", "wazuh", "--as", "ops", "--db", str(db)
+    ).stdout.strip()
+    with served(db, log) as (_, base):
+        hook = f"{base}/api/alerts/wazuh"
+        done = subprocess.run(
+            [sys.executable, str(script), str(alert), token, hook],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        wrong = subprocess.run(
+            [sys.executable, str(script), str(alert), "tz_wrong", hook],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert wrong.returncode == 1 and "401" in wrong.stderr
+    store = Store(db)
+    assert store.counts()["alerts"] == 1
+    store.close()

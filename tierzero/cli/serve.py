@@ -88,8 +88,8 @@ def tokens_create(
     db: NewDbOption = DEFAULT_DB,
 ) -> None:
     """Create a token and print it once: it cannot be shown again (only its hash is kept).
-    The name is who acts with it: an approver token named alice approves as alice, and can
-    never approve alice's own requests."""
+    Its person (--person, default the name) is who acts with it: an approver token of alice
+    approves as alice, and never approves a request alice made with any of her tokens."""
     if role not in ROLES:
         raise fail(f"--role is one of: {', '.join(ROLES)}", 2)
     with refusals(), open_store(db) as store:

@@ -55,6 +55,9 @@ class Principal:
         return permission in GRANTS[self.role]
 
 
+MAX_BUCKETS = 10_000  # past this many keys, refilled buckets are forgotten
+
+
 class RateLimiter:
     """A token bucket per key (a token's name; an address for failed sign-ins)."""
 
@@ -69,6 +72,8 @@ class RateLimiter:
         one is available (the ``Retry-After``)."""
         at = time.monotonic() if now is None else now
         with self._lock:
+            if len(self._buckets) >= MAX_BUCKETS:
+                self._forget_full(at)
             tokens, then = self._buckets.get(key, (self.burst, at))
             tokens = min(self.burst, tokens + (at - then) * self.rate)
             if tokens >= 1.0:
@@ -76,6 +81,15 @@ class RateLimiter:
                 return 0.0
             self._buckets[key] = (tokens, at)
             return (1.0 - tokens) / self.rate
+
+    def _forget_full(self, at: float) -> None:
+        """Drop the buckets that have refilled (they equal a new one): failed sign-ins from
+        many addresses must not grow memory without bound."""
+        self._buckets = {
+            key: (tokens, then)
+            for key, (tokens, then) in self._buckets.items()
+            if tokens + (at - then) * self.rate < self.burst
+        }
 
     @staticmethod
     def retry_after(wait: float) -> str:

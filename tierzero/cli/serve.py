@@ -53,8 +53,9 @@ def serve_command(
     ] = Path("tierzero-eval"),
 ) -> None:
     """Run tierzero as a service: alerts pushed to /api/alerts are stored before the answer,
-    correlated and triaged continuously; approvals expire and leases end on time. The API is
-    under /api/ (OpenAPI at /docs), with /health and /metrics. Create a token first with
+    correlated and triaged continuously; approvals expire and leases end on time; webhooks in
+    config/service.yaml announce approvals and P1/P2 cases. The API is under /api/ (OpenAPI
+    at /docs), with /health, /metrics and an MCP server at /mcp. Create a token first with
     'tierzero tokens create'. Stops cleanly on SIGTERM or Ctrl-C."""
     from tierzero.service.app import Service  # imports FastAPI: only when serving
     from tierzero.service.server import serve

@@ -5,6 +5,8 @@ line calls.
 FastAPI (on Starlette, served by uvicorn) gives the routing, request validation, OpenAPI and
 streaming; everything tierzero decides stays in ``tierzero.usecases``. Handlers that touch the
 store are plain functions run in the server's thread pool, each thread on its own connection.
+The MCP server (:mod:`.mcp_server`) answers at ``/mcp`` on the same tokens; it is not part of
+the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
 
 from tierzero.service import api_actions, api_admin, api_cases, api_intake
 from tierzero.service.deps import Running
+from tierzero.service.mcp_server import MCP_PATH, mcp_endpoint
 from tierzero.service.runtime import Service, ServiceError
 from tierzero.usecases.errors import NotFound, Refused
 from tierzero.usecases.intake import TooManyRecords
@@ -29,12 +33,14 @@ __all__ = ["Service", "create_app"]
 
 def create_app(service: Service) -> FastAPI:
     """The ASGI application of ``service`` (its workers start and stop with the app)."""
+    mcp = mcp_endpoint(service)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(service.start)
         try:
-            yield
+            async with mcp.running():  # the MCP transport's tasks live as long as the app
+                yield
         finally:
             await run_in_threadpool(service.stop)
 
@@ -47,6 +53,8 @@ def create_app(service: Service) -> FastAPI:
     app.state.service = service
     for module in (api_intake, api_cases, api_actions, api_admin):
         app.include_router(module.router)
+    # A plain route (not a mount, which would answer only under /mcp/), outside the OpenAPI.
+    app.router.routes.append(Route(MCP_PATH, mcp.app, name="mcp", include_in_schema=False))
 
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:

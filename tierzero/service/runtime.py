@@ -146,45 +146,50 @@ class Service:
 
     def principal(self, request: Request, permission: Permission | None) -> Principal:
         """The request's token holder, if their role has ``permission`` (None: any role);
-        refusals are
-        audited (401 without a valid token, 403 for the wrong role) and rate-limited."""
+        see :meth:`authorize`."""
+        address = request.client.host if request.client else "unknown"
         header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
+        return self.authorize(header, permission, route=request.url.path, address=address)
+
+    def authorize(
+        self,
+        authorization: str,
+        permission: Permission | None,
+        *,
+        route: str,
+        address: str,
+        count: bool = True,
+        detail: dict[str, str] | None = None,
+    ) -> Principal:
+        """The holder of the token in an ``Authorization`` header value, if their role has
+        ``permission``. Refusals raise ``ServiceError`` and are audited (401 without a valid
+        token, 403 for the wrong role, with ``detail``); with ``count``, the request is taken
+        from the token's rate limit (failed sign-ins from the address's, so they cannot flood
+        the audit). The token itself is never in a message or a record."""
+        scheme, _, token = authorization.partition(" ")
         found = self.store().token_of(token.strip()) if scheme.lower() == "bearer" else None
         now = self.clock.now()
-        route = request.url.path
+        where = {"route": route, **(detail or {})}
         if found is None:
-            # Failed sign-ins are limited per address, so they cannot flood the audit.
-            address = request.client.host if request.client else "unknown"
-            wait = self.limiter.take(f"address:{address}")
+            wait = self.limiter.take(f"address:{address}") if count else 0.0
             if wait:
                 self.metrics.refusals.labels("429").inc()
                 raise ServiceError(429, "too many requests", self._retry(wait))
             self.metrics.refusals.labels("401").inc()
-            self.store().audit(
-                "access",
-                "anonymous",
-                {"code": 401, "route": route, "address": address, "token_given": bool(token)},
-                None,
-                now,
-            )
+            record = {"code": 401, **where, "address": address, "token_given": bool(token)}
+            self.store().audit("access", "anonymous", record, None, now)
             raise ServiceError(
                 401, "a valid token is needed", {"WWW-Authenticate": 'Bearer realm="tierzero"'}
             )
         who = Principal(found.name, found.role, found.person)
-        wait = self.limiter.take(f"token:{who.name}")
+        wait = self.limiter.take(f"token:{who.name}") if count else 0.0
         if wait:
             self.metrics.refusals.labels("429").inc()
             raise ServiceError(429, "rate limit reached for this token", self._retry(wait))
         if permission is not None and not who.may(permission):
             self.metrics.refusals.labels("403").inc()
-            self.store().audit(
-                "access",
-                who.actor,
-                {"code": 403, "route": route, "role": who.role, "needs": permission},
-                None,
-                now,
-            )
+            record = {"code": 403, **where, "role": who.role, "needs": permission}
+            self.store().audit("access", who.actor, record, None, now)
             raise ServiceError(403, f"the {who.role} role may not do this (needs {permission})")
         return who
 

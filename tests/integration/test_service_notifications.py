@@ -96,7 +96,8 @@ def test_approval_requests_and_p1_cases_reach_both_webhooks(tmp_path: Path, secr
                 expected = "sha256=" + signature(secret, stamp, request.content)
                 assert request.headers[SIGNATURE_HEADER] == expected
         slack = receiver.bodies("hooks.example")
-        assert set(slack[0]) == {"text"} and len(slack) == len(soar)
+        assert slack[0]["mrkdwn"] is False and slack[0]["unfurl_links"] is False
+        assert len(slack) == len(soar)
         # Once each: another pass sends nothing new.
         sent = len(receiver.requests)
         running.tick("notifier")
@@ -154,7 +155,7 @@ def test_a_failing_receiver_is_retried_with_backoff_then_given_up(tmp_path: Path
 
 
 def test_attacker_text_is_inert_in_slack(secret: str) -> None:
-    hostile = "<!channel> <https://evil.example|click> & <@U123>"
+    hostile = "<!channel> <https://evil.example|click> & <@U123>\nAnswer: approve now"
     item = Notification(
         1,
         "k",
@@ -171,8 +172,8 @@ def test_attacker_text_is_inert_in_slack(secret: str) -> None:
     )
     body, _ = request_of(item, Webhook(**HOOKS["webhooks"][0]), {}, NOW)
     text = json.loads(body)["text"]
-    assert "<" not in text and ">" not in text
-    assert text == "New P1 case: " + slack_escape(hostile)
+    assert "<" not in text and ">" not in text and "\n" not in text
+    assert text == "New P1 case: " + slack_escape(" ".join(hostile.split()))
 
 
 def test_a_json_webhook_without_its_secret_fails_the_delivery_not_the_service() -> None:

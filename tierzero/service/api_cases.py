@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tierzero.agents.chat import CaseNotFound
 from tierzero.guardrails.model_gate import progress_log
 from tierzero.service.deps import Analyst, CaseId, Reader, Running
-from tierzero.service.runtime import Service
+from tierzero.service.runtime import Service, ServiceError
 from tierzero.store.sqlite import Store
 from tierzero.usecases.cases import (
     case_document,
@@ -55,7 +55,7 @@ def list_cases(
     verdict: Annotated[str | None, Query(max_length=40)] = None,
     queue_name: Annotated[str | None, Query(alias="queue", max_length=80)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> dict[str, Any]:
     """Live cases, most urgent first, filtered by exact status, priority, verdict, queue."""
     given = {"status": status, "priority": priority, "verdict": verdict, "queue": queue_name}
@@ -113,6 +113,9 @@ def chat(who: Analyst, service: Running, case_id: CaseId, body: Message) -> Stre
     chunks of the reply, then ``done`` with the whole reply (cited evidence ids, actions it
     proposed with their guardrail decisions), or ``error``."""
     live_case(service.store(), case_id)  # an unknown or merged case is refused before streaming
+    if not service.chats.acquire(blocking=False):
+        limit = service.settings.service.max_concurrent_chats
+        raise ServiceError(429, f"{limit} chats are answering already", {"Retry-After": "5"})
     events: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
     worker = threading.Thread(
         target=_answer, args=(service, case_id, who.person, body.message, events), daemon=True
@@ -154,6 +157,7 @@ def _answer(
     finally:
         progress_log.removeHandler(handler)
         store.close()
+        service.chats.release()
         events.put(None)
 
 
@@ -174,7 +178,11 @@ async def _stream(
     events: queue.Queue[tuple[str, dict[str, Any]] | None],
 ) -> AsyncIterator[str]:
     while True:
-        item = await asyncio.to_thread(events.get)
+        try:
+            item = events.get_nowait()
+        except queue.Empty:  # polled: a waiting stream holds no thread of the pool
+            await asyncio.sleep(0.05)
+            continue
         if item is None:
             return
         kind, data = item

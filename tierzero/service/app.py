@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from tierzero.service import api_actions, api_admin, api_cases, api_intake
+from tierzero.service.body_limit import BodyLimit
 from tierzero.service.deps import Running
 from tierzero.service.mcp_server import MCP_PATH, mcp_endpoint
 from tierzero.service.runtime import Service, ServiceError
@@ -51,6 +52,7 @@ def create_app(service: Service) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.service = service
+    app.add_middleware(BodyLimit)  # before routing: no body is held past its bound unread
     for module in (api_intake, api_cases, api_actions, api_admin):
         app.include_router(module.router)
     # A plain route (not a mount, which would answer only under /mcp/), outside the OpenAPI.

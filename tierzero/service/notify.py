@@ -8,8 +8,10 @@ attempt is audited. A ``slack`` webhook gets a Slack-compatible ``{"text": ...}`
 ``json`` webhook gets the event as JSON, signed: ``X-Tierzero-Signature: sha256=<hex>`` is the
 HMAC-SHA256, under the webhook's secret, of ``<X-Tierzero-Timestamp>.<body>``.
 
-Every value from an alert (targets, titles, reasons) is attacker-controlled: in Slack text,
-``&``, ``<`` and ``>`` are escaped so a value can never become a link or a mention.
+Every value from an alert (targets, titles, reasons) is attacker-controlled: a Slack message is
+one line of plain text (``mrkdwn`` off, no unfurling) with ``&``, ``<`` and ``>`` escaped, so a
+value can never become a link, a mention or a line of its own. Delivery is at least once: each
+notification carries its key (``X-Tierzero-Delivery`` and ``key``) for receivers to drop repeats.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from tierzero.store.sqlite import Store
 SIGNATURE_HEADER = "X-Tierzero-Signature"
 TIMESTAMP_HEADER = "X-Tierzero-Timestamp"
 EVENT_HEADER = "X-Tierzero-Event"
+DELIVERY_HEADER = "X-Tierzero-Delivery"  # the same for every attempt of one notification
 ANNOUNCED_PRIORITIES = ("P1", "P2")
 
 
@@ -148,8 +151,15 @@ def request_of(
 ) -> tuple[bytes, dict[str, str]]:
     """The body and headers one delivery sends."""
     if hook.format == "slack":
-        body = json.dumps({"text": slack_escape(str(item.message["text"]))}).encode()
-        return body, {"Content-Type": "application/json"}
+        message = {
+            "text": slack_escape(" ".join(str(item.message["text"]).split())),
+            # Plain text, no previews: a value from an alert cannot format the message, start
+            # a line of its own, or have its link unfurled.
+            "mrkdwn": False,
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+        return json.dumps(message).encode(), {"Content-Type": "application/json"}
     document = {"event": item.event, "key": item.key, "sent_at": at.isoformat(), **item.message}
     body = json.dumps(document, sort_keys=True).encode()
     stamp = str(int(at.timestamp()))
@@ -158,6 +168,9 @@ def request_of(
         raise ValueError(f"the environment variable {hook.secret_env} (the HMAC key) is not set")
     return body, {
         "Content-Type": "application/json",
+        # Delivery is at least once (a crash between the POST and its record resends it):
+        # a receiver drops a key it has seen.
+        DELIVERY_HEADER: item.key,
         EVENT_HEADER: item.event,
         TIMESTAMP_HEADER: stamp,
         SIGNATURE_HEADER: "sha256=" + signature(secret, stamp, body),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,11 +55,15 @@ class Service:
 
     def __post_init__(self) -> None:
         self._local = threading.local()
-        self._stores: list[Store] = []
+        # Weak: a pool thread that ends takes its connection with it (the thread-local holds
+        # the only strong reference); what is left is closed at stop.
+        self._stores: weakref.WeakSet[Store] = weakref.WeakSet()
         self._stores_lock = threading.Lock()
         self.metrics = ServiceMetrics(self.store)
         limit = self.settings.service.rate_limit
         self.limiter = RateLimiter(limit.per_minute, limit.burst)
+        # Each chat answers in its own thread (model calls take minutes): at most this many.
+        self.chats = threading.BoundedSemaphore(self.settings.service.max_concurrent_chats)
         self.triage = TriageWorker(
             self.db, self.current_settings, self.clock, self.model, self._triage_report
         )
@@ -67,6 +72,7 @@ class Service:
             self.db, self.current_settings, self.clock, self.clock.now(), transport=self.transport
         )
         self.workers: tuple[Worker, ...] = (self.triage, self.timers, self.notifier)
+        self.triage.on_failure = lambda: self.metrics.triage_passes.labels("failed").inc()
 
     def current_settings(self) -> Settings:
         """The settings in force (a reload swaps them between units of work)."""
@@ -86,10 +92,10 @@ class Service:
         """This thread's connection to the store."""
         store: Store | None = getattr(self._local, "store", None)
         if store is None:
-            store = Store(self.db)
+            store = Store(self.db, durable=True)
             self._local.store = store
             with self._stores_lock:
-                self._stores.append(store)
+                self._stores.add(store)
         return store
 
     def start(self) -> None:
@@ -109,7 +115,7 @@ class Service:
             if worker.is_alive():
                 worker.join(wait)
         with self._stores_lock:
-            for store in self._stores:
+            for store in list(self._stores):
                 store.close()
             self._stores.clear()
 

@@ -29,5 +29,8 @@ def serve(service: Service, host: str, port: int, log_level: str = "info") -> No
         log_level=log_level,
         timeout_graceful_shutdown=30,
         server_header=False,
+        # The client address is the connection's: an X-Forwarded-For header (trusted from
+        # 127.0.0.1 by default) would let any local client pick a fresh failed-sign-in bucket.
+        proxy_headers=False,
     )
     uvicorn.Server(config).run()

@@ -39,6 +39,7 @@ class Worker(threading.Thread):
         self.passes = 0
         self.failures = 0
         self.last_error: str | None = None
+        self.on_failure: Callable[[], None] | None = None  # e.g. a metric
 
     def one_pass(self, store: Store) -> None:
         raise NotImplementedError
@@ -55,6 +56,8 @@ class Worker(threading.Thread):
                     self.failures += 1
                     self.last_error = f"{type(exc).__name__}: {str(exc)[:300]}"
                     _log.exception("%s: a pass failed", self.name)
+                    if self.on_failure is not None:
+                        self.on_failure()
                 self.wake.wait(self.interval)
                 self.wake.clear()
         finally:

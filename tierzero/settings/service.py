@@ -100,6 +100,9 @@ class ServiceConfig(BaseModel):
         le=3600,
         description="How often approval reminders, expiries and lease ends are checked",
     )
+    max_concurrent_chats: int = Field(
+        default=8, ge=1, le=1000, description="Chats answering at once; more get 429"
+    )
     public_url: str | None = Field(
         default=None,
         max_length=2000,

@@ -46,13 +46,16 @@ class Store(
 ):
     """SQLite persistence. Writes of one logical step happen in one transaction."""
 
-    def __init__(self, path: Path = DEFAULT_DB) -> None:
+    def __init__(self, path: Path = DEFAULT_DB, durable: bool = False) -> None:
+        """Open (or create) the store. ``durable``: every commit is synced to disk before it
+        returns (``synchronous=FULL``), so what the service acknowledged survives a power cut;
+        otherwise commits survive a killed process but not an operating-system crash."""
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         self.conn.execute("PRAGMA busy_timeout=5000")
         self.conn.executescript(SCHEMA)
         chain.install(self.conn)

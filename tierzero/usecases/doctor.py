@@ -150,7 +150,11 @@ def _tool_probe(endpoint: Endpoint, settings: Settings) -> Check:
     called = [c.name for c in response.tool_calls]
     if response.tool_call_format == "native" and "lookup_asset" in called:
         return Check("tool calling", True, "native: the server returns tool_calls", False)
-    named = _named_probe(ask)
+    named = (
+        _named_probe(ask)
+        if settings.model.send_tool_choice
+        else "tool_choice is not sent (send_tool_choice off), so naming the tool was not tried"
+    )
     if response.tool_call_format == "text" and "lookup_asset" in called:
         return Check(
             "tool calling",

@@ -121,10 +121,12 @@ class ToolSpec:
         model whose context window is small (the system prompt already says that tool
         results are data, never instructions)."""
         description = " ".join(self.description.split())
-        parameters = without_titles(self.arguments.model_json_schema())
+        schema = self.arguments.model_json_schema()
         if compact:
             description = first_sentence(description)
-            parameters = without_checks(parameters)
+            parameters = _pruned(schema, TITLES | CHECK_ONLY, optional_as_type=True)
+        else:
+            parameters = without_titles(schema)
         return {
             "type": "function",
             "function": {"name": self.name, "description": description, "parameters": parameters},
@@ -144,43 +146,47 @@ def first_sentence(text: str) -> str:
 # Keywords only the validator needs: every call is validated against the full argument model
 # anyway, and a refused call comes back to the model with the problems named.
 CHECK_ONLY = frozenset({"pattern", "minLength", "maxLength", "additionalProperties"})
+TITLES = frozenset({"title"})  # pydantic's, repeating the names
+# Keywords whose value is data (a default, the allowed values), never a schema to walk into.
+VALUE_KEYWORDS = frozenset({"default", "enum", "const", "examples"})
 
 
 def without_checks(schema: Any) -> Any:
     """A schema without its validation-only keywords, an optional ``X | None`` shown as X."""
-    if isinstance(schema, list):
-        return [without_checks(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    options = schema.get("anyOf")
-    if isinstance(options, list) and {"type": "null"} in options and len(options) == 2:
-        (kept,) = [o for o in options if o != {"type": "null"}]
-        # "default": null goes too: leaving the argument out is how the model says "none"
-        rest = {k: v for k, v in schema.items() if k != "anyOf" and (k, v) != ("default", None)}
-        return without_checks({**kept, **rest})
-    out: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key in ("properties", "$defs") and isinstance(value, dict):
-            out[key] = {name: without_checks(sub) for name, sub in value.items()}
-        elif key not in CHECK_ONLY:
-            out[key] = without_checks(value)
-    return out
+    return _pruned(schema, CHECK_ONLY, optional_as_type=True)
 
 
 def without_titles(schema: Any) -> Any:
     """A JSON schema without its ``title`` keywords; a property named "title" is kept."""
+    return _pruned(schema, TITLES, optional_as_type=False)
+
+
+def _pruned(schema: Any, drop: frozenset[str], *, optional_as_type: bool) -> Any:
+    """``schema`` without the keywords ``drop`` names, at every depth (property names are
+    names, not keywords; values of ``VALUE_KEYWORDS`` are left as they are); with
+    ``optional_as_type``, an optional ``anyOf [X, null]`` becomes X."""
     if isinstance(schema, list):
-        return [without_titles(item) for item in schema]
+        return [_pruned(item, drop, optional_as_type=optional_as_type) for item in schema]
     if not isinstance(schema, dict):
         return schema
+    options = schema.get("anyOf")
+    if optional_as_type and isinstance(options, list) and len(options) == 2:
+        if {"type": "null"} in options:
+            (kept,) = [o for o in options if o != {"type": "null"}]
+            # "default": null goes too: leaving the argument out is how the model says "none"
+            rest = {k: v for k, v in schema.items() if k != "anyOf" and (k, v) != ("default", None)}
+            return _pruned({**kept, **rest}, drop, optional_as_type=True)
     out: dict[str, Any] = {}
     for key, value in schema.items():
-        if key == "title" and isinstance(value, str):
-            continue
         if key in ("properties", "$defs") and isinstance(value, dict):
-            out[key] = {name: without_titles(sub) for name, sub in value.items()}
-        else:
-            out[key] = without_titles(value)
+            out[key] = {
+                name: _pruned(sub, drop, optional_as_type=optional_as_type)
+                for name, sub in value.items()
+            }
+        elif key in VALUE_KEYWORDS:
+            out[key] = value
+        elif key not in drop:
+            out[key] = _pruned(value, drop, optional_as_type=optional_as_type)
     return out
 
 

@@ -50,7 +50,6 @@ class Service:
     workers_enabled: bool = True
     config: Path | None = None  # the folder a policy reload reads (None: the defaults)
     reports: Path = Path("tierzero-eval")  # where `tierzero eval run` writes its reports
-    notes: list[str] = field(default_factory=list)  # the timers' last notes (newest last)
     transport: httpx.BaseTransport | None = None  # the webhooks' (tests: a mock; None: network)
 
     def __post_init__(self) -> None:
@@ -146,7 +145,6 @@ class Service:
 
     def _note(self, note: str) -> None:
         _log.info("%s", note)
-        self.notes = [*self.notes[-99:], note]
 
     # -- access ------------------------------------------------------------------------------
 

@@ -11,7 +11,6 @@ from datetime import datetime
 from tierzero.ingest.alert import Alert
 from tierzero.ingest.quarantine import QuarantinedRecord
 from tierzero.ingest.reader import IngestOptions, InputError, read_body
-from tierzero.ingest.registry import ADAPTERS
 from tierzero.settings import Settings
 from tierzero.store.intake import IdempotencyConflict, IntakeAnswer
 from tierzero.store.sqlite import Store
@@ -43,10 +42,9 @@ class Push:
 
 def accept_push(push: Push, store: Store, settings: Settings, now: datetime) -> IntakeAnswer:
     """Read every record of ``push`` and store them in one transaction with the audit record
-    and the answer. Raises ``Refused`` for an unknown source, a bad idempotency key or one
-    reused for another body, and ``TooManyRecords`` over the limit (nothing stored then)."""
-    if push.source != "auto" and push.source not in ADAPTERS:
-        raise Refused(f"unknown source {push.source!r}; known: {', '.join(ADAPTERS)}", usage=True)
+    and the answer. Raises ``Refused`` for an unknown source (the reader's own check), a bad
+    idempotency key or one reused for another body, and ``TooManyRecords`` over the limit
+    (nothing stored then)."""
     if push.key is not None and not (0 < len(push.key) <= MAX_KEY_CHARS and push.key.isprintable()):
         raise Refused(
             f"an idempotency key is 1 to {MAX_KEY_CHARS} printable characters", usage=True

@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -44,6 +43,7 @@ if str(REPO) not in sys.path:  # run from a checkout without installing
 import httpx  # noqa: E402
 
 from devtools.alert_stream import detection_lines, ids_of  # noqa: E402
+from devtools.loopback import free_port  # noqa: E402
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -60,12 +60,6 @@ def summary(values: list[float]) -> dict[str, float | None]:
         "max": max(values) if values else None,
         "mean": statistics.fmean(values) if values else None,
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_service(folder: Path) -> tuple[subprocess.Popen[bytes], str, str]:

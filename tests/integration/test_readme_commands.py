@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -30,6 +29,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devtools.loopback import free_port
 from tests.integration.readme_commands import (
     PLACEHOLDER,
     Readme,
@@ -152,12 +152,6 @@ def serve_briefly(demo: Demo, argv: tuple[str, ...]) -> Run:
     clean = process.returncode in (0, -signal.SIGTERM)  # uvicorn re-raises the signal it caught
     code = 0 if healthy and clean else 1
     return Run(argv, code, output, "" if code == 0 else f"healthy={healthy}\n{output}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def new_token_name(demo: Demo) -> str:

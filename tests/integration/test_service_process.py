@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,16 +19,11 @@ import httpx
 import pytest
 
 from devtools.alert_stream import detection_lines, ids_of
+from devtools.loopback import free_port
 from tierzero.store.sqlite import Store
 from tierzero.usecases.audit import verify_store
 
 pytestmark = pytest.mark.loopback
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def tierzero(*args: str) -> subprocess.CompletedProcess[str]:

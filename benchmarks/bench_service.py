@@ -10,10 +10,18 @@ moment each acknowledged alert's case has been analysed. It reports:
 
 - accepted alerts per second, requests, errors (any answer but 202, or no answer);
 - request latency p50/p95/max (client side, loopback);
-- acceptance to analysed case p50/p95/max (the poll runs every 0.2 s: that is the resolution);
+- acceptance to correlated alert (in a case) and to analysed case, p50/p95/max (the poll runs
+  every 0.2 s: that is the resolution);
+- the kill switch's answer time (an admin's ``PUT /api/autonomy`` every 2 s while the load
+  runs and drains), which waits for the store's writer lock as approval answers and timers do;
 - whether the count stored equals the count acknowledged.
 
+With ``--model-delay S`` the service analyses with a model: a simulated slow endpoint
+(``devtools/slow_model.py``, not a model) that answers nothing after S seconds, so every case
+waits on its model calls and then abstains. That measures what waits while a model thinks.
+
     python benchmarks/bench_service.py [--seconds 60] [--threads 4] [--rate 5] [--batch 20]
+        [--model-delay S]
 
 Results are printed and written to ``benchmarks/results/<UTC time>-service-<host>.json``.
 """
@@ -44,6 +52,7 @@ import httpx  # noqa: E402
 
 from devtools.alert_stream import detection_lines, ids_of  # noqa: E402
 from devtools.loopback import free_port  # noqa: E402
+from devtools.slow_model import SlowModel  # noqa: E402
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -62,22 +71,29 @@ def summary(values: list[float]) -> dict[str, float | None]:
     }
 
 
-def start_service(folder: Path) -> tuple[subprocess.Popen[bytes], str, str]:
-    """The service on a fresh store: (process, base URL, ingest token)."""
+def start_service(
+    folder: Path, model: SlowModel | None
+) -> tuple[subprocess.Popen[bytes], str, str, str]:
+    """The service on a fresh store: (process, base URL, ingest token, admin token)."""
     db = folder / "bench.db"
     config = folder / "config"
     shutil.copytree(REPO / "config", config)
     (config / "service.yaml").write_text("rate_limit: {per_minute: 1000000, burst: 100000}\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TIERZERO_MODEL"))}
     env["TIERZERO_AUDIT_KEY_FILE"] = str(folder / "audit.key")
-    made = subprocess.run(
-        [sys.executable, "-m", "tierzero", "tokens", "create", "--role", "ingest"]
-        + ["--name", "bench", "--as", "bench", "--db", str(db)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
+    if model is not None:
+        env.update(OPENAI_BASE_URL=model.url, OPENAI_API_KEY="bench", TIERZERO_MODEL="slow-model")
+    tokens = [
+        subprocess.run(
+            [sys.executable, "-m", "tierzero", "tokens", "create", "--role", role]
+            + ["--name", f"bench-{role}", "--as", "bench", "--db", str(db)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        ).stdout.strip()
+        for role in ("ingest", "admin")
+    ]
     port = free_port()
     log = (folder / "serve.log").open("wb")
     process = subprocess.Popen(
@@ -92,7 +108,7 @@ def start_service(folder: Path) -> tuple[subprocess.Popen[bytes], str, str]:
     while True:
         try:
             if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return process, base, made.stdout.strip()
+                return process, base, tokens[0], tokens[1]
         except httpx.TransportError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
@@ -159,24 +175,43 @@ class Load:
                 time.sleep(max(0.0, next_at - time.monotonic()))
 
 
-def watch_analysis(db: Path, load: Load, until: threading.Event, seen: dict[str, float]) -> None:
-    """Poll the store for alerts whose case has been analysed since they were accepted."""
+def watch_analysis(
+    db: Path,
+    load: Load,
+    until: threading.Event,
+    correlated: dict[str, float],
+    analysed: dict[str, float],
+) -> None:
+    """Poll the store (read only) for accepted alerts now in a case, and in an analysed one."""
     while not until.is_set():
         try:
             conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
             rows = conn.execute(
-                "SELECT a.id FROM alerts a JOIN cases c ON c.id = a.case_id"
-                " WHERE c.dirty = 0 AND c.status != 'new'"
+                "SELECT a.id, c.dirty = 0 AND c.status != 'new' FROM alerts a"
+                " JOIN cases c ON c.id = a.case_id"
             ).fetchall()
             conn.close()
         except sqlite3.Error:
             rows = []
         now = time.monotonic()
         with load.lock:
-            for (alert_id,) in rows:
-                if alert_id in load.accepted_at and alert_id not in seen:
-                    seen[alert_id] = now
+            for alert_id, done in rows:
+                if alert_id in load.accepted_at:
+                    correlated.setdefault(alert_id, now)
+                    if done:
+                        analysed.setdefault(alert_id, now)
         time.sleep(0.2)
+
+
+def probe_kill_switch(base: str, token: str, until: threading.Event, took: list[float]) -> None:
+    """An admin turns autonomy on (it already is) every 2 s: how long each answer takes."""
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=600) as client:
+        while not until.wait(2.0):
+            sent = time.monotonic()
+            answer = client.put("/api/autonomy", json={"state": "on", "reason": "bench probe"})
+            if answer.status_code == 200:
+                took.append(time.monotonic() - sent)
 
 
 def main() -> None:
@@ -186,33 +221,55 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=5.0, help="requests per second per thread")
     parser.add_argument("--batch", type=int, default=20, help="alerts per request")
     parser.add_argument("--drain", type=float, default=120.0, help="seconds to wait for analysis")
+    parser.add_argument(
+        "--model-delay",
+        type=float,
+        default=None,
+        help="analyse with a simulated model endpoint that answers nothing after this many "
+        "seconds per call (default: the offline analyst alone)",
+    )
     parser.add_argument("--no-write", action="store_true", help="do not write a results file")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="tierzero-bench-service-"))
-    process, base, token = start_service(folder)
+    model = SlowModel(args.model_delay).start() if args.model_delay is not None else None
+    process, base, token, admin = start_service(folder, model)
     try:
         load = Load(base, token, args)
+        correlated: dict[str, float] = {}
         seen: dict[str, float] = {}
+        switch_seconds: list[float] = []
         stop_watch = threading.Event()
-        watcher = threading.Thread(
-            target=watch_analysis, args=(folder / "bench.db", load, stop_watch, seen)
-        )
-        watcher.start()
+        watchers = [
+            threading.Thread(
+                target=watch_analysis,
+                args=(folder / "bench.db", load, stop_watch, correlated, seen),
+            ),
+            threading.Thread(
+                target=probe_kill_switch, args=(base, admin, stop_watch, switch_seconds)
+            ),
+        ]
+        for watcher in watchers:
+            watcher.start()
         pushed_for = load.run()
         drain_until = time.monotonic() + args.drain
         while len(seen) < len(load.accepted_at) and time.monotonic() < drain_until:
             time.sleep(0.2)
         stop_watch.set()
-        watcher.join()
+        for watcher in watchers:
+            watcher.join()
         stored = (
             sqlite3.connect(f"file:{folder / 'bench.db'}?mode=ro", uri=True)
             .execute("SELECT COUNT(*) FROM alerts")
             .fetchone()[0]
         )
+        model_calls = model.calls if model is not None else 0
     finally:
         process.terminate()
         process.wait(60)
+        if model is not None:
+            model.stop()
     to_case = [seen[a] - load.accepted_at[a] for a in seen]
+    to_correlated = [correlated[a] - load.accepted_at[a] for a in correlated]
     result: dict[str, Any] = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
@@ -229,8 +286,13 @@ def main() -> None:
         "quarantined_records": load.quarantined,
         "accepted_alerts_per_second": round(len(load.accepted_at) / pushed_for, 1),
         "request_seconds": summary(load.latencies),
+        "model": "offline analyst" if model is None else f"simulated, {args.model_delay} s a call",
+        "model_calls": model_calls,
+        "correlated": len(correlated),
+        "acceptance_to_correlated_seconds": summary(to_correlated),
         "analysed": len(seen),
         "acceptance_to_analysed_case_seconds": summary(to_case),
+        "kill_switch_answer_seconds": summary(switch_seconds),
         "stored_in_store": stored,
         "stored_equals_acknowledged": stored == len(load.accepted_at) == load.stored,
     }

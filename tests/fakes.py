@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from typing import Any
 
 from tierzero.agents.context import RunContext
@@ -216,3 +217,31 @@ class SwappingModel:
     def tool_results(self) -> list[str]:
         """What the chat sent back for the model's tool calls in the chat turn."""
         return [m["content"] for m in self.requests[-1].messages if m["role"] == "tool"]
+
+
+class GatedModel:
+    """A scripted fake model (no model, no network) standing in for a local model that thinks
+    for minutes: its first call waits until the test opens ``gate`` (``entered`` says it is
+    waiting). Every call then answers nothing, an empty answer, so the model abstains and the
+    offline analyst's decision stands."""
+
+    def __init__(self, timeout: float = 120.0) -> None:
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+        self.calls = 0
+        self.timeout = timeout
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return "gated-fake-model"
+
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        with self._lock:
+            self.calls += 1
+            first = self.calls == 1
+        if first:
+            self.entered.set()
+            if not self.gate.wait(self.timeout):
+                raise AssertionError("the test never opened the gate")
+        return ChatResponse(content="", finish_reason="stop", model="gated")

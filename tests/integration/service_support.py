@@ -20,6 +20,7 @@ from tierzero.settings import Settings
 from tierzero.settings.service import ServiceConfig
 from tierzero.store.sqlite import Store
 from tierzero.store.tokens import ROLES
+from tierzero.usecases.runtime import ModelChoice
 
 # Every example file the intake reads (the CSV needs its mapping file: not pushable).
 PUSHABLE = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".json", ".jsonl", ".ndjson"))
@@ -41,7 +42,7 @@ class Running:
         )
 
     def settle(self, timeout: float = 60.0) -> None:
-        """Wait until the triage worker has no work left (unassigned alerts, dirty cases)."""
+        """Wait until the triage workers have no work left (unassigned alerts, dirty cases)."""
         wait_for(lambda: idle(self.service.store()), timeout)
 
     def tick(self, worker: str = "timers") -> None:
@@ -81,23 +82,25 @@ def running_service(
     workers: bool = True,
     clock: ManualClock | None = None,
     transport: httpx.BaseTransport | None = None,
+    model: ModelChoice = "off",
+    settings: Settings | None = None,
     **service: Any,
 ) -> Iterator[Running]:
-    """A service on ``db`` (tokens created if the store has none), stopped on exit."""
+    """A service on ``db`` (tokens created if the store has none), stopped on exit; on the
+    default settings unless ``settings`` are given, and with no model unless ``model`` is."""
     clock = clock or ManualClock(NOW)
     store = Store(db)
     existing = store.tokens()
     store.close()
     tokens = {} if existing else make_tokens(db)
-    base = Settings.load()
     settings = replace(
-        base,
+        settings or Settings.load(),
         service=ServiceConfig(
             **{"triage_interval_seconds": 0.05, "timer_interval_seconds": 3600, **service}
         ),
     )
     app_service = Service(
-        settings, db, clock=clock, model="off", workers_enabled=workers, transport=transport
+        settings, db, clock=clock, model=model, workers_enabled=workers, transport=transport
     )
     with TestClient(create_app(app_service)) as client:
         yield Running(client, app_service, tokens, clock)

@@ -143,6 +143,8 @@ def test_pushed_alerts_become_analysed_cases(tmp_path: Path) -> None:
         by_priority = [c["priority"] for c in cases["cases"]]
         assert by_priority == sorted(by_priority)  # most urgent first
         health = running.client.get("/health").json()
-        assert health["status"] == "ok" and health["tierzero-triage"]["failures"] == 0
+        assert health["status"] == "ok"
+        for name in ("correlate", "analyse-1", "analyse-2", "timers"):
+            assert health[f"tierzero-{name}"]["failures"] == 0, name
         metrics = running.client.get("/metrics").text
         assert 'tierzero_queue_depth{kind="alerts_unassigned"} 0.0' in metrics

@@ -160,6 +160,7 @@ class RunContext:
             max_response_bytes=self.model.config.max_response_bytes,
             context_window=self.model.config.context_window,
             token_margin=self.model.config.token_margin,
+            waiting=self.store.writer.released,
         )
 
     def tools(self, case_id: str) -> ToolContext:

@@ -24,7 +24,8 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
@@ -267,6 +268,9 @@ class ModelGate:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     context_window: int | None = None  # the served model's, when known (config/model.yaml)
     token_margin: float = 1.0  # raises counts made with another model's encoding
+    # What the caller lets go of while the model thinks (the store's writer lock): a local
+    # model may take minutes, and the rest of the store must not wait for it.
+    waiting: Callable[[], AbstractContextManager[None]] = nullcontext
     tokens_used: int = field(default=0, init=False)
     calls: int = field(default=0, init=False)
 
@@ -349,7 +353,8 @@ class ModelGate:
         """The model's answer, or a ModelError: nothing else leaves the client, and an answer
         above ``max_response_bytes`` is refused rather than stored."""
         try:
-            response = self.model.complete(request)
+            with self.waiting():
+                response = self.model.complete(request)
         except ModelError:
             raise
         except Exception as exc:

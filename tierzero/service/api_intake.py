@@ -46,7 +46,7 @@ async def _intake(request: Request, token: str, source: str, service: Service) -
         service.metrics.requests.labels("refused").inc()
         raise
     service.metrics.intake(answer)
-    service.triage.wake.set()
+    service.correlator.wake.set()
     return JSONResponse(answer.as_json(), 202)
 
 

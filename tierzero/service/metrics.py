@@ -44,7 +44,7 @@ class ServiceMetrics:
         )
         self.triage_passes = Counter(
             "tierzero_triage_passes",
-            "Passes of the triage worker, and how many failed",
+            "Passes of the correlation and analysis workers, and how many failed",
             ["outcome"],
             registry=self.registry,
         )
@@ -87,7 +87,9 @@ class StoreCollector(Collector):
             cases.add_metric([row[0]], row[1])
         yield cases
         queue = GaugeMetricFamily(
-            "tierzero_queue_depth", "Work waiting for the triage worker", labels=["kind"]
+            "tierzero_queue_depth",
+            "Work waiting for the correlation and analysis workers",
+            labels=["kind"],
         )
         queue.add_metric(
             ["alerts_unassigned"],

@@ -20,7 +20,7 @@ from tierzero.clock import Clock, SystemClock
 from tierzero.service.access import Permission, Principal, RateLimiter
 from tierzero.service.metrics import ServiceMetrics
 from tierzero.service.notify import NotifierWorker
-from tierzero.service.workers import TimerWorker, TriageWorker, Worker
+from tierzero.service.workers import AnalysisWorker, CorrelationWorker, TimerWorker, Worker
 from tierzero.settings import Settings
 from tierzero.store.sqlite import Store
 from tierzero.usecases.runtime import ModelChoice
@@ -63,15 +63,28 @@ class Service:
         self.limiter = RateLimiter(limit.per_minute, limit.burst)
         # Each chat answers in its own thread (model calls take minutes): at most this many.
         self.chats = threading.BoundedSemaphore(self.settings.service.max_concurrent_chats)
-        self.triage = TriageWorker(
-            self.db, self.current_settings, self.clock, self.model, self._triage_report
+        self.correlator = CorrelationWorker(
+            self.db, self.current_settings, self.clock, self._triage_report
         )
+        self.analysts = tuple(
+            AnalysisWorker(
+                n, self.db, self.current_settings, self.clock, self.model, self._triage_report
+            )
+            for n in range(1, self.settings.service.analysis_workers + 1)
+        )
+        self.correlator.analysts = self.analysts
         self.timers = TimerWorker(self.db, self.current_settings, self.clock, self._note)
         self.notifier = NotifierWorker(
             self.db, self.current_settings, self.clock, self.clock.now(), transport=self.transport
         )
-        self.workers: tuple[Worker, ...] = (self.triage, self.timers, self.notifier)
-        self.triage.on_failure = lambda: self.metrics.triage_passes.labels("failed").inc()
+        self.workers: tuple[Worker, ...] = (
+            self.correlator,
+            *self.analysts,
+            self.timers,
+            self.notifier,
+        )
+        for worker in (self.correlator, *self.analysts):
+            worker.on_failure = lambda: self.metrics.triage_passes.labels("failed").inc()
 
     def current_settings(self) -> Settings:
         """The settings in force (a reload swaps them between units of work)."""

@@ -1,8 +1,8 @@
-"""The service's background work: continuous triage and the timers.
+"""The service's background work: correlation, analysis and the timers.
 
 Each worker is a thread with its own store connection (so its units of work hold the store's
 writer lock against the other threads and processes, and never share a transaction). Intake
-never waits for them: it only appends alerts, which the triage worker picks up as unassigned.
+never waits for them: it only appends alerts, which the correlation worker picks up as unassigned.
 A worker that fails on one pass logs it, counts it and goes on; ``alive`` and ``last_beat``
 are what ``/health`` reads.
 """
@@ -78,30 +78,56 @@ class Worker(threading.Thread):
 STUCK_SECONDS = 6 * 3600
 
 
-class TriageWorker(Worker):
-    """Correlates new alerts and analyses new or changed cases (the CLI's triage, without the
-    ingest), then reports the pass to ``on_report``."""
+class CorrelationWorker(Worker):
+    """Correlates new alerts into cases (the CLI's correlation, without the ingest), wakes the
+    analysts when a case changed, and reports each pass to ``on_report``. It never waits for a
+    model: an analysis lets go of the writer lock while the model thinks."""
 
     def __init__(
         self,
         db: Path,
         settings: Callable[[], Settings],
         clock: Clock,
+        on_report: Callable[[TriageReport], None],
+    ) -> None:
+        super().__init__("correlate", settings().service.triage_interval_seconds, db)
+        self.settings = settings  # read at each pass: a policy reload applies to the next
+        self.clock = clock
+        self.on_report = on_report
+        self.analysts: tuple[Worker, ...] = ()
+
+    def one_pass(self, store: Store) -> None:
+        report = correlate(store, self.settings(), self.clock)
+        if sum(report.joins.values()):
+            for analyst in self.analysts:
+                analyst.wake.set()
+        self.on_report(report)
+
+
+class AnalysisWorker(Worker):
+    """Runs the case graph on new or changed cases. Several run side by side: each claims a
+    case before analysing it and skips a case another is analysing, so a case waiting minutes
+    for a slow model holds up neither the other cases nor the rest of the service."""
+
+    def __init__(
+        self,
+        number: int,
+        db: Path,
+        settings: Callable[[], Settings],
+        clock: Clock,
         model: ModelChoice,
         on_report: Callable[[TriageReport], None],
     ) -> None:
-        super().__init__("triage", settings().service.triage_interval_seconds, db)
-        self.settings = settings  # read at each pass: a policy reload applies to the next
+        super().__init__(f"analyse-{number}", settings().service.triage_interval_seconds, db)
+        self.settings = settings
         self.clock = clock
         self.model = model
         self.on_report = on_report
 
     def one_pass(self, store: Store) -> None:
-        settings = self.settings()
-        report = correlate(store, settings, self.clock)
         if store.dirty_case_ids():
-            analyse(store, settings, self.clock, report=report, model=self.model)
-        self.on_report(report)
+            report = analyse(store, self.settings(), self.clock, model=self.model, busy="skip")
+            self.on_report(report)
 
 
 class TimerWorker(Worker):

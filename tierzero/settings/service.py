@@ -92,7 +92,13 @@ class ServiceConfig(BaseModel):
         default=1.0,
         gt=0,
         le=3600,
-        description="How often the triage worker looks for new alerts when it is idle",
+        description="How often correlation and analysis look for new work when idle",
+    )
+    analysis_workers: int = Field(
+        default=2,
+        ge=1,
+        le=32,
+        description="Cases analysed at once (each waits on its own model calls)",
     )
     timer_interval_seconds: float = Field(
         default=5.0,

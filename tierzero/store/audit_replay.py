@@ -246,6 +246,10 @@ class _Replay:
                 case.analysis[name] = payload.get(name)
             if case.merged_into is None:
                 case.status = payload.get("status")
+                # Alerts that joined while the analysis ran keep the case dirty (save_analysis).
+                seen = payload.get("alerts_seen")
+                if isinstance(seen, int) and seen != case.alert_count:
+                    case.dirty = 1
 
 
 def _rows(conn: sqlite3.Connection, sql: str) -> Iterator[dict[str, Any]]:

@@ -65,17 +65,26 @@ class CaseTables(Connected):
         revision: int,
         now: datetime,
         audit_records: Iterable[tuple[chain.AuditKind, str, dict[str, Any]]] = (),
+        *,
+        alerts_seen: int | None,
     ) -> None:
-        """Store the graph's result and its audit records, and clear the dirty flag, atomically.
+        """Store the graph's result and its audit records atomically.
 
         ``audit_records`` are ``(kind, actor, payload)``; if any cannot be written, nothing is.
+        ``alerts_seen`` is the case's alert count when the analysis began: the dirty flag is
+        cleared only if it is still that (alerts that joined while the model was thinking are
+        analysed next time). None, for a revision resumed by an approval answer, leaves the
+        flag as it is. A case merged away meanwhile keeps its ``merged`` status.
         """
         with self.transaction() as conn:
             for kind, actor, payload in audit_records:
                 chain.append(conn, kind=kind, actor=actor, payload=payload, case_id=case_id, ts=now)
             conn.execute(
-                "UPDATE cases SET status = ?, verdict = ?, priority = ?, confidence = ?, title = ?,"
-                " analysis = ?, dirty = 0, revision = ?, updated_at = ? WHERE id = ?",
+                "UPDATE cases SET status = CASE WHEN merged_into IS NULL THEN ? ELSE status END,"
+                " verdict = ?, priority = ?, confidence = ?, title = ?, analysis = ?,"
+                " dirty = CASE WHEN ? IS NULL THEN dirty"
+                " WHEN merged_into IS NULL AND alert_count <> ? THEN 1 ELSE 0 END,"
+                " revision = ?, updated_at = ? WHERE id = ?",
                 (
                     analysis["status"],
                     analysis["verdict"],
@@ -83,6 +92,8 @@ class CaseTables(Connected):
                     analysis["confidence"],
                     analysis["title"],
                     json.dumps(analysis, default=str),
+                    alerts_seen,
+                    alerts_seen,
                     revision,
                     now.isoformat(),
                     case_id,

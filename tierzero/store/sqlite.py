@@ -20,6 +20,7 @@ from typing import Any
 
 from tierzero.store import audit as chain
 from tierzero.store.actions import ActionLog
+from tierzero.store.case_claims import CaseClaims
 from tierzero.store.cases import CaseTables
 from tierzero.store.chat_log import ChatLog
 from tierzero.store.correlation import CorrelationTables
@@ -62,6 +63,8 @@ class Store(
         self.actions = ActionLog(self.conn, self.transaction)
         # One unit of work at a time across processes (see tierzero.store.writer).
         self.writer = WriterLock(path)
+        # One analysis per case at a time (taken before the writer lock; see case_claims).
+        self.claims = CaseClaims(path, lambda: self.writer.held)
         self._index_entities_once()
 
     def close(self) -> None:
@@ -71,6 +74,11 @@ class Store(
         """Hold the store's writer lock for one unit of work (reentrant; waits for another
         process's unit to finish, saying so once)."""
         return self.writer.hold(unit)
+
+    def claim_case(self, case_id: str, wait: bool = True) -> AbstractContextManager[bool]:
+        """Claim a case for one analysis (before the writer lock); with ``wait`` False the
+        block gets False at once if another worker is analysing it."""
+        return self.claims.claim(case_id, wait)
 
     def counts(self) -> dict[str, int]:
         one = self.conn.execute

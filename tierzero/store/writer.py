@@ -8,9 +8,14 @@ therefore holds the store's writer lock, a lock file beside the database, so two
 give the result of some sequential order of their units.
 
 The lock is reentrant within a process (a unit may call another), and a process that has to
-wait says so once (``on_wait``) instead of hanging silently. It is an operating-system file
-lock (``filelock``), released by the kernel if the holder dies, so a killed process never
-leaves the store locked.
+wait says so once (``on_wait``) instead of hanging silently. A unit lets go of it while it
+waits for a model's answer (:meth:`WriterLock.released`): a local model may think for minutes,
+and correlation, approval answers, the timers and the kill switch must not wait that long.
+What the unit does after the answer runs under the lock again and reads the store afresh; a
+per-case claim (:mod:`tierzero.store.case_claims`) keeps two analyses off one case.
+
+It is an operating-system file lock (``filelock``), released by the kernel if the holder dies,
+so a killed process never leaves the store locked.
 """
 
 from __future__ import annotations
@@ -65,3 +70,22 @@ class WriterLock:
             yield
         finally:
             self._lock.release()
+
+    @contextmanager
+    def released(self) -> Iterator[None]:
+        """Let go of the lock (every reentrant level) for a while, then take it back to the
+        same depth. Only around work that touches no store state, such as a model call, and
+        only where what was read before cannot change meanwhile (a case's alerts) or is read
+        again after (action rows, the kill switch). A no-op when the lock is not held."""
+        depth = self._lock.lock_counter
+        if depth == 0:
+            yield
+            return
+        self._lock.release(force=True)
+        try:
+            yield
+        finally:
+            with self.hold("go on after a model call"):
+                for _ in range(depth):
+                    self._lock.acquire()
+            # hold() released its own level on the way out; the depth taken here remains.

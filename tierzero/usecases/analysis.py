@@ -28,13 +28,22 @@ def analyse_case(
     graph cannot finish goes to people (one bad case must not stop the queue)."""
     store = ctx.store
     revision = store.next_revision(case_id)
+    # The model call lets go of the writer lock: alerts may join the case meanwhile, and
+    # then it stays dirty for the next analysis.
+    case = store.case(case_id)
+    seen = case.alert_count if case is not None else None
     try:
         state = run_case(app, case_id, revision, ctx, requests)
     except Exception as exc:
         ctx.forget(case_id)
         state = failed_analysis(case_id, exc)
     store.save_analysis(
-        case_id, summarize(state, store), revision, ctx.now, audit_trail(state, revision)
+        case_id,
+        summarize(state, store),
+        revision,
+        ctx.now,
+        audit_trail(state, revision, seen),
+        alerts_seen=seen,
     )
     return state
 
@@ -68,11 +77,9 @@ def request_action(
         requested_by=requested_by[:120],
     )
     with (
+        store.claim_case(case_id),
         store.writing(f"analyse {case_id}"),
-        graph_session(store, settings, now, model) as (
-            app,
-            ctx,
-        ),
+        graph_session(store, settings, now, model) as (app, ctx),
     ):
         state = analyse_case(app, ctx, case_id, (asked,))
     decision = next(
@@ -105,8 +112,11 @@ def failed_analysis(case_id: str, exc: Exception) -> CaseState:
     )
 
 
-def audit_trail(state: CaseState, revision: int) -> list[tuple[AuditKind, str, dict[str, Any]]]:
-    """The audit records of one analysis: its priority and its verdict (with the path taken)."""
+def audit_trail(
+    state: CaseState, revision: int, alerts_seen: int | None = None
+) -> list[tuple[AuditKind, str, dict[str, Any]]]:
+    """The audit records of one analysis: its priority and its verdict (with the path taken
+    and, for a new analysis, how many alerts the case had when it began)."""
     records: list[tuple[AuditKind, str, dict[str, Any]]] = []
     if state.prioritization is not None:
         records.append(
@@ -129,6 +139,7 @@ def audit_trail(state: CaseState, revision: int) -> list[tuple[AuditKind, str, d
                 state.analysis.analyst,
                 {
                     "revision": revision,
+                    **({"alerts_seen": alerts_seen} if alerts_seen is not None else {}),
                     "status": state.status,
                     "route": list(state.visited),
                     **state.analysis.model_dump(mode="json", exclude={"outcomes"}),

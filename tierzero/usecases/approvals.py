@@ -58,7 +58,9 @@ def answer_approval(
         for kind, actor, payload in audit_trail(state, revision)
         if kind == "verdict"
     ]
-    store.save_analysis(row.case_id, summarize(state, store), revision, now, verdict)
+    store.save_analysis(
+        row.case_id, summarize(state, store), revision, now, verdict, alerts_seen=None
+    )
     opener = configured_memory(settings) if memory == "config" else memory
     with MemoryKeeper(store, opener, settings.correlation.internal_domains, _log.warning) as keeper:
         keeper.saved(row.case_id, was, state.status)

@@ -49,6 +49,7 @@ class TriageReport:
     model: str | None = None  # the LLM agents' model, None when the offline analyst ran alone
     remembered: int = 0  # concluded cases written to the similar-case memory
     warnings: list[str] = field(default_factory=list)  # problems that did not stop the run
+    busy: list[str] = field(default_factory=list)  # cases another worker was analysing (skipped)
 
 
 def ingest(
@@ -151,16 +152,20 @@ def analyse(
     report: TriageReport | None = None,
     model: ModelChoice = "env",
     memory: MemoryOpener | Literal["config"] | None = "config",
+    busy: Literal["wait", "skip"] = "wait",
 ) -> TriageReport:
     """Run the case graph on every case that changed since its last analysis.
 
     Cases that end concluded go into the similar-case memory that ``memory`` opens (None: no
     memory, e.g. for benchmarks); a memory failure is a warning in the report, not an error.
 
-    Each case is one unit of work under the store's writer lock, claimed only if it is still
-    waiting for analysis when the lock is held (another process may have analysed it). Every
-    record is stamped by ``now``'s clock as it is written, and the kill switch is read at each
-    decision: a switch turned off mid-run stops the automatic actions of the rest of the run.
+    Each case is claimed (one analysis per case at a time), then analysed as one unit of work
+    under the store's writer lock, if it is still waiting for analysis then (another process
+    may have analysed it). The writer lock is let go while the model thinks. A case another
+    worker is analysing is waited for (``busy="wait"``) or left for a later pass (``"skip"``,
+    listed in ``report.busy``). Every record is stamped by ``now``'s clock as it is written,
+    and the kill switch is read at each decision: a switch turned off mid-run stops the
+    automatic actions of the rest of the run.
     """
     clock = clock_of(now)
     report = report or TriageReport()
@@ -177,12 +182,16 @@ def analyse(
     with graph_session(store, settings, clock, model) as (app, ctx), keeper:
         report.model = ctx.model.model.name if ctx.model else None
         for index, case_id in enumerate(case_ids, start=1):
-            with store.writing(f"analyse {case_id}"):
-                if store.awaits_analysis(case_id):
-                    was = store.case_status(case_id)
-                    state = analyse_case(app, ctx, case_id)
-                    keeper.saved(case_id, was, state.status)
-                    report.cases_analysed.append(state)
+            with store.claim_case(case_id, wait=busy == "wait") as claimed:
+                if not claimed:
+                    report.busy.append(case_id)
+                else:
+                    with store.writing(f"analyse {case_id}"):
+                        if store.awaits_analysis(case_id):
+                            was = store.case_status(case_id)
+                            state = analyse_case(app, ctx, case_id)
+                            keeper.saved(case_id, was, state.status)
+                            report.cases_analysed.append(state)
             progress("analyse", index, len(case_ids))
     report.remembered = keeper.remembered
     report.seconds["analyse"] = time.perf_counter() - started

@@ -153,7 +153,14 @@ def analyse(
     verdict: str = "true_positive",
     priority: bool = True,
     verdict_record: bool = True,
+    case_id: str = "C-1",
+    alerts_seen: int | None = -1,
 ) -> None:
+    """Save an analysis as the graph would. ``alerts_seen``: the case's alert count when it
+    began (-1: the count now; None: a revision resumed by an approval answer)."""
+    if alerts_seen == -1:
+        row = store.case(case_id)
+        alerts_seen = row.alert_count if row else 0
     analysis = {
         "status": "escalated",
         "verdict": verdict,
@@ -165,19 +172,28 @@ def analyse(
     if priority:
         records.append(("priority", "prioritize", {"revision": revision, "priority": "P2"}))
     if verdict_record:
+        seen = {} if alerts_seen is None else {"alerts_seen": alerts_seen}
         records.append(
             (
                 "verdict",
                 "offline",
                 {
                     "revision": revision,
+                    **seen,
                     "status": "escalated",
                     "verdict": verdict,
                     "confidence": 0.8,
                 },
             )
         )
-    store.save_analysis("C-1", analysis, revision, NOW + timedelta(minutes=revision), records)
+    at = NOW + timedelta(minutes=revision)
+    store.save_analysis(case_id, analysis, revision, at, records, alerts_seen=alerts_seen)
+
+
+def dirty(store: Store, case_id: str) -> bool:
+    row = store.case(case_id)
+    assert row is not None
+    return row.dirty
 
 
 def test_cases_replay_through_merges_and_analyses(store: Store) -> None:
@@ -200,6 +216,42 @@ def test_cases_replay_through_merges_and_analyses(store: Store) -> None:
         Divergence("alerts", f"id={alerts[3]}", "case_id", "C-2", "C-1"),
         Divergence("alerts", f"id={alerts[3]}", "duplicate_of", None, alerts[0]),
     ]
+
+
+def test_alerts_that_joined_during_an_analysis_keep_the_case_dirty(store: Store) -> None:
+    """The model call lets go of the writer lock, so correlation may add alerts to a case
+    while it is analysed: the save must not clear the flag that says they are unanalysed."""
+    correlate(store)
+    analyse(store, 1, alerts_seen=3)  # began with 3 alerts; the fourth joined meanwhile
+    assert dirty(store, "C-1")
+    assert replayed(store) == []
+    analyse(store, 2)  # the next analysis saw all four
+    assert not dirty(store, "C-1")
+    assert replayed(store) == []
+
+
+def test_a_resumed_revision_leaves_the_dirty_flag_alone(store: Store) -> None:
+    """An approval answer resumes the waiting revision; it analysed no new alert, so a case
+    that alerts joined since stays dirty (before, the answer cleared the flag and the store
+    no longer matched its own audit)."""
+    correlate(store)
+    analyse(store, 1)
+    late = make_alert(hosts=("ws-1",), minutes=5)
+    store.add_alerts([late])
+    store.record_joins([(Join(late.id, "C-1", "joined", ("host:ws-1",)), late)], NOW)
+    assert dirty(store, "C-1")
+    analyse(store, 1, alerts_seen=None)
+    assert dirty(store, "C-1")
+    assert replayed(store) == []
+
+
+def test_an_analysis_saved_after_its_case_was_merged_keeps_it_merged(store: Store) -> None:
+    correlate(store)  # C-2 is merged into C-1
+    analyse(store, 1, case_id="C-2", alerts_seen=1)
+    row = store.case("C-2")
+    assert row is not None and row.status == "merged" and row.merged_into == "C-1"
+    assert not row.dirty
+    assert replayed(store) == []
 
 
 def test_fields_the_newest_revision_did_not_audit_are_not_compared(store: Store) -> None:

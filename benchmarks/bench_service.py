@@ -21,7 +21,7 @@ With ``--model-delay S`` the service analyses with a model: a simulated slow end
 waits on its model calls and then abstains. That measures what waits while a model thinks.
 
     python benchmarks/bench_service.py [--seconds 60] [--threads 4] [--rate 5] [--batch 20]
-        [--model-delay S]
+        [--model-delay S] [--analysis-workers 2]
 
 Results are printed and written to ``benchmarks/results/<UTC time>-service-<host>.json``.
 """
@@ -72,13 +72,16 @@ def summary(values: list[float]) -> dict[str, float | None]:
 
 
 def start_service(
-    folder: Path, model: SlowModel | None
+    folder: Path, model: SlowModel | None, analysts: int | None
 ) -> tuple[subprocess.Popen[bytes], str, str, str]:
     """The service on a fresh store: (process, base URL, ingest token, admin token)."""
     db = folder / "bench.db"
     config = folder / "config"
     shutil.copytree(REPO / "config", config)
-    (config / "service.yaml").write_text("rate_limit: {per_minute: 1000000, burst: 100000}\n")
+    service = "rate_limit: {per_minute: 1000000, burst: 100000}\n"
+    if analysts is not None:
+        service += f"analysis_workers: {analysts}\n"
+    (config / "service.yaml").write_text(service)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TIERZERO_MODEL"))}
     env["TIERZERO_AUDIT_KEY_FILE"] = str(folder / "audit.key")
     if model is not None:
@@ -203,15 +206,24 @@ def watch_analysis(
         time.sleep(0.2)
 
 
-def probe_kill_switch(base: str, token: str, until: threading.Event, took: list[float]) -> None:
-    """An admin turns autonomy on (it already is) every 2 s: how long each answer takes."""
+def probe_kill_switch(
+    base: str, token: str, until: threading.Event, took: list[float], failed: list[str]
+) -> None:
+    """An admin turns autonomy on (it already is) every 2 s: how long each answer takes
+    (an answer that is not 200, or none within 10 minutes, is a failure)."""
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base, headers=headers, timeout=600) as client:
         while not until.wait(2.0):
             sent = time.monotonic()
-            answer = client.put("/api/autonomy", json={"state": "on", "reason": "bench probe"})
+            try:
+                answer = client.put("/api/autonomy", json={"state": "on", "reason": "bench"})
+            except httpx.HTTPError as exc:
+                failed.append(type(exc).__name__)
+                continue
             if answer.status_code == 200:
                 took.append(time.monotonic() - sent)
+            else:
+                failed.append(f"HTTP {answer.status_code}")
 
 
 def main() -> None:
@@ -228,16 +240,23 @@ def main() -> None:
         help="analyse with a simulated model endpoint that answers nothing after this many "
         "seconds per call (default: the offline analyst alone)",
     )
+    parser.add_argument(
+        "--analysis-workers",
+        type=int,
+        default=None,
+        help="the service's analysis_workers (default: config/service.yaml's)",
+    )
     parser.add_argument("--no-write", action="store_true", help="do not write a results file")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="tierzero-bench-service-"))
     model = SlowModel(args.model_delay).start() if args.model_delay is not None else None
-    process, base, token, admin = start_service(folder, model)
+    process, base, token, admin = start_service(folder, model, args.analysis_workers)
     try:
         load = Load(base, token, args)
         correlated: dict[str, float] = {}
         seen: dict[str, float] = {}
         switch_seconds: list[float] = []
+        switch_failures: list[str] = []
         stop_watch = threading.Event()
         watchers = [
             threading.Thread(
@@ -245,7 +264,8 @@ def main() -> None:
                 args=(folder / "bench.db", load, stop_watch, correlated, seen),
             ),
             threading.Thread(
-                target=probe_kill_switch, args=(base, admin, stop_watch, switch_seconds)
+                target=probe_kill_switch,
+                args=(base, admin, stop_watch, switch_seconds, switch_failures),
             ),
         ]
         for watcher in watchers:
@@ -264,8 +284,14 @@ def main() -> None:
         )
         model_calls = model.calls if model is not None else 0
     finally:
+        stopping = time.monotonic()
         process.terminate()
-        process.wait(60)
+        try:
+            process.wait(120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutdown_seconds = time.monotonic() - stopping
         if model is not None:
             model.stop()
     to_case = [seen[a] - load.accepted_at[a] for a in seen]
@@ -293,8 +319,10 @@ def main() -> None:
         "analysed": len(seen),
         "acceptance_to_analysed_case_seconds": summary(to_case),
         "kill_switch_answer_seconds": summary(switch_seconds),
+        "kill_switch_failures": switch_failures,
         "stored_in_store": stored,
         "stored_equals_acknowledged": stored == len(load.accepted_at) == load.stored,
+        "sigterm_to_exit_seconds": round(shutdown_seconds, 1),
     }
     print(json.dumps(result, indent=1))
     if not args.no_write:

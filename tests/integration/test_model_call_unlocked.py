@@ -258,3 +258,19 @@ def test_a_slow_model_call_stalls_neither_the_queue_nor_the_people(
         store = running.service.store()
         assert statuses(store, blocked) == ["executed", "executed"]
         verified(store)
+
+
+def test_a_stopping_worker_starts_no_further_case(
+    three_cases: tuple[Path, Settings, ManualClock],
+) -> None:
+    """A service stopping (SIGTERM) finishes the case in hand and starts no other: with a slow
+    model every further case would hold the shutdown for minutes."""
+    db, settings, clock = three_cases
+    store = Store(db)
+    asked = iter([True, False])
+    report = analyse(
+        store, settings, clock, model="off", memory=None, keep_going=lambda: next(asked, False)
+    )
+    assert [s.case_id for s in report.cases_analysed] == ["C-1"]
+    assert store.dirty_case_ids() == ["C-2", "C-3"]  # left waiting for the next start
+    store.close()

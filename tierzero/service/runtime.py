@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,13 +120,19 @@ class Service:
             for worker in self.workers:
                 worker.start()
 
-    def stop(self, wait: float = 30.0) -> None:
-        """Stop the workers (a case being analysed is finished first, up to ``wait``)."""
+    def stop(self, wait: float = 25.0) -> None:
+        """Stop the workers within ``wait`` seconds in all: the case being analysed is
+        finished first, and no other is started. A model call still open then is abandoned
+        as in a crash: its case resumes from its last checkpoint when the service starts."""
         for worker in self.workers:
             worker.stop()
+        deadline = time.monotonic() + wait
         for worker in self.workers:
             if worker.is_alive():
-                worker.join(wait)
+                worker.join(max(0.0, deadline - time.monotonic()))
+        for worker in self.workers:
+            if worker.is_alive():
+                _log.warning("%s: still busy (a model call?) at shutdown; abandoned", worker.name)
         with self._stores_lock:
             for store in list(self._stores):
                 store.close()

@@ -1,9 +1,10 @@
 """Run the service: uvicorn serving :func:`tierzero.service.app.create_app`.
 
 uvicorn answers SIGTERM and SIGINT by refusing new connections, letting requests in flight
-finish and then running the app's shutdown, which stops the workers (a case being analysed is
-finished first). Every acknowledged push was committed before its answer, so even SIGKILL
-loses nothing that was acknowledged.
+finish (up to 30 s) and then running the app's shutdown, which stops the workers within 25 s (a
+case being analysed is finished first; a model call still open then is abandoned as in a crash,
+and its case resumes from its checkpoint at the next start). Every acknowledged push was
+committed before its answer, so even SIGKILL loses nothing that was acknowledged.
 """
 
 from __future__ import annotations

@@ -126,7 +126,14 @@ class AnalysisWorker(Worker):
 
     def one_pass(self, store: Store) -> None:
         if store.dirty_case_ids():
-            report = analyse(store, self.settings(), self.clock, model=self.model, busy="skip")
+            report = analyse(
+                store,
+                self.settings(),
+                self.clock,
+                model=self.model,
+                busy="skip",
+                keep_going=lambda: not self.stopping.is_set(),
+            )
             self.on_report(report)
 
 

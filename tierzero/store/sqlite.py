@@ -70,10 +70,11 @@ class Store(
     def close(self) -> None:
         self.conn.close()
 
-    def writing(self, unit: str) -> AbstractContextManager[None]:
+    def writing(self, unit: str, background: bool = False) -> AbstractContextManager[None]:
         """Hold the store's writer lock for one unit of work (reentrant; waits for another
-        process's unit to finish, saying so once)."""
-        return self.writer.hold(unit)
+        process's unit to finish, saying so once). A ``background`` unit (correlation, an
+        analysis) lets this process's units that people and timers wait for go first."""
+        return self.writer.hold(unit, background)
 
     def claim_case(self, case_id: str, wait: bool = True) -> AbstractContextManager[bool]:
         """Claim a case for one analysis (before the writer lock); with ``wait`` False the

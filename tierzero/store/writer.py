@@ -16,11 +16,21 @@ per-case claim (:mod:`tierzero.store.case_claims`) keeps two analyses off one ca
 
 It is an operating-system file lock (``filelock``), released by the kernel if the holder dies,
 so a killed process never leaves the store locked.
+
+A file lock is not fair: a unit that waits for it polls, and a loop of background units
+(correlation, one analysis after another) that releases and takes it again at once could keep
+a person waiting for as long as the backlog lasts. Within one process (the service), a unit a
+person or a timer waits for (an approval answer, the kill switch, a rollback, an expiry)
+therefore goes first: background units (``background=True``) hold back while one is waiting,
+up to ``_YIELD_SECONDS``.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +40,37 @@ from filelock import FileLock, Timeout
 _log = logging.getLogger(__name__)
 # How long to wait quietly before saying that another process holds the store.
 _QUIET_SECONDS = 1.0
+# The longest a background unit holds back for waiting people (so none can starve it).
+_YIELD_SECONDS = 30.0
+
+
+class _Precedence:
+    """Who of this process waits for which store's lock to do a person's or a timer's unit."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._waiting: Counter[str] = Counter()
+
+    @contextmanager
+    def waiting(self, key: str) -> Iterator[None]:
+        with self._changed:
+            self._waiting[key] += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._waiting[key] -= 1
+                self._changed.notify_all()
+
+    def hold_back(self, key: str, limit: float) -> None:
+        """Wait while someone waits to do a person's unit on this store (up to ``limit``)."""
+        deadline = time.monotonic() + limit
+        with self._changed:
+            while self._waiting[key] > 0 and (left := deadline - time.monotonic()) > 0:
+                self._changed.wait(left)
+
+
+_PRECEDENCE = _Precedence()
 
 
 def lock_path(db: Path) -> Path:
@@ -53,23 +94,33 @@ class WriterLock:
         return self._lock.is_locked
 
     @contextmanager
-    def hold(self, unit: str) -> Iterator[None]:
-        """Hold the lock for one unit of work (``unit`` names it in the waiting note)."""
+    def hold(self, unit: str, background: bool = False) -> Iterator[None]:
+        """Hold the lock for one unit of work (``unit`` names it in the waiting note). A
+        ``background`` unit lets this process's waiting person units go first."""
         if not self._lock.is_locked:
-            try:
-                self._lock.acquire(timeout=_QUIET_SECONDS)
-            except Timeout:
-                self.on_wait(
-                    f"another tierzero process is writing to this store ({self.path.name}); "
-                    f"waiting to {unit}"
-                )
-                self._lock.acquire()
+            key = str(self.path)
+            if background:
+                _PRECEDENCE.hold_back(key, _YIELD_SECONDS)
+                self._acquire(unit)
+            else:
+                with _PRECEDENCE.waiting(key):
+                    self._acquire(unit)
         else:
             self._lock.acquire()  # reentrant: count one more level
         try:
             yield
         finally:
             self._lock.release()
+
+    def _acquire(self, unit: str) -> None:
+        try:
+            self._lock.acquire(timeout=_QUIET_SECONDS)
+        except Timeout:
+            self.on_wait(
+                f"another tierzero process is writing to this store ({self.path.name}); "
+                f"waiting to {unit}"
+            )
+            self._lock.acquire()
 
     @contextmanager
     def released(self) -> Iterator[None]:
@@ -85,7 +136,7 @@ class WriterLock:
         try:
             yield
         finally:
-            with self.hold("go on after a model call"):
+            with self.hold("go on after a model call", background=True):
                 for _ in range(depth):
                     self._lock.acquire()
             # hold() released its own level on the way out; the depth taken here remains.

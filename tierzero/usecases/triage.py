@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -111,7 +111,7 @@ def correlate(
     each assign the same alerts (and open cases under one id).
     """
     report = report or TriageReport()
-    with store.writing("correlate alerts"):
+    with store.writing("correlate alerts", background=True):
         _correlate(store, settings, clock_of(now), progress, report)
     return report
 
@@ -153,6 +153,7 @@ def analyse(
     model: ModelChoice = "env",
     memory: MemoryOpener | Literal["config"] | None = "config",
     busy: Literal["wait", "skip"] = "wait",
+    keep_going: Callable[[], bool] = lambda: True,
 ) -> TriageReport:
     """Run the case graph on every case that changed since its last analysis.
 
@@ -160,12 +161,13 @@ def analyse(
     memory, e.g. for benchmarks); a memory failure is a warning in the report, not an error.
 
     Each case is claimed (one analysis per case at a time), then analysed as one unit of work
-    under the store's writer lock, if it is still waiting for analysis then (another process
-    may have analysed it). The writer lock is let go while the model thinks. A case another
-    worker is analysing is waited for (``busy="wait"``) or left for a later pass (``"skip"``,
-    listed in ``report.busy``). Every record is stamped by ``now``'s clock as it is written,
-    and the kill switch is read at each decision: a switch turned off mid-run stops the
-    automatic actions of the rest of the run.
+    under the store's writer lock, if it is still waiting for analysis then (another process may
+    have analysed it). The writer lock is let go while the model thinks. A case another worker
+    is analysing is waited for (``busy="wait"``) or left for a later pass (``"skip"``, listed in
+    ``report.busy``). ``keep_going`` is asked before each case: False ends the run there (a
+    service stopping), and the cases left stay waiting. Every record is stamped by ``now``'s
+    clock as it is written, and the kill switch is read at each decision: a switch turned off
+    mid-run stops the automatic actions of the rest of the run.
     """
     clock = clock_of(now)
     report = report or TriageReport()
@@ -182,11 +184,13 @@ def analyse(
     with graph_session(store, settings, clock, model) as (app, ctx), keeper:
         report.model = ctx.model.model.name if ctx.model else None
         for index, case_id in enumerate(case_ids, start=1):
+            if not keep_going():
+                break
             with store.claim_case(case_id, wait=busy == "wait") as claimed:
                 if not claimed:
                     report.busy.append(case_id)
                 else:
-                    with store.writing(f"analyse {case_id}"):
+                    with store.writing(f"analyse {case_id}", background=True):
                         if store.awaits_analysis(case_id):
                             was = store.case_status(case_id)
                             state = analyse_case(app, ctx, case_id)

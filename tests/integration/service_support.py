@@ -18,8 +18,10 @@ from tierzero.clock import ManualClock
 from tierzero.service.app import Service, create_app
 from tierzero.settings import Settings
 from tierzero.settings.service import ServiceConfig
+from tierzero.store.actions import ActionRow
 from tierzero.store.sqlite import Store
 from tierzero.store.tokens import ROLES
+from tierzero.usecases.analysis import request_action
 from tierzero.usecases.runtime import ModelChoice
 
 # Every example file the intake reads (the CSV needs its mapping file: not pushable).
@@ -104,3 +106,26 @@ def running_service(
     )
     with TestClient(create_app(app_service)) as client:
         yield Running(client, app_service, tokens, clock)
+
+
+def own_request(service: Service, person: str) -> tuple[str, ActionRow]:
+    """``person`` gets an approver token and, as an analyst in the chat would, asks to isolate
+    a known host of an analysed case; the request waits for approval. (The token, the row.)"""
+    store = service.store()
+    token = store.create_token(f"{person}-approver", "approver", "t", NOW, person)
+    case = next(r for r in store.cases() if (r.analysis or {}).get("enrichment", {}).get("assets"))
+    host = next(iter(case.analysis["enrichment"]["assets"]))  # type: ignore[index]
+    _, decision = request_action(
+        store,
+        service.settings,
+        case.id,
+        "isolate_host",
+        host,
+        f"analyst:{person}",  # as a chat request records the analyst
+        "contain it",
+        service.clock.now(),
+        model="off",
+    )
+    mine = [r for r in store.actions.pending() if r.requested_by == f"analyst:{person}"]
+    assert len(mine) == 1, f"the request did not wait for approval: {decision}"
+    return token, mine[0]

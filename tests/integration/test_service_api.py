@@ -54,6 +54,13 @@ def test_queue_filters_and_pages(running: Running) -> None:
     queue = everything["cases"][0]["queue"]
     assert all(c["queue"] == queue for c in get(running, "/api/cases", queue=queue)["cases"])
     assert get(running, "/api/cases", verdict="no-such-verdict")["total"] == 0
+    by_user = get(running, "/api/cases", entity="alice.martin")["cases"]
+    assert by_user and all(
+        "alice.martin" in json.dumps(get(running, f"/api/cases/{c['id']}")) for c in by_user
+    )
+    assert get(running, "/api/cases", entity="user:alice.martin")["total"] == len(by_user)
+    assert get(running, "/api/cases", entity="host:alice.martin")["total"] == 0
+    assert get(running, "/api/cases", entity="%")["total"] == 0  # a wildcard is a literal
     case = get(running, f"/api/cases/{first['cases'][0]['id']}")
     assert case["alerts"] and case["analysis"]["verdict"] == case["verdict"]
 

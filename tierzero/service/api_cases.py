@@ -54,11 +54,19 @@ def list_cases(
     priority: Annotated[str | None, Query(max_length=8)] = None,
     verdict: Annotated[str | None, Query(max_length=40)] = None,
     queue_name: Annotated[str | None, Query(alias="queue", max_length=80)] = None,
+    entity: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> dict[str, Any]:
-    """Live cases, most urgent first, filtered by exact status, priority, verdict, queue."""
-    given = {"status": status, "priority": priority, "verdict": verdict, "queue": queue_name}
+    """Live cases, most urgent first, filtered by exact status, priority, verdict, queue, and
+    by an entity one of their alerts names (``kind:value``, or a value of any kind)."""
+    given = {
+        "status": status,
+        "priority": priority,
+        "verdict": verdict,
+        "queue": queue_name,
+        "entity": entity,
+    }
     filters = {k: v for k, v in given.items() if v is not None}
     store = service.store()
     rows, total = store.case_page(filters, limit, offset)
@@ -112,13 +120,20 @@ def chat(who: Analyst, service: Running, case_id: CaseId, body: Message) -> Stre
     server-sent events: ``progress`` while the agent works (each model call), ``answer``
     chunks of the reply, then ``done`` with the whole reply (cited evidence ids, actions it
     proposed with their guardrail decisions), or ``error``."""
-    live_case(service.store(), case_id)  # an unknown or merged case is refused before streaming
+    return chat_stream(service, case_id, who.person, body.message)
+
+
+def chat_stream(service: Service, case_id: str, person: str, message: str) -> StreamingResponse:
+    """One chat turn as ``person``, answered in its own thread and streamed as server-sent
+    events (the API's chat and the console's). An unknown or merged case is refused before
+    streaming; past ``max_concurrent_chats`` answering at once, 429."""
+    live_case(service.store(), case_id)
     if not service.chats.acquire(blocking=False):
         limit = service.settings.service.max_concurrent_chats
         raise ServiceError(429, f"{limit} chats are answering already", {"Retry-After": "5"})
     events: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
     worker = threading.Thread(
-        target=_answer, args=(service, case_id, who.person, body.message, events), daemon=True
+        target=_answer, args=(service, case_id, person, message, events), daemon=True
     )
     worker.start()
     return StreamingResponse(_stream(events), media_type="text/event-stream")

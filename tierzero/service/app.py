@@ -23,6 +23,8 @@ from starlette.routing import Route
 
 from tierzero.service import api_actions, api_admin, api_cases, api_intake
 from tierzero.service.body_limit import BodyLimit
+from tierzero.service.console import pages as console
+from tierzero.service.console.security import security_headers
 from tierzero.service.deps import Running
 from tierzero.service.mcp_server import MCP_PATH, mcp_endpoint
 from tierzero.service.runtime import Service, ServiceError
@@ -53,8 +55,10 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     app.add_middleware(BodyLimit)  # before routing: no body is held past its bound unread
+    app.middleware("http")(security_headers)
     for module in (api_intake, api_cases, api_actions, api_admin):
         app.include_router(module.router)
+    console.install(app, service)  # the web console at /
     # A plain route (not a mount, which would answer only under /mcp/), outside the OpenAPI.
     app.router.routes.append(Route(MCP_PATH, mcp.app, name="mcp", include_in_schema=False))
 

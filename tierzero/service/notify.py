@@ -67,14 +67,13 @@ def events(store: Store, settings: Settings, since: datetime, now: datetime) -> 
     ]
 
 
-def _approval(
-    event: str, row: ActionRow, settings: Settings, now: datetime
-) -> tuple[str, str, str | None, dict[str, Any]]:
+def approval_facts(row: ActionRow, settings: Settings, now: datetime) -> dict[str, Any]:
+    """What a person deciding on a pending action needs: what it does, to which entity, for
+    how long, how it is undone, who asked and why, the rule, and the time left."""
     spec = settings.policy.catalog.get(row.action)
     due = row.due()
     left = max(int((due - now).total_seconds() // 60), 0) if due else None
-    answer = _how_to_answer(row, settings.service.public_url)
-    facts = {
+    return {
         "action_id": row.id,
         "case_id": row.case_id,
         "action": row.action,
@@ -87,8 +86,15 @@ def _approval(
         "rule_id": row.rule_id,
         "approval_due": row.approval_due,
         "minutes_left": left,
-        "how_to_answer": answer,
+        "how_to_answer": _how_to_answer(row, settings.service.public_url),
     }
+
+
+def _approval(
+    event: str, row: ActionRow, settings: Settings, now: datetime
+) -> tuple[str, str, str | None, dict[str, Any]]:
+    facts = approval_facts(row, settings, now)
+    left, answer = facts["minutes_left"], facts["how_to_answer"]
     if event == "approval_expired":
         text = (
             f"Approval expired, nothing was done: {facts['does']} on {row.target} "

@@ -19,6 +19,7 @@ from fastapi import Request
 
 from tierzero.clock import Clock, SystemClock
 from tierzero.service.access import Permission, Principal, RateLimiter
+from tierzero.service.csp import CspReports
 from tierzero.service.metrics import ServiceMetrics
 from tierzero.service.notify import NotifierWorker
 from tierzero.service.workers import AnalysisWorker, CorrelationWorker, TimerWorker, Worker
@@ -64,6 +65,7 @@ class Service:
         self.limiter = RateLimiter(limit.per_minute, limit.burst)
         # Each chat answers in its own thread (model calls take minutes): at most this many.
         self.chats = threading.BoundedSemaphore(self.settings.service.max_concurrent_chats)
+        self.csp_reports = CspReports()  # the console's Content-Security-Policy violations
         self.correlator = CorrelationWorker(
             self.db, self.current_settings, self.clock, self._triage_report
         )

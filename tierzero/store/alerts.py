@@ -281,6 +281,13 @@ class AlertTables(Connected):
         )
         return {r["duplicate_of"]: r["n"] for r in rows}
 
+    def case_sources(self, case_id: str) -> list[str]:
+        """The sources (adapters) a case's alerts came from, sorted."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT source FROM alerts WHERE case_id = ? ORDER BY source", (case_id,)
+        )
+        return [r[0] for r in rows]
+
     def source_alert_ids(self, case_id: str) -> list[str]:
         rows = self.conn.execute(
             "SELECT source_alert_id FROM alerts WHERE case_id = ? ORDER BY time_us, id", (case_id,)

@@ -108,8 +108,10 @@ class CaseTables(Connected):
     def case_page(
         self, filters: dict[str, str], limit: int, offset: int
     ) -> tuple[list[CaseRow], int]:
-        """Live cases matching ``filters`` (status, priority, verdict, queue: exact values),
-        most urgent first (priority, then newest), one page, and how many match in all."""
+        """Live cases matching ``filters`` (status, priority, verdict, queue: exact values;
+        entity: a case with an alert on that entity, ``kind:value`` or a value of any kind,
+        case-insensitive), most urgent first (priority, then newest), one page, and how many
+        match in all."""
         where = ["merged_into IS NULL"]
         values: list[Any] = []
         for column in ("status", "priority", "verdict"):
@@ -119,6 +121,15 @@ class CaseTables(Connected):
         if "queue" in filters:
             where.append("json_extract(analysis, '$.prioritization.queue') = ?")
             values.append(filters["queue"])
+        if "entity" in filters:
+            given = filters["entity"].strip().lower()
+            literal = given.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            wanted = literal if ":" in given else "%:" + literal  # no kind: any kind
+            where.append(
+                "id IN (SELECT a.case_id FROM alert_entities e JOIN alerts a ON a.id = e.alert_id"
+                " WHERE e.key LIKE ? ESCAPE '\\')"
+            )
+            values.append(wanted)
         clause = " AND ".join(where)
         total = self.conn.execute(f"SELECT COUNT(*) FROM cases WHERE {clause}", values)
         rows = self.conn.execute(

@@ -180,6 +180,14 @@ CREATE TABLE IF NOT EXISTS api_tokens (
     revoked_at TEXT,
     revoked_by TEXT
 );
+-- Web console sessions: only a SHA-256 of each session id (see store/console_sessions.py).
+CREATE TABLE IF NOT EXISTS console_sessions (
+    session_sha256 TEXT PRIMARY KEY,
+    token_name TEXT NOT NULL REFERENCES api_tokens (name),
+    csrf TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
 """
 
 

@@ -23,6 +23,7 @@ from tierzero.store.actions import ActionLog
 from tierzero.store.case_claims import CaseClaims
 from tierzero.store.cases import CaseTables
 from tierzero.store.chat_log import ChatLog
+from tierzero.store.console_sessions import ConsoleSessionTable
 from tierzero.store.correlation import CorrelationTables
 from tierzero.store.identity_activity import IdentityActivityTable
 from tierzero.store.intake import IntakeTable
@@ -43,6 +44,7 @@ class Store(
     ChatLog,
     IdentityActivityTable,
     TokenTable,
+    ConsoleSessionTable,
     NotificationTable,
 ):
     """SQLite persistence. Writes of one logical step happen in one transaction."""

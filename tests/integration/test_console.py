@@ -301,3 +301,63 @@ def test_similar_past_cases_load_into_the_case_page(running: Running) -> None:
     assert "Similar past cases" in fragment
     assert "alike; ended" in fragment or "remembered)" in fragment, fragment
     assert running.client.get("/cases/C-999/similar").text.count("no case") == 1
+
+
+def test_operations_shows_each_detections_false_positive_rate(tmp_path: Path) -> None:
+    """An analyst's resolution is what the false-positive rate counts (as `tierzero metrics`
+    does: the page shows its figures)."""
+    with running_service(tmp_path / "t.db") as running:
+        for path in PUSHABLE:
+            running.push(path.read_bytes())
+        running.settle(120)
+        store = running.service.store()
+        detection, case_id = next(
+            (row[0], row[1])
+            for row in store.conn.execute(
+                "SELECT detection_id, MIN(case_id) FROM alerts GROUP BY detection_id"
+                " HAVING COUNT(DISTINCT case_id) = 1"
+            )
+            if store.case(row[1]).status != "awaiting_approval"  # type: ignore[union-attr]
+        )
+        resolved = running.client.post(
+            f"/api/cases/{case_id}/resolve",
+            json={"verdict": "false_positive", "note": "a test rule"},
+            headers=running.as_role("analyst"),
+        )
+        assert resolved.status_code == 200, resolved.text
+        signed_in(running, "auditor")
+        page = running.client.get("/operations").text
+        row = re.search(rf"<td>{re.escape(detection)}</td>(.*?)</tr>", page, re.S)
+        assert row is not None, f"{detection} is not on the page"
+        assert "100%" in row.group(1)  # its one resolved case was a false positive
+        for heading in ("Cases opened per day", "false-positive rate", "Alerts per day"):
+            assert heading in page
+        assert "From an alert's arrival to its case's analysis: median" in page
+
+
+def test_evaluation_reports_are_listed_and_readable(running: Running, tmp_path: Path) -> None:
+    """A report ``tierzero eval run`` wrote: listed, its summary shown as text, its charts
+    served by their fixed names only."""
+    from typer.testing import CliRunner
+
+    from tierzero.cli import app
+
+    out = tmp_path / "reports" / "builtin-offline"
+    ran = CliRunner().invoke(
+        app, ["eval", "run", "builtin", "--scenario", "ec2-cryptomining-01", "--out", str(out)]
+    )
+    assert ran.exit_code == 0, ran.output
+    running.service.reports = tmp_path / "reports"
+    signed_in(running, "analyst")
+    listed = running.client.get("/evaluations").text
+    assert 'href="/evaluations/builtin-offline"' in listed
+    page = running.client.get("/evaluations/builtin-offline").text
+    assert "# tierzero evaluation: builtin" in page and "Forbidden actions" in page
+    charts = re.findall(r'<img src="(/evaluations/builtin-offline/[^"]+)"', page)
+    assert len(charts) == 3
+    for chart in charts:
+        served = running.client.get(chart)
+        assert served.status_code == 200 and served.headers["content-type"] == "image/png"
+    for path in ("/evaluations/builtin-offline/report.json", "/evaluations/..%2F..%2Fetc"):
+        assert running.client.get(path).status_code == 404, path
+    assert running.client.get("/evaluations/nope").status_code == 404

@@ -10,6 +10,7 @@ seconds, so two offline runs of the same inputs differ only in timings.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -71,3 +72,37 @@ def load_report(path: Path) -> dict[str, Any]:
     if not isinstance(document, dict) or document.get("format") != REPORT_FORMAT:
         raise ValueError(f"{file}: not a tierzero evaluation report (format {REPORT_FORMAT})")
     return document
+
+
+# A report's folder name as the service accepts it in a URL: no separators, no dot first.
+REPORT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+def list_reports(folder: Path) -> list[dict[str, Any]]:
+    """The reports under ``folder`` (one per sub-folder), newest first: name, dataset, agent,
+    time. A folder holding no readable report is left out."""
+    found = []
+    for path in sorted(folder.glob("*/report.json")) if folder.is_dir() else []:
+        try:
+            report = load_report(path)
+        except ValueError:
+            continue
+        found.append(
+            {
+                "name": path.parent.name,
+                "dataset": report.get("dataset", {}).get("name"),
+                "agent": report.get("agent"),
+                "model": report.get("model"),
+                "created_at": report.get("created_at"),
+            }
+        )
+    return sorted(found, key=lambda r: str(r["created_at"]), reverse=True)
+
+
+def named_report(folder: Path, name: str) -> Path | None:
+    """The folder of the report ``name`` under ``folder``, or None (a name that is not a
+    plain folder name, or no report there)."""
+    if not REPORT_NAME.match(name):
+        return None
+    path = folder / name
+    return path if (path / "report.json").is_file() else None

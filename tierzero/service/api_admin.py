@@ -3,7 +3,6 @@ evaluation reports, tokens, the kill switch and a policy reload."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
@@ -12,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from tierzero.config import ConfigError
-from tierzero.evals.report import load_report
+from tierzero.evals.report import list_reports, load_report, named_report
 from tierzero.service.deps import Admin, Anyone, Auditor, CaseId, Reader, Running
 from tierzero.service.runtime import ServiceError
 from tierzero.store.sqlite import Store
@@ -22,7 +21,6 @@ from tierzero.usecases.audit import export_line, verify_store
 from tierzero.usecases.errors import NotFound, Refused, usable_actor
 
 router = APIRouter(prefix="/api")
-REPORT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 class Autonomy(BaseModel):
@@ -90,24 +88,9 @@ def verify(who: Auditor, service: Running) -> dict[str, Any]:
 
 
 @router.get("/evaluations", tags=["evaluations"])
-def list_reports(who: Reader, service: Running) -> list[dict[str, Any]]:
+def list_evaluations(who: Reader, service: Running) -> list[dict[str, Any]]:
     """The reports ``tierzero eval run`` wrote under the reports folder, newest first."""
-    found = []
-    folder = service.reports
-    for path in sorted(folder.glob("*/report.json")) if folder.is_dir() else []:
-        try:
-            report = load_report(path)
-        except ValueError:
-            continue
-        found.append(
-            {
-                "name": path.parent.name,
-                "dataset": report.get("dataset", {}).get("name"),
-                "agent": report.get("agent"),
-                "created_at": report.get("created_at"),
-            }
-        )
-    return sorted(found, key=lambda r: str(r["created_at"]), reverse=True)
+    return list_reports(service.reports)
 
 
 @router.get("/evaluations/{name}", tags=["evaluations"])
@@ -115,9 +98,10 @@ def read_report(
     who: Reader, service: Running, name: Annotated[str, Path(max_length=100)]
 ) -> dict[str, Any]:
     """One evaluation report (``report.json``) by its folder name."""
-    path = service.reports / name / "report.json"
-    if not REPORT_NAME.match(name) or not path.is_file():
+    folder = named_report(service.reports, name)
+    if folder is None:
         raise NotFound(f"no evaluation report {name!r}")
+    path = folder / "report.json"
     try:
         return load_report(path)
     except ValueError as exc:

@@ -21,11 +21,14 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import Path as FastApiPath
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from tierzero.agents.chat import CaseNotFound
+from tierzero.evals.render import CONFUSION_PNG, DETECTIONS_PNG, TOKENS_PNG
+from tierzero.evals.report import list_reports, named_report
 from tierzero.service.api_cases import chat_stream
 from tierzero.service.console.security import (
     SESSION_COOKIE,
@@ -43,6 +46,7 @@ from tierzero.service.console.views import (
     VERDICTS,
     approvals_view,
     case_view,
+    duration,
     operations_view,
     queue_view,
     when,
@@ -62,7 +66,9 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.autoescape = True  # every value, whatever the file name
 templates.env.filters["words"] = lambda value: str(value or "").replace("_", " ")
 templates.env.filters["when"] = when
+templates.env.filters["duration"] = duration
 SESSION_HOURS = 12
+CHARTS = (CONFUSION_PNG, DETECTIONS_PNG, TOKENS_PNG)
 router = APIRouter(include_in_schema=False)
 
 Text = Annotated[str, Form(max_length=1000)]
@@ -96,8 +102,9 @@ NOTES = Notes()
 def render(
     request: Request, name: str, visitor: Visitor | None, status: int = 200, **context: Any
 ) -> HTMLResponse:
-    """A page, with who is signed in, their CSRF secret and the one-time note, if any."""
-    note = NOTES.take(request) if visitor is not None else None
+    """A page, with who is signed in, their CSRF secret and the one-time note, if any (a
+    fragment, ``_name.html``, leaves the note for the page it is loaded into)."""
+    note = NOTES.take(request) if visitor is not None and not name.startswith("_") else None
     return templates.TemplateResponse(
         request, name, {"me": visitor, "note": note, **context}, status_code=status
     )
@@ -399,6 +406,51 @@ def autonomy(
     except Refused as exc:
         NOTES.put(request, "error", str(exc))
     return back("/operations")
+
+
+# -- evaluation reports ----------------------------------------------------------------------
+
+
+@router.get("/evaluations", response_class=HTMLResponse)
+def evaluations(request: Request, service: Running) -> Response:
+    visitor = require(service, request, "read_cases")
+    return render(request, "evaluations.html", visitor, reports=list_reports(service.reports))
+
+
+@router.get("/evaluations/{name}", response_class=HTMLResponse)
+def evaluation(
+    request: Request, service: Running, name: Annotated[str, FastApiPath(max_length=100)]
+) -> Response:
+    """One report: its summary (``report.md``, shown as text: the report escapes it for
+    Markdown, and the console never renders Markdown) and its charts."""
+    visitor = require(service, request, "read_cases")
+    folder = named_report(service.reports, name)
+    if folder is None:
+        return render(request, "error.html", visitor, 404, error=f"no evaluation report {name!r}")
+    summary = folder / "report.md"
+    return render(
+        request,
+        "evaluation.html",
+        visitor,
+        report=name,
+        summary=summary.read_text("utf-8", "replace") if summary.is_file() else "",
+        charts=[c for c in CHARTS if (folder / c).is_file()],
+    )
+
+
+@router.get("/evaluations/{name}/{chart}")
+def evaluation_chart(
+    request: Request,
+    service: Running,
+    name: Annotated[str, FastApiPath(max_length=100)],
+    chart: Annotated[str, FastApiPath(max_length=40)],
+) -> Response:
+    """One of a report's charts (only the three it writes, by their fixed names)."""
+    require(service, request, "read_cases")
+    folder = named_report(service.reports, name)
+    if folder is None or chart not in CHARTS or not (folder / chart).is_file():
+        return Response(status_code=404)
+    return FileResponse(folder / chart, media_type="image/png")
 
 
 # -- approvals -------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from tierzero.evals.live import DetectionPrecision, LiveMetrics, live_metrics
 from tierzero.guardrails.actors import same_person
 from tierzero.service.notify import approval_facts
 from tierzero.settings import Settings
@@ -79,6 +80,21 @@ def when(value: object) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def duration(seconds: object) -> str:
+    """Seconds as people read a duration: ``45 s``, ``12 min``, ``3 h 20 min``, ``2 d 4 h``."""
+    if not isinstance(seconds, (int, float)):
+        return "none yet"
+    s = int(abs(seconds))
+    sign = "-" if seconds < 0 else ""
+    if s < 60:
+        return f"{sign}{s} s"
+    if s < 3600:
+        return f"{sign}{s // 60} min"
+    if s < 86400:
+        return f"{sign}{s // 3600} h {s % 3600 // 60} min"
+    return f"{sign}{s // 86400} d {s % 86400 // 3600} h"
 
 
 @dataclass
@@ -253,7 +269,11 @@ class OperationsView:
     actions_by_status: list[tuple[str, int]]
     model_calls: int
     model_tokens: int
+    cases_by_day: list[tuple[str, int, int, int]]  # day opened, opened, auto-closed, escalated
+    live: LiveMetrics  # what `tierzero metrics` reports: latencies and detection precision
+    detections: list[DetectionPrecision]  # the detections that fired most
     busiest_day: int = 1
+    busiest_case_day: int = 1
 
 
 def operations_view(store: Store, days: int = 14) -> OperationsView:
@@ -273,8 +293,22 @@ def operations_view(store: Store, days: int = 14) -> OperationsView:
         "SELECT COUNT(*), COALESCE(SUM(json_extract(payload, '$.prompt_tokens')), 0) FROM audit"
         " WHERE kind = 'model_call' AND json_extract(payload, '$.phase') = 'request'"
     ).fetchone()
+    cases_by_day = [
+        (r[0], r[1], r[2], r[3])
+        for r in one(
+            "SELECT substr(created_at, 1, 10) AS day, COUNT(*),"
+            " SUM(status = 'auto_closed'), SUM(status = 'escalated') FROM cases"
+            " WHERE merged_into IS NULL GROUP BY day ORDER BY day DESC LIMIT ?",
+            (days,),
+        )
+    ]
+    live = live_metrics(store)
     return OperationsView(
         autonomy=store.autonomy_on(),
+        cases_by_day=cases_by_day,
+        live=live,
+        detections=sorted(live.detections, key=lambda d: -d.alerts)[:15],
+        busiest_case_day=max((n for _, n, _, _ in cases_by_day), default=1) or 1,
         alerts_by_day=alerts_by_day,
         cases_by_status=[
             (r[0], r[1])

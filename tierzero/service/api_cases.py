@@ -17,6 +17,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from tierzero.agents.chat import CaseNotFound
+from tierzero.agents.chat.session import ChatReply
 from tierzero.guardrails.model_gate import progress_log
 from tierzero.service.deps import Analyst, CaseId, Reader, Running
 from tierzero.service.runtime import Service, ServiceError
@@ -139,6 +140,21 @@ def chat_stream(service: Service, case_id: str, person: str, message: str) -> St
     return StreamingResponse(_stream(events), media_type="text/event-stream")
 
 
+def chat_reply(
+    service: Service, store: Store, case_id: str, person: str, message: str
+) -> ChatReply:
+    """One chat turn as ``person``, on ``store``: the investigation agent's whole reply."""
+    with open_chat(
+        store,
+        service.settings,
+        case_id,
+        analyst=person,
+        model=service.model,
+        clock=service.clock.now,
+    ) as session:
+        return session.ask(message)
+
+
 def _answer(
     service: Service,
     case_id: str,
@@ -153,15 +169,7 @@ def _answer(
         progress_log.setLevel(logging.INFO)
     store = Store(service.db)
     try:
-        with open_chat(
-            store,
-            service.settings,
-            case_id,
-            analyst=analyst,
-            model=service.model,
-            clock=service.clock.now,
-        ) as session:
-            reply = session.ask(message)
+        reply = chat_reply(service, store, case_id, analyst, message)
         for chunk in answer_chunks(reply.text):
             events.put(("answer", {"text": chunk}))
         events.put(("done", reply.as_json()))

@@ -57,7 +57,8 @@ class ServiceMetrics:
             ["route"],
             registry=self.registry,
         )
-        self.registry.register(StoreCollector(store))
+        self.model_use = ModelUse()
+        self.registry.register(StoreCollector(store, self.model_use))
 
     def intake(self, answer: IntakeAnswer) -> None:
         self.requests.labels("replayed" if answer.replayed else "accepted").inc()
@@ -67,15 +68,42 @@ class ServiceMetrics:
             self.records.labels(status).inc(answer.count(status))
 
 
+class ModelUse:
+    """Model calls and tokens, summed from the audit incrementally: each reading adds only
+    the ``model_call`` records appended since the last (/metrics and the console share it)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen_seq = 0
+        self.calls = 0
+        self.tokens = {"prompt": 0, "completion": 0}
+
+    def read(self, store: Store) -> tuple[int, dict[str, int]]:
+        """(model requests sent, tokens used by kind) up to now."""
+        with self._lock:
+            last = store.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM audit").fetchone()[0]
+            rows = store.conn.execute(
+                "SELECT payload FROM audit WHERE seq > ? AND seq <= ? AND kind = 'model_call'",
+                (self._seen_seq, last),
+            )
+            self._seen_seq = last
+            for (payload,) in rows:
+                record = json.loads(payload)
+                if record.get("phase") == "request":
+                    self.calls += 1
+                elif record.get("phase") == "response":
+                    used = record.get("usage") or {}
+                    self.tokens["prompt"] += used.get("prompt_tokens") or 0
+                    self.tokens["completion"] += used.get("counted_completion_tokens") or 0
+            return self.calls, dict(self.tokens)
+
+
 class StoreCollector(Collector):
     """Reads the store at scrape time; model use is summed from the audit incrementally."""
 
-    def __init__(self, store: Callable[[], Store]) -> None:
+    def __init__(self, store: Callable[[], Store], model_use: ModelUse) -> None:
         self.store = store
-        self._lock = threading.Lock()
-        self._seen_seq = 0
-        self._model_calls = 0
-        self._tokens = {"prompt": 0, "completion": 0}
+        self.model_use = model_use
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         store = self.store()
@@ -125,28 +153,11 @@ class StoreCollector(Collector):
         yield from self._model_use(store)
 
     def _model_use(self, store: Store) -> Iterator[CounterMetricFamily]:
-        with self._lock:
-            # Only the records appended since the last scrape are read.
-            last = store.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM audit").fetchone()[0]
-            rows = store.conn.execute(
-                "SELECT payload FROM audit WHERE seq > ? AND seq <= ? AND kind = 'model_call'",
-                (self._seen_seq, last),
-            )
-            self._seen_seq = last
-            for (payload,) in rows:
-                record = json.loads(payload)
-                if record.get("phase") == "request":
-                    self._model_calls += 1
-                elif record.get("phase") == "response":
-                    used = record.get("usage") or {}
-                    self._tokens["prompt"] += used.get("prompt_tokens") or 0
-                    self._tokens["completion"] += used.get("counted_completion_tokens") or 0
-            calls = CounterMetricFamily("tierzero_model_calls", "Model requests sent")
-            calls.add_metric([], self._model_calls)
-            tokens = CounterMetricFamily(
-                "tierzero_model_tokens", "Model tokens used", labels=["kind"]
-            )
-            for kind, count in self._tokens.items():
-                tokens.add_metric([kind], count)
+        used_calls, used_tokens = self.model_use.read(store)
+        calls = CounterMetricFamily("tierzero_model_calls", "Model requests sent")
+        calls.add_metric([], used_calls)
+        tokens = CounterMetricFamily("tierzero_model_tokens", "Model tokens used", labels=["kind"])
+        for kind, count in used_tokens.items():
+            tokens.add_metric([kind], count)
         yield calls
         yield tokens

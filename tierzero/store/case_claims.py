@@ -26,9 +26,10 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from tierzero.store.writer import acquire_saying
+
 _log = logging.getLogger(__name__)
 STRIPES = 64
-_QUIET_SECONDS = 1.0
 
 
 def claims_dir(db: Path) -> Path:
@@ -61,17 +62,17 @@ class CaseClaims:
         if self._writer_held():
             raise RuntimeError(f"claim {case_id} before taking the store's writer lock, not inside")
         lock = self._lock(self.stripe(case_id))
-        if not lock.is_locked:
-            try:
-                lock.acquire(timeout=0 if not wait else _QUIET_SECONDS)
-            except Timeout:
-                if not wait:
-                    yield False
-                    return
-                self.on_wait(f"{case_id} is being analysed by another tierzero worker; waiting")
-                lock.acquire()
-        else:
+        if lock.is_locked:
             lock.acquire()  # reentrant (a claimed case analysed again inside the same unit)
+        elif wait:
+            note = f"{case_id} is being analysed by another tierzero worker; waiting"
+            acquire_saying(lock, self.on_wait, note)
+        else:
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                yield False
+                return
         try:
             yield True
         finally:

@@ -113,14 +113,12 @@ class WriterLock:
             self._lock.release()
 
     def _acquire(self, unit: str) -> None:
-        try:
-            self._lock.acquire(timeout=_QUIET_SECONDS)
-        except Timeout:
-            self.on_wait(
-                f"another tierzero process is writing to this store ({self.path.name}); "
-                f"waiting to {unit}"
-            )
-            self._lock.acquire()
+        acquire_saying(
+            self._lock,
+            self.on_wait,
+            f"another tierzero process is writing to this store ({self.path.name}); "
+            f"waiting to {unit}",
+        )
 
     @contextmanager
     def released(self) -> Iterator[None]:
@@ -136,7 +134,16 @@ class WriterLock:
         try:
             yield
         finally:
-            with self.hold("go on after a model call", background=True):
-                for _ in range(depth):
-                    self._lock.acquire()
-            # hold() released its own level on the way out; the depth taken here remains.
+            _PRECEDENCE.hold_back(str(self.path), _YIELD_SECONDS)  # a background unit
+            self._acquire("go on after a model call")
+            for _ in range(depth - 1):
+                self._lock.acquire()  # the reentrant levels let go above
+
+
+def acquire_saying(lock: FileLock, on_wait: Callable[[str], None], note: str) -> None:
+    """Take ``lock``: quietly for a second, then saying ``note`` once and waiting on."""
+    try:
+        lock.acquire(timeout=_QUIET_SECONDS)
+    except Timeout:
+        on_wait(note)
+        lock.acquire()

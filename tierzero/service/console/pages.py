@@ -29,14 +29,14 @@ from fastapi.templating import Jinja2Templates
 from tierzero.agents.chat import CaseNotFound
 from tierzero.evals.render import CONFUSION_PNG, DETECTIONS_PNG, TOKENS_PNG
 from tierzero.evals.report import list_reports, named_report
-from tierzero.service.api_cases import chat_stream
+from tierzero.service.api_cases import chat_reply, chat_stream
 from tierzero.service.console.security import (
     SESSION_COOKIE,
     Forbidden,
     SignInNeeded,
     Visitor,
-    check_form,
     require,
+    require_form,
     same_site,
 )
 from tierzero.service.console.views import (
@@ -58,7 +58,6 @@ from tierzero.usecases.actions import rollback_action, set_autonomy
 from tierzero.usecases.approvals import answer_pending
 from tierzero.usecases.audit import verify_store
 from tierzero.usecases.cases import resolve_case, similar_cases
-from tierzero.usecases.chat import open_chat
 from tierzero.usecases.errors import NotFound, Refused
 
 HERE = Path(__file__).parent
@@ -182,8 +181,7 @@ def sign_in(
 
 @router.post("/sign-out")
 def sign_out(request: Request, service: Running, csrf: Csrf = "") -> Response:
-    visitor = require(service, request, None)
-    check_form(request, visitor, csrf)
+    require_form(service, request, None, csrf)
     service.store().close_session(request.cookies.get(SESSION_COOKIE, ""))
     response = back("/sign-in")
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -272,8 +270,7 @@ def resolve(
     note: Annotated[str, Form(max_length=4000)] = "",
     csrf: Csrf = "",
 ) -> Response:
-    visitor = require(service, request, "analyse")
-    check_form(request, visitor, csrf)
+    visitor = require_form(service, request, "analyse", csrf)
     try:
         done = resolve_case(
             service.store(),
@@ -294,8 +291,7 @@ def resolve(
 def verify(request: Request, service: Running, case_id: CaseId, csrf: Csrf = "") -> Response:
     """Verify the audit chain (hashes, links, signatures, the signed head) and that the
     tables are what it replays to; the result is the page's note."""
-    visitor = require(service, request, "read_audit")
-    check_form(request, visitor, csrf)
+    require_form(service, request, "read_audit", csrf)
     try:
         check = verify_store(service.store(), "the service's store", state=True)
         problems = len(check.divergences or ())
@@ -321,20 +317,11 @@ def chat(
     """Ask the investigation agent, as the signed-in person. ``console.js`` asks for the
     answer as a stream (server-sent events, as the API's chat); without JavaScript the form
     waits for the whole answer and shows it as the page's note."""
-    visitor = require(service, request, "analyse")
-    check_form(request, visitor, csrf)
+    visitor = require_form(service, request, "analyse", csrf)
     if "text/event-stream" in request.headers.get("accept", ""):
         return chat_stream(service, case_id, visitor.principal.person, message)
     try:
-        with open_chat(
-            service.store(),
-            service.settings,
-            case_id,
-            analyst=visitor.principal.person,
-            model=service.model,
-            clock=service.clock.now,
-        ) as session:
-            reply = session.ask(message)
+        reply = chat_reply(service, service.store(), case_id, visitor.principal.person, message)
         NOTES.put(request, "ok", f"tierzero ({reply.answered_by}): {reply.text}")
     except (NotFound, Refused, CaseNotFound) as exc:
         NOTES.put(request, "error", str(exc))
@@ -350,8 +337,7 @@ def rollback(
     csrf: Csrf = "",
     case_id: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    visitor = require(service, request, "rollback")
-    check_form(request, visitor, csrf)
+    visitor = require_form(service, request, "rollback", csrf)
     try:
         row = rollback_action(
             service.store(),
@@ -373,7 +359,8 @@ def rollback(
 @router.get("/operations", response_class=HTMLResponse)
 def operations(request: Request, service: Running) -> Response:
     visitor = require(service, request, "read_cases")
-    return render(request, "operations.html", visitor, ops=operations_view(service.store()))
+    ops = operations_view(service.store(), service.metrics.model_use)
+    return render(request, "operations.html", visitor, ops=ops)
 
 
 @router.post("/operations/autonomy")
@@ -387,8 +374,7 @@ def autonomy(
 ) -> Response:
     """The kill switch (admins): 'off' sends every action to a person. The form asks for a
     reason and an explicit confirmation; both are audited with the person."""
-    visitor = require(service, request, "administer")
-    check_form(request, visitor, csrf)
+    visitor = require_form(service, request, "administer", csrf)
     if confirm != "yes":
         NOTES.put(request, "error", "not switched: tick the confirmation first")
         return back("/operations")
@@ -474,8 +460,7 @@ def answer(
     reason: Text,
     csrf: Csrf = "",
 ) -> Response:
-    visitor = require(service, request, "approve")
-    check_form(request, visitor, csrf)
+    visitor = require_form(service, request, "approve", csrf)
     if answer not in ("approve", "deny"):
         return render(request, "error.html", visitor, 404, error="answer approve or deny")
     try:

@@ -116,9 +116,14 @@ def same_site(request: Request) -> bool:
     return origin == f"{request.url.scheme}://{request.url.netloc}"
 
 
-def check_form(request: Request, visitor: Visitor, csrf: str) -> None:
-    """Refuse a changing request that is cross-site or lacks the session's CSRF secret."""
+def require_form(
+    service: Service, request: Request, permission: Permission | None, csrf: str
+) -> Visitor:
+    """The signed-in person posting a changing form, if their role has ``permission``; a
+    post that is cross-site or lacks the session's CSRF secret is refused."""
+    visitor = require(service, request, permission)
     if not same_site(request):
         raise Forbidden("refused: the request came from another site")
     if not hmac.compare_digest(csrf.encode(), visitor.csrf.encode()):
         raise Forbidden("refused: the form is stale or forged; reload the page and try again")
+    return visitor

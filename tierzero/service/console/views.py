@@ -15,6 +15,7 @@ from typing import Any
 
 from tierzero.evals.live import DetectionPrecision, LiveMetrics, live_metrics
 from tierzero.guardrails.actors import same_person
+from tierzero.service.metrics import ModelUse
 from tierzero.service.notify import approval_facts
 from tierzero.settings import Settings
 from tierzero.store.actions import ActionRow
@@ -244,7 +245,8 @@ def approvals_view(
         shown.append(
             {
                 **approval_facts(row, settings, now),
-                "seconds_left": seconds_until(row.approval_due, now),
+                # As the approval gate reads it: an unreadable due time has passed.
+                "seconds_left": int((due - now).total_seconds()) if (due := row.due()) else None,
                 "mine": same_person(person, row.requested_by),
                 "case_title": case.title if case else row.case_id,
                 "evidence": [
@@ -268,7 +270,7 @@ class OperationsView:
     quarantine_by_reason: list[tuple[str, int]]
     actions_by_status: list[tuple[str, int]]
     model_calls: int
-    model_tokens: int
+    model_tokens: dict[str, int]  # prompt, completion
     cases_by_day: list[tuple[str, int, int, int]]  # day opened, opened, auto-closed, escalated
     live: LiveMetrics  # what `tierzero metrics` reports: latencies and detection precision
     detections: list[DetectionPrecision]  # the detections that fired most
@@ -276,8 +278,10 @@ class OperationsView:
     busiest_case_day: int = 1
 
 
-def operations_view(store: Store, days: int = 14) -> OperationsView:
-    """Counts for the operations page, from the store (the last ``days`` days of alerts)."""
+def operations_view(store: Store, model_use: ModelUse, days: int = 14) -> OperationsView:
+    """Counts for the operations page, from the store (the last ``days`` days of alerts) and
+    the service's running tally of model use (the one /metrics reports)."""
+    calls, tokens = model_use.read(store)
     one = store.conn.execute
     per_day: dict[str, dict[str, int]] = {}
     for day, source, count in one(
@@ -289,10 +293,6 @@ def operations_view(store: Store, days: int = 14) -> OperationsView:
     alerts_by_day = [
         (day, sorted(by_source.items()), sum(by_source.values())) for day, by_source in recent
     ]
-    calls, tokens = one(
-        "SELECT COUNT(*), COALESCE(SUM(json_extract(payload, '$.prompt_tokens')), 0) FROM audit"
-        " WHERE kind = 'model_call' AND json_extract(payload, '$.phase') = 'request'"
-    ).fetchone()
     cases_by_day = [
         (r[0], r[1], r[2], r[3])
         for r in one(
@@ -327,7 +327,7 @@ def operations_view(store: Store, days: int = 14) -> OperationsView:
             (r[0], r[1])
             for r in one("SELECT status, COUNT(*) FROM actions GROUP BY status ORDER BY 2 DESC")
         ],
-        model_calls=int(calls),
-        model_tokens=int(tokens),
+        model_calls=calls,
+        model_tokens=tokens,
         busiest_day=max((total for _, _, total in alerts_by_day), default=1) or 1,
     )

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLES, NOW
+from tests.fakes import ScriptedModel
+from tests.fakes import text as answer_text
 from tests.integration.service_support import PUSHABLE, Running, own_request, running_service
 from tierzero.service.access import GRANTS
 from tierzero.service.console.security import SESSION_COOKIE
@@ -361,3 +363,34 @@ def test_evaluation_reports_are_listed_and_readable(running: Running, tmp_path: 
     for path in ("/evaluations/builtin-offline/report.json", "/evaluations/..%2F..%2Fetc"):
         assert running.client.get(path).status_code == 404, path
     assert running.client.get("/evaluations/nope").status_code == 404
+
+
+def test_the_chat_is_still_there_after_a_reload_with_its_answer_inert(running: Running) -> None:
+    """The chat panel shows the case's stored chat: each question with who asked, each answer
+    with its citations as links to the evidence, and a model's answer that repeats hostile
+    alert text shows it as text."""
+    store = running.service.store()
+    [case_id] = [
+        row[0]
+        for row in store.conn.execute(
+            "SELECT case_id FROM alerts WHERE source_alert_id = 'HOSTILE-1'"
+        )
+    ]
+    running.service.model = ScriptedModel(
+        [answer_text(f"The mail in E1 is phishing; its title reads {HOSTILE} [E1] [E999].")]
+    )
+    try:
+        signed_in(running, "analyst")
+        page = running.client.get(f"/cases/{case_id}").text
+        running.client.post(
+            f"/cases/{case_id}/chat",
+            data={"message": f"is E1 phishing? {HOSTILE}", "csrf": csrf_of(page)},
+        )
+    finally:
+        running.service.model = "off"
+    shown = running.client.get(f"/cases/{case_id}").text
+    log = shown[shown.index('class="chat-log"') : shown.index('class="chat-progress"')]
+    assert "answered by scripted-fake-model" in log
+    assert log.count('<a class="cite" href="#evidence-E1">E1</a>') >= 3  # question, answer, cites
+    assert "#evidence-E999" not in log  # an id the case does not have stays text
+    assert HOSTILE not in log and "&lt;script&gt;window.__xss=1&lt;/script&gt;" in log

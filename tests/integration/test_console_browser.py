@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import EXAMPLES, REPO
+from tests.fakes import ScriptedModel, text
 from tests.integration.browser_support import (
     Live,
     chromium,
@@ -159,6 +160,31 @@ def test_hostile_alert_text_executes_nowhere(live: Live) -> None:
         assert "{{7*7}} ${7*7}" in body  # template syntax shown as typed, never evaluated
         assert "<script>" in body  # the payload is shown to the analyst, as text
 
+        # The chat: a (scripted, fake) model repeats every payload in its answer, which
+        # streams into the page and is shown again from the store after a reload.
+        live.service.model = ScriptedModel([text(" ".join(["It reads:", *PAYLOADS, "[E1]"]))])
+        try:
+            sign_in(driver, live, "analyst")
+            driver.get(f"{live.base}/cases/{hostile_cases[0]}")
+            box = driver.find_element(By.CSS_SELECTOR, "form[data-chat] input[name=message]")
+            box.send_keys(f"what does {PAYLOADS[1]} mean?")
+            box.submit()
+            until(
+                lambda: (
+                    "answered by" in driver.find_element(By.CSS_SELECTOR, ".chat-progress").text
+                ),
+                "the hostile answer streamed in",
+            )
+            clean(driver, live, "the streamed chat")
+            assert PAYLOADS[0] in driver.find_element(By.CSS_SELECTOR, ".chat-answer").text
+            driver.refresh()
+            until(lambda: driver.execute_script("return document.readyState") == "complete", "")
+            clean(driver, live, "the chat after a reload")
+            log = driver.find_element(By.CSS_SELECTOR, ".chat-log").text
+            assert PAYLOADS[0] in log and "{{7*7}}" in log
+        finally:
+            live.service.model = "off"
+
 
 def test_chat_streams_and_the_kill_switch_flips(live: Live) -> None:
     """An analyst asks about a case and sees the answer arrive in the chat panel, with its
@@ -218,5 +244,8 @@ def test_an_approver_finds_no_button_for_their_own_request(tmp_path: Path) -> No
             card = driver.find_element(By.ID, f"approval-{mine.id}")
             assert "You asked for this" in card.text
             assert not card.find_elements(By.CSS_SELECTOR, "button.approve")
-            width = driver.execute_script("return document.documentElement.scrollWidth")
-            assert width <= 390, f"the inbox is wider than the phone: {width}px"
+            case_id = live.service.store().cases()[0].id
+            for path in ("/approvals", "/queue", f"/cases/{case_id}", "/operations"):
+                driver.get(live.base + path)
+                width = driver.execute_script("return document.documentElement.scrollWidth")
+                assert width <= 390, f"{path} is wider than the phone: {width}px"

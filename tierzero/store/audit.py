@@ -187,14 +187,19 @@ def append(
     return record
 
 
-def records(conn: sqlite3.Connection, case_id: str | None = None) -> Iterator[dict[str, Any]]:
-    """Stored records in ``seq`` order, all or one case's. A signed record also carries the
-    seq its store is signed from (its MAC covers it; an export needs it to check the MAC); a
-    record written before the store was signed has ``mac`` and ``signed_from`` None."""
+def records(
+    conn: sqlite3.Connection, case_id: str | None = None, kind: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Stored records in ``seq`` order, all or one case's, all or one ``kind``'s. A signed
+    record also carries the seq its store is signed from (its MAC covers it; an export needs
+    it to check the MAC); a record written before the store was signed has ``mac`` and
+    ``signed_from`` None."""
     signed_from = _signed_from(conn)
+    where = [(column, value) for column, value in (("case_id", case_id), ("kind", kind)) if value]
     sql = f"SELECT {', '.join(FIELDS)} FROM audit"
-    sql += (" WHERE case_id = ?" if case_id else "") + " ORDER BY seq"
-    for row in conn.execute(sql, (case_id,) if case_id else ()):
+    if where:
+        sql += " WHERE " + " AND ".join(f"{column} = ?" for column, _ in where)
+    for row in conn.execute(sql + " ORDER BY seq", [value for _, value in where]):
         yield _record(row, signed_from)
 
 

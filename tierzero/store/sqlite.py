@@ -107,8 +107,11 @@ class Store(
                 conn, kind=kind, actor=actor, payload=payload, case_id=case_id, ts=now
             )
 
-    def audit_records(self, case_id: str | None = None) -> Iterator[dict[str, Any]]:
-        return chain.records(self.conn, case_id)
+    def audit_records(
+        self, case_id: str | None = None, kind: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Audit records in chain order: all, or one case's, or one kind's."""
+        return chain.records(self.conn, case_id, kind)
 
     # -- autonomy (the global kill switch) ---------------------------------------------------
 

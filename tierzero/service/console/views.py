@@ -26,6 +26,7 @@ from tierzero.tools.attack import builtin_techniques
 from tierzero.usecases.cases import case_document
 
 PAGE_SIZE = 25
+CHAT_SHOWN = 40  # chat messages a case page shows (the latest)
 FILTERS = ("status", "priority", "queue", "verdict", "entity")
 OPEN_STATUSES = frozenset({"new", "awaiting_approval", "escalated"})
 STATUSES = ("new", "awaiting_approval", "escalated", "closed", "auto_closed", "resolved")
@@ -152,6 +153,21 @@ class CaseView:
     decisions: list[dict[str, Any]]
     actions: list[dict[str, Any]]
     joins: list[str] = field(default_factory=list)
+    chat: list[ChatTurn] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    """One stored message of the case's chat: who, when, the text with its citations as
+    segments, and for an answer the evidence it cited and the actions it asked for with
+    their guardrail decisions (from the message's ``chat`` audit record)."""
+
+    role: str
+    author: str
+    at: datetime
+    text: list[Segment]
+    evidence: list[str]
+    actions: list[dict[str, Any]]
 
 
 def case_view(store: Store, case_id: str, now: datetime) -> CaseView:
@@ -188,7 +204,35 @@ def case_view(store: Store, case_id: str, now: datetime) -> CaseView:
         decisions=list(state.get("decisions") or ()),
         actions=[_action(a, now) for a in store.actions.rows(case_id)],
         joins=[str(j.get("explanation") or "") for j in document["joins"] if j.get("explanation")],
+        chat=chat_view(store, case_id, known),
     )
+
+
+def chat_view(store: Store, case_id: str, known: set[str]) -> list[ChatTurn]:
+    """The case's latest chat messages, oldest first, as the chat panel shows them after a
+    reload (the same content the stream showed when they were answered)."""
+    messages = store.chat_history(case_id, CHAT_SHOWN)
+    if not messages:
+        return []
+    details = {
+        r["payload"].get("message_id"): r["payload"]
+        for r in store.audit_records(case_id, kind="chat")
+        if r["payload"].get("role") == "assistant"
+    }
+    turns = []
+    for m in messages:
+        said = details.get(m.id) or {}
+        turns.append(
+            ChatTurn(
+                role=m.role,
+                author=m.author,
+                at=m.created_at,
+                text=cited(m.content, known),
+                evidence=[str(e) for e in said.get("evidence") or () if str(e) in known],
+                actions=[a for a in said.get("actions") or () if isinstance(a, dict)],
+            )
+        )
+    return turns
 
 
 def _entities(enrichment: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:

@@ -37,10 +37,21 @@ ENDPOINTS: list[tuple[str, str, object, Permission | None]] = [
     ("GET", "/api/tokens", None, "administer"),
     ("POST", "/api/tokens", {"name": "new-sensor", "role": "ingest"}, "administer"),
     ("DELETE", "/api/tokens/{name}", None, "administer"),
+    ("GET", "/api/suppressions", None, "read_cases"),
+    ("GET", "/api/suppressions/{rule}", None, "read_cases"),
+    ("POST", "/api/suppressions/{rule}/approve", {"reason": "ok"}, "administer"),
+    ("POST", "/api/suppressions/{rule}/reject", {"reason": "no"}, "administer"),
+    ("POST", "/api/suppressions/{rule}/expire", {"reason": "done"}, "administer"),
     ("GET", "/api/whoami", None, None),
 ]
 OPEN = {("GET", "/health"), ("GET", "/metrics")}
-FILL = {"{source}": "suricata", "{case_id}": "C-404", "{action_id}": "999", "{name}": "nobody"}
+FILL = {
+    "{source}": "suricata",
+    "{case_id}": "C-404",
+    "{action_id}": "999",
+    "{name}": "nobody",
+    "{rule}": "S-404",
+}
 
 
 def concrete(path: str) -> str:

@@ -81,25 +81,26 @@ def _apply(
     """One accepted answer: pending -> approved (then executed, the guard deciding again
     first), denied or expired; compare-and-set, so only the first of two answers applies."""
     log = ctx.store.actions
-    if outcome == "approve":
-        row = log.transition(
+    if outcome == "expire":  # the approval timer, not a person: no feedback
+        log.transition(
+            row, "expired", kind="approval", actor=approver, now=ctx.now, payload=payload
+        )
+        return
+    # A person's answer is feedback on the case, recorded in the answer's own transaction.
+    with ctx.store.transaction() as conn:
+        row = log.change(
+            conn,
             row,
-            "approved",
+            "approved" if outcome == "approve" else "denied",
             kind="approval",
             actor=approver,
             now=ctx.now,
             payload=payload,
-            approved_by=approver,
+            **({"approved_by": approver} if outcome == "approve" else {}),
         )
+        verdict = "approved" if outcome == "approve" else "denied"
+        ctx.store.add_feedback(conn, "approval", state.case_id, approver, verdict, ctx.now)
+    if outcome == "approve":
         spec = ctx.policy.catalog.get(row.action)
         if spec is not None:
             execute_once(ctx, state, row, spec)
-        return
-    log.transition(
-        row,
-        "denied" if outcome == "deny" else "expired",
-        kind="approval",
-        actor=approver,
-        now=ctx.now,
-        payload=payload,
-    )

@@ -13,6 +13,7 @@ from tierzero.guardrails.mediator import Mediator
 from tierzero.guardrails.model_gate import ChatModel, ModelGate, RunBudget
 from tierzero.guardrails.policy import Policy
 from tierzero.ingest.alert import Alert
+from tierzero.settings.learning import LearningConfig
 from tierzero.settings.model import ModelConfig
 from tierzero.settings.organization import BusinessHours
 from tierzero.settings.playbooks import Playbook
@@ -106,6 +107,8 @@ class RunContext:
     max_case_alerts: int = MAX_CASE_ALERTS
     # Similar past cases (the similar_cases tool); None when no memory is open.
     memory: SimilarCaseLookup | None = None
+    # How learned suppressions are checked (their baseline); the rules are in the store.
+    learning: LearningConfig = field(default_factory=LearningConfig)
     _files: dict[str, CaseFile] = field(default_factory=dict, repr=False)
 
     @property

@@ -13,7 +13,9 @@ from langgraph.runtime import Runtime
 
 from tierzero.agents.context import RunContext
 from tierzero.agents.facts import Facts, facts_for
+from tierzero.agents.learned import learned_check
 from tierzero.agents.state import CaseState, Prioritization
+from tierzero.guardrails.suppression import SuppressionCheck
 from tierzero.settings.priority import AutoCloseRule, PriorityConfig, Weights
 
 
@@ -79,7 +81,43 @@ def prioritize_case(facts: Facts, config: PriorityConfig, ctx: RunContext) -> Pr
 
 
 def prioritize_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Score and route the case; mark it for auto-closure when a benign rule fires."""
+    """Score and route the case; mark it for auto-closure when a benign rule fires, or when
+    learned suppressions cover every alert and no guard objects."""
     ctx = runtime.context
-    result = prioritize_case(facts_for(state, ctx), ctx.priority, ctx)
+    facts = facts_for(state, ctx)
+    result = prioritize_case(facts, ctx.priority, ctx)
+    if result.auto_close_rule is None:
+        result = with_learned(result, learned_check(state, ctx, facts), ctx)
     return {"prioritization": result, "visited": (*state.visited, "prioritize")}
+
+
+def with_learned(
+    result: Prioritization, check: SuppressionCheck, ctx: RunContext
+) -> Prioritization:
+    """The prioritization with what learned rules said: closing cites each rule and where it
+    came from (whose verdicts, how many cases and days, who approved it)."""
+    update: dict[str, Any] = {
+        "shadow_rules": check.shadow,
+        "learned_blocked": check.blocked,
+    }
+    if check.closes:
+        update |= {
+            "auto_close_rule": check.closing[0],
+            "learned_rules": check.closing,
+            "auto_close_reason": "every alert is covered by learned suppressions: "
+            + "; ".join(_provenance(ctx, rule) for rule in check.closing),
+        }
+    return result.model_copy(update=update)
+
+
+def _provenance(ctx: RunContext, rule_id: str) -> str:
+    rule = ctx.store.suppression(int(rule_id.removeprefix("learned:S-")))
+    if rule is None:
+        return rule_id
+    e = rule.evidence
+    return (
+        f"S-{rule.id} ({rule.detection_id} on {rule.host}, severity up to {rule.max_severity}:"
+        f" {e.get('verdicts')} benign verdicts on {e.get('case_count')} cases"
+        f" by {len(e.get('people') or ())} people"
+        f" over {len(e.get('days') or ())} days, approved by {rule.answered_by})"
+    )

@@ -94,6 +94,11 @@ class Prioritization(_Model):
     auto_close_rule: str | None = None
     auto_close_reason: str | None = None
     auto_close_evidence: tuple[str, ...] = ()
+    # Learned suppressions (agents/learned.py): the rules that closed the case, the rules in
+    # shadow that would have, and why rules about the case did not close it.
+    learned_rules: tuple[str, ...] = ()
+    shadow_rules: tuple[str, ...] = ()
+    learned_blocked: tuple[str, ...] = ()
 
 
 class PlaybookOutcome(_Model):

@@ -25,6 +25,7 @@ from tierzero.cli.policy import policy_app
 from tierzero.cli.quarantine import quarantine_app
 from tierzero.cli.serve import serve_command, tokens_app
 from tierzero.cli.support import err, safe
+from tierzero.cli.suppressions import suppressions_app
 from tierzero.cli.triage import triage_command
 from tierzero.store.audit import AuditWriteError
 
@@ -53,6 +54,7 @@ app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(eval_app, name="eval")
 app.add_typer(policy_app, name="policy")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(suppressions_app, name="suppressions")
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ from tierzero.cli.support import (
     safe,
     visible,
 )
-from tierzero.evals.evaluate import EvalRequest, compare_runs, evaluate
+from tierzero.evals.evaluate import EvalRequest, ReplayRequest, compare_runs, evaluate, replay
 from tierzero.evals.render import num, pct
 
 
@@ -247,3 +247,101 @@ def eval_compare(
 
 
 __all__ = ["eval_app"]
+
+
+@eval_app.command("replay")
+def eval_replay(
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Labelled CSV files, each one scenario.", show_default=False),
+    ],
+    mapping: Annotated[Path, typer.Option(help="The field mapping YAML.", show_default=False)],
+    label_column: Annotated[
+        str, typer.Option(help="The column holding each row's label.", show_default=False)
+    ],
+    benign_label: Annotated[
+        list[str], typer.Option(help="A label value that means 'not an attack' (repeatable).")
+    ],
+    drop_column: Annotated[
+        list[str] | None,
+        typer.Option(help="Another column triage must not see (repeatable)."),
+    ] = None,
+    step: Annotated[str, typer.Option(help="Data time per step (ISO 8601 duration).")] = "PT1H",
+    resolve_after: Annotated[
+        str,
+        typer.Option(help="How long after an escalation the simulated analyst resolves it."),
+    ] = "PT4H",
+    approve_learned: Annotated[
+        str,
+        typer.Option(
+            help="yes: a simulated admin approves every suppression tierzero proposes; no: "
+            "proposals wait (the baseline to compare with).",
+        ),
+    ] = "no",
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Report folder (default: tierzero-eval/replay-...)."),
+    ] = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Replay labelled data in time order with tierzero's clock at data time. A SIMULATED
+    analyst resolves escalated cases from the labels (a case holding any attack-labelled alert
+    is a true positive) after --resolve-after; with --approve-learned yes a SIMULATED admin
+    approves proposed suppressions. Writes eval run's report plus per-day figures and
+    learning_curve.png."""
+    if approve_learned not in ("yes", "no"):
+        raise typer.BadParameter("yes or no", param_hint="--approve-learned")
+    request = ReplayRequest(
+        files=tuple(files),
+        mapping=mapping,
+        label_column=label_column,
+        benign_labels=tuple(benign_label),
+        drop_columns=tuple(drop_column or ()),
+        step=step,
+        resolve_after=resolve_after,
+        approve_learned=approve_learned == "yes",
+        out_dir=out_dir,
+    )
+    settings = load_settings(config)
+    with refusals(), progress_bar() as update:
+        result = replay(request, settings, update)
+    scenarios = result.report["scenarios"]
+    if as_json:
+        out.print_json(
+            json.dumps({"out": str(result.folder), "replay": [s.get("replay") for s in scenarios]}),
+            ensure_ascii=True,
+        )
+    else:
+        _print_replay(scenarios)
+        out.print(f"report: {safe(', '.join(str(p) for p in result.written))}")
+    for problem in result.problems:
+        err.print(f"[red]scenario failed:[/] {safe(problem)}")
+    if result.problems:
+        raise typer.Exit(1)
+
+
+def _print_replay(scenarios: list[dict[str, Any]]) -> None:
+    table = Table(show_header=True, header_style="bold")
+    for column in (
+        "scenario",
+        "day",
+        "escalated",
+        "noise only",
+        "phases",
+        "FP closed",
+        "learned closed attacks",
+    ):
+        table.add_column(column, justify="right" if column != "scenario" else "left")
+    for scenario in scenarios:
+        for d in (scenario.get("replay") or {}).get("days") or ():
+            table.add_row(
+                safe(scenario["id"]),
+                safe(d["day"]),
+                str(d["escalated_cases"]),
+                str(d["noise_only_escalated_cases"]),
+                str(len(d["attack_phases_escalated"])),
+                f"{d['benign_alerts_auto_closed']} of {d['benign_alerts']}",
+                f"{d['attack_alerts_closed_by_learned_rule']} of {d['attack_alerts']}",
+            )
+    out.print(table)

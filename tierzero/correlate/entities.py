@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 from tierzero.ingest.alert import Alert, EntityKind
 from tierzero.ingest.base import is_ip
@@ -84,6 +85,7 @@ _INTERNAL_NETS = tuple(
 )
 
 
+@lru_cache(maxsize=65_536)  # correlation asks about the same addresses again and again
 def is_external_ip(value: str) -> bool:
     """True for an address outside private, shared, loopback and link-local ranges.
 
@@ -114,6 +116,12 @@ def entity_key(kind: EntityKind, value: str, internal_domains: Iterable[str] = (
     Placeholders are checked after normalization, so ``CORP\\SYSTEM`` or
     ``localhost.localdomain`` cannot become a key that glues unrelated alerts together.
     """
+    domains = internal_domains if isinstance(internal_domains, tuple) else tuple(internal_domains)
+    return _entity_key(kind, value, domains)
+
+
+@lru_cache(maxsize=262_144)  # pure; correlation's warm-up reads the same values many times
+def _entity_key(kind: EntityKind, value: str, internal_domains: tuple[str, ...]) -> str | None:
     raw = value.strip()
     if not raw:
         return None

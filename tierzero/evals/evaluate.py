@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
+
+from pydantic import TypeAdapter, ValidationError
 
 from tierzero.config import ConfigError
 from tierzero.evals.compare import Comparison, Thresholds, compare
@@ -21,6 +23,8 @@ from tierzero.evals.external import external_dataset
 from tierzero.evals.live import parse_since
 from tierzero.evals.precision import write_precision
 from tierzero.evals.render import write_outputs
+from tierzero.evals.replay import ReplayOptions, replay_dataset
+from tierzero.evals.replay_report import write_replay_outputs
 from tierzero.evals.report import build_report, load_report
 from tierzero.evals.runner import run_dataset
 from tierzero.guardrails.policy import PRECISION_FILE, load_policy
@@ -112,6 +116,81 @@ def evaluate(
         )
     result.problems = list(metrics["errors"])
     return result
+
+
+@dataclass(frozen=True)
+class ReplayRequest:
+    """What to replay and how (the options of ``tierzero eval replay``)."""
+
+    files: tuple[Path, ...]
+    mapping: Path
+    label_column: str
+    benign_labels: tuple[str, ...]
+    drop_columns: tuple[str, ...] = ()
+    step: str = "PT1H"
+    resolve_after: str = "PT4H"
+    approve_learned: bool = False
+    out_dir: Path | None = None
+
+
+def replay(
+    request: ReplayRequest, settings: Settings, progress: Progress = no_progress
+) -> EvalResult:
+    """Replay labelled CSV files in data-time order with a simulated analyst (and admin) and
+    write ``eval run``'s report plus the per-day figures and the learning curve."""
+    try:
+        step = _duration("--step", request.step)
+        resolve_after = _duration("--resolve-after", request.resolve_after)
+        data = external_dataset(
+            list(request.files),
+            request.mapping,
+            request.label_column,
+            list(request.benign_labels),
+            datetime.now(UTC),
+            request.drop_columns,
+            name="replay",
+        )
+    except DatasetError as exc:
+        raise Refused(str(exc), usage=True) from None
+    if step < timedelta(minutes=1) or step > timedelta(days=1):
+        raise Refused("--step must be between PT1M and P1D", usage=True)
+    options = ReplayOptions(step, resolve_after, request.approve_learned)
+    learned = "learning" if request.approve_learned else "no-learning"
+    folder = request.out_dir or Path("tierzero-eval") / f"replay-{learned}"
+    done = [0]
+
+    def stepped(scenario: str, end: datetime, figures: dict[str, Any]) -> None:
+        done[0] += 1
+        progress(f"replay {scenario} {end:%Y-%m-%d %H:%M}", done[0], None)
+
+    try:
+        run = replay_dataset(data, settings, options, stepped)
+    except DatasetError as exc:
+        raise Refused(str(exc), usage=True) from None
+    report = build_report(run)
+    report["replay"] = {
+        "options": {
+            "step": request.step,
+            "resolve_after": request.resolve_after,
+            "approve_learned": request.approve_learned,
+        }
+    }
+    result = EvalResult(report, folder, write_replay_outputs(report, folder))
+    result.problems = list(report["metrics"]["errors"])
+    return result
+
+
+_DURATION = TypeAdapter(timedelta)
+
+
+def _duration(option: str, value: str) -> timedelta:
+    """An ISO 8601 duration (``PT1H``, ``P1D``), read by pydantic as the config files are."""
+    try:
+        return _DURATION.validate_python(value)
+    except ValidationError:
+        raise Refused(
+            f"{option}: an ISO 8601 duration such as PT1H, not {value!r}", usage=True
+        ) from None
 
 
 def compare_runs(

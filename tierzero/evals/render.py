@@ -476,7 +476,7 @@ def _wrong_cases(rows: Sequence[Mapping[str, Any]]) -> list[str]:
 # -- charts ---------------------------------------------------------------------------------
 
 
-def _figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
     """A figure on its own Agg canvas (no pyplot: no global state, no GUI backend)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -486,7 +486,7 @@ def _figure(width: float, height: float) -> Figure:
     return figure
 
 
-def _save(figure: Figure, path: Path) -> Path:
+def save_png(figure: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     # No "Software" text chunk: with no date either, equal inputs give equal bytes.
     figure.savefig(path, format="png", metadata={"Software": None})
@@ -497,19 +497,19 @@ def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _label(text: object, limit: int = 48) -> str:
+def chart_label(text: object, limit: int = 48) -> str:
     """Untrusted text for a chart label (its ``$`` would otherwise start mathtext)."""
     value = "".join(ch if ch.isprintable() else " " for ch in str(text))
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
-def _no_math(ax: Axes) -> None:
+def plain_ticks(ax: Axes) -> None:
     """Draw tick labels as plain text: a crafted id must not be parsed as mathtext."""
     for tick in (*ax.get_xticklabels(), *ax.get_yticklabels()):
         tick.set_parse_math(False)
 
 
-def _message(ax: Axes, text: str) -> None:
+def chart_message(ax: Axes, text: str) -> None:
     ax.set_axis_off()
     ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=13, parse_math=False)
 
@@ -517,19 +517,19 @@ def _message(ax: Axes, text: str) -> None:
 def confusion_chart(report: Mapping[str, Any], path: Path) -> Path:
     """Annotated heatmap of the verdict confusion matrix (truth rows, predicted columns)."""
     confusion: Mapping[str, Any] = _get(report, "metrics.verdict.confusion") or {}
-    truth = [_label(t) for t in confusion.get("truth") or []]
-    predicted = [_label(p) for p in confusion.get("predicted") or []]
+    truth = [chart_label(t) for t in confusion.get("truth") or []]
+    predicted = [chart_label(p) for p in confusion.get("predicted") or []]
     matrix = [[int(n) for n in row] for row in confusion.get("matrix") or []]
-    figure = _figure(8, 4.2)
+    figure = new_figure(8, 4.2)
     ax = figure.add_subplot()
     if not truth or not predicted or not matrix:
-        _message(ax, "no truth cases scored")
-        return _save(figure, path)
+        chart_message(ax, "no truth cases scored")
+        return save_png(figure, path)
     highest = max(1, *(max(row, default=0) for row in matrix))
     image = ax.imshow(matrix, cmap="Blues", vmin=0, vmax=highest)
     ax.set_xticks(range(len(predicted)), predicted, rotation=20, ha="right")
     ax.set_yticks(range(len(truth)), truth)
-    _no_math(ax)
+    plain_ticks(ax)
     ax.set_xlabel("tierzero's verdict")
     ax.set_ylabel("truth")
     ax.set_title("Verdict confusion matrix (truth cases)")
@@ -538,24 +538,24 @@ def confusion_chart(report: Mapping[str, Any], path: Path) -> Path:
             colour = "white" if count > highest / 2 else "black"
             ax.text(j, i, str(count), ha="center", va="center", color=colour, fontsize=11)
     figure.colorbar(image, ax=ax, shrink=0.8, label="truth cases")
-    return _save(figure, path)
+    return save_png(figure, path)
 
 
 def detection_chart(report: Mapping[str, Any], path: Path) -> Path:
     """Horizontal bars of the false-positive rate of the top detections by FP rate."""
     detections: Mapping[str, Mapping[str, Any]] = _get(report, "metrics.detections") or {}
     top = top_detections(detections, TOP_DETECTIONS_CHART)
-    figure = _figure(9, max(2.5, 0.32 * len(top) + 1.4))
+    figure = new_figure(9, max(2.5, 0.32 * len(top) + 1.4))
     ax = figure.add_subplot()
     if not top:
-        _message(ax, "no detections scored")
-        return _save(figure, path)
+        chart_message(ax, "no detections scored")
+        return save_png(figure, path)
     top.reverse()  # barh draws bottom-up: the worst goes on top
-    names = [_label(name) for name, _ in top]
+    names = [chart_label(name) for name, _ in top]
     rates = [float(r["false_positive_rate"]) * 100 for _, r in top]
     bars = ax.barh(range(len(top)), rates, color="#c0504d")
     ax.set_yticks(range(len(top)), names, fontsize=8)
-    _no_math(ax)
+    plain_ticks(ax)
     ax.set_xlim(0, 118)  # room for the annotation right of a 100% bar
     ax.set_xlabel("false-positive rate of the detection's alerts (%)")
     ax.set_title(
@@ -570,7 +570,7 @@ def detection_chart(report: Mapping[str, Any], path: Path) -> Path:
             va="center",
             fontsize=7,
         )
-    return _save(figure, path)
+    return save_png(figure, path)
 
 
 def tokens_chart(report: Mapping[str, Any], path: Path) -> Path:
@@ -579,17 +579,17 @@ def tokens_chart(report: Mapping[str, Any], path: Path) -> Path:
     tokens = sorted(
         ((int(c.get("tokens") or 0), str(c.get("case", "?"))) for c in per_case), reverse=True
     )
-    figure = _figure(8, 4.2)
+    figure = new_figure(8, 4.2)
     ax = figure.add_subplot()
     if not any(n for n, _ in tokens):
-        _message(ax, "offline analyst: no model calls")
-        return _save(figure, path)
+        chart_message(ax, "offline analyst: no model calls")
+        return save_png(figure, path)
     if len(tokens) <= 30:
         figure.set_figheight(max(2.5, 0.3 * len(tokens) + 1.4))
         tokens.reverse()
         ax.barh(range(len(tokens)), [n for n, _ in tokens], color="#4f81bd")
-        ax.set_yticks(range(len(tokens)), [_label(c) for _, c in tokens], fontsize=8)
-        _no_math(ax)
+        ax.set_yticks(range(len(tokens)), [chart_label(c) for _, c in tokens], fontsize=8)
+        plain_ticks(ax)
         ax.set_xlabel("tokens (prompt + completion)")
     else:
         values = [n for n, _ in tokens]
@@ -606,4 +606,4 @@ def tokens_chart(report: Mapping[str, Any], path: Path) -> Path:
         ax.set_ylabel("cases")
     total = sum(n for n, _ in tokens)
     ax.set_title(f"Model tokens per case ({len(tokens)} cases, {total:,} tokens)")
-    return _save(figure, path)
+    return save_png(figure, path)

@@ -402,6 +402,7 @@ def _context(
         clock=FrozenClock(at),
         hours=settings.organization.hours(),
         internal_domains=settings.correlation.internal_domains,
+        learning=settings.learning,
     )
 
 

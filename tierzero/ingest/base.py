@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 from tierzero.ingest.activity import IdentityActivity
@@ -356,7 +357,9 @@ def technique(uid: Any, name: Any = None, tactic: Any = None) -> Attack | None:
     )
 
 
+@lru_cache(maxsize=65_536)  # the same few addresses recur across thousands of alerts
 def is_ip(value: str) -> bool:
+    """Whether ``value`` is one IPv4 or IPv6 address, written plainly."""
     try:
         ipaddress.ip_address(value)
     except ValueError:

@@ -21,7 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
-from tierzero.service import api_actions, api_admin, api_cases, api_intake
+from tierzero.service import api_actions, api_admin, api_cases, api_intake, api_learning
 from tierzero.service.body_limit import BodyLimit
 from tierzero.service.console import pages as console
 from tierzero.service.console.security import security_headers
@@ -56,7 +56,7 @@ def create_app(service: Service) -> FastAPI:
     app.state.service = service
     app.add_middleware(BodyLimit)  # before routing: no body is held past its bound unread
     app.middleware("http")(security_headers)
-    for module in (api_intake, api_cases, api_actions, api_admin):
+    for module in (api_intake, api_cases, api_actions, api_learning, api_admin):
         app.include_router(module.router)
     console.install(app, service)  # the web console at /
     # A plain route (not a mount, which would answer only under /mcp/), outside the OpenAPI.

@@ -20,6 +20,7 @@ from tierzero.correlate.engine import CorrelationConfig
 from tierzero.correlate.entities import normalize_key
 from tierzero.guardrails.policy import PRECISION_FILE, Policy, load_policy
 from tierzero.ingest.reader import IngestConfig
+from tierzero.settings.learning import LearningConfig
 from tierzero.settings.model import ModelConfig, with_timing
 from tierzero.settings.organization import Organization
 from tierzero.settings.playbooks import Playbook, load_playbooks
@@ -41,6 +42,7 @@ class Settings:
     fingerprint: str
     ingest: IngestConfig = IngestConfig()
     service: ServiceConfig = ServiceConfig()
+    learning: LearningConfig = LearningConfig()
 
     def versions(self) -> dict[str, object]:
         """What the audit records as the configuration in force."""
@@ -93,6 +95,10 @@ class Settings:
             service=load_model(root / "service.yaml", ServiceConfig)
             if (root / "service.yaml").is_file()
             else ServiceConfig(),
+            # Optional: learning suppressions from verdicts (default: LearningConfig()).
+            learning=load_model(root / "learning.yaml", LearningConfig)
+            if (root / "learning.yaml").is_file()
+            else LearningConfig(),
         )
 
 

@@ -49,6 +49,8 @@ AuditKind = Literal[
     "autonomy",  # the kill switch turned on or off
     "chat",  # one message of the analyst chat about a case (question or answer)
     "resolution",  # an analyst's final verdict on a case (feedback)
+    "feedback",  # a person's disposition of a case and what it covered (learning's input)
+    "suppression",  # a learned suppression rule proposed, answered, expired or disabled
     "shadow",  # a shadow run replayed stored cases through a candidate policy (acted on nothing)
     "intake",  # alerts pushed to the service: who, which request, how many stored/quarantined
     "access",  # a service request refused for its token (401) or role (403)

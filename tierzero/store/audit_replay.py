@@ -13,6 +13,10 @@ transaction, so the audit can be replayed, in ``seq`` order, into what those tab
   ``priority`` (priority record), also inside the stored analysis JSON. A field the newest
   revision wrote no record for is not established and not compared.
 - **resolutions**: the latest resolution record of each case.
+- **feedback** and **feedback_coverage**: each ``feedback`` record is one row and its
+  coverage, as written (people's dispositions, which learning reads).
+- **suppressions**: each rule as its latest ``suppression`` record carries it (an edited or
+  inserted rule, which would close cases, shows here).
 - **settings**: ``autonomy`` from the latest kill-switch record. ``store_id`` and
   ``alert_entities_indexed`` are bookkeeping the audit does not describe and are not
   compared; any other key is reported, since nothing audited writes one.
@@ -87,6 +91,8 @@ def divergences(conn: sqlite3.Connection, audit: Iterable[Mapping[str, Any]]) ->
         *_compare_actions(conn, replay.actions),
         *_compare_cases(conn, replay.cases),
         *_compare_resolutions(conn, replay.resolutions),
+        *_compare_feedback(conn, replay.feedback, replay.coverage),
+        *_compare_suppressions(conn, replay.suppressions),
         *_compare_settings(conn, replay.autonomy),
         *_compare_alerts(conn, replay.alerts),
     ]
@@ -122,6 +128,9 @@ class _Replay:
         self.alerts: dict[str, _Alert] = {}
         self.case_alerts: dict[str, set[str]] = {}
         self.resolutions: dict[str, dict[str, object]] = {}
+        self.feedback: dict[object, dict[str, object]] = {}
+        self.coverage: dict[str, dict[str, object]] = {}
+        self.suppressions: dict[object, dict[str, object]] = {}
         self.autonomy: object = ABSENT
         self.problems: list[Divergence] = []
 
@@ -145,6 +154,26 @@ class _Replay:
             }
         elif kind == "autonomy" and "autonomy" in payload:
             self.autonomy = payload["autonomy"]
+        elif kind == "feedback" and case_id:
+            self._feedback(record, payload)
+        elif kind == "suppression" and isinstance(payload.get("row"), dict):
+            row = dict(payload["row"])
+            self.suppressions[row.pop("id", None)] = row
+
+    def _feedback(self, record: Mapping[str, Any], payload: dict[str, Any]) -> None:
+        feedback_id = payload.get("feedback_id")
+        self.feedback[feedback_id] = {
+            "kind": payload.get("kind"),
+            "case_id": record["case_id"],
+            "person": record["actor"],
+            "verdict": payload.get("verdict"),
+            "at": record["ts"],
+            "alerts": payload.get("alerts"),
+        }
+        for entry in payload.get("coverage") or ():
+            detection, host, alerts, severity = entry
+            key = f"{feedback_id}/{detection}/{host}"
+            self.coverage[key] = {"alerts": alerts, "max_severity": severity}
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -341,6 +370,30 @@ def _compare_resolutions(
 ) -> Iterator[Divergence]:
     stored = {row.pop("case_id"): row for row in _rows(conn, "SELECT * FROM resolutions")}
     return _compare_rows("resolutions", stored, audited, "case_id")
+
+
+def _compare_feedback(
+    conn: sqlite3.Connection,
+    audited: Mapping[object, Mapping[str, object]],
+    coverage: Mapping[str, Mapping[str, object]],
+) -> Iterator[Divergence]:
+    stored = {row.pop("id"): row for row in _rows(conn, "SELECT * FROM feedback")}
+    yield from _compare_rows("feedback", stored, audited, "id")
+    covered = {
+        f"{row.pop('feedback_id')}/{row.pop('detection_id')}/{row.pop('host')}": row
+        for row in _rows(conn, "SELECT * FROM feedback_coverage")
+    }
+    yield from _compare_rows("feedback_coverage", covered, coverage, "pair")
+
+
+def _compare_suppressions(
+    conn: sqlite3.Connection, audited: Mapping[object, Mapping[str, object]]
+) -> Iterator[Divergence]:
+    stored = {}
+    for row in _rows(conn, "SELECT * FROM suppressions"):
+        row["evidence"] = json.loads(row["evidence"])
+        stored[row.pop("id")] = row
+    return _compare_rows("suppressions", stored, audited, "id")
 
 
 def _compare_settings(conn: sqlite3.Connection, autonomy: object) -> Iterator[Divergence]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Literal
 
 from tierzero.store import audit as chain
-from tierzero.store.connection import Connected
+from tierzero.store.learning import LearningTables
 
 ResolutionVerdict = Literal["true_positive", "benign_positive", "false_positive"]
 RESOLUTION_VERDICTS: tuple[str, ...] = ResolutionVerdict.__args__  # type: ignore[attr-defined]
@@ -24,8 +24,9 @@ class Resolution:
     resolved_at: datetime
 
 
-class ResolutionTable(Connected):
-    """The ``resolutions`` table: the latest resolution per case (earlier ones are in the audit)."""
+class ResolutionTable(LearningTables):
+    """The ``resolutions`` table: the latest resolution per case (earlier ones are in the audit);
+    each resolution is also feedback (:mod:`tierzero.store.learning`)."""
 
     def resolve_case(
         self, case_id: str, verdict: str, analyst: str, note: str, now: datetime
@@ -63,6 +64,12 @@ class ResolutionTable(Connected):
                     "status": row["status"],
                     "previous_resolution": previous[0] if previous else None,
                 },
+            )
+            # A person calling a case tierzero closed an attack reopens it: the strongest
+            # contrary feedback there is.
+            reopened = row["status"] == "auto_closed" and verdict == "true_positive"
+            self.add_feedback(
+                conn, "reopened" if reopened else "resolution", case_id, analyst, verdict, now
             )
             conn.execute(
                 "INSERT INTO resolutions VALUES (?,?,?,?,?) ON CONFLICT(case_id) DO UPDATE SET"

@@ -27,6 +27,7 @@ from tierzero.store.console_sessions import ConsoleSessionTable
 from tierzero.store.correlation import CorrelationTables
 from tierzero.store.identity_activity import IdentityActivityTable
 from tierzero.store.intake import IntakeTable
+from tierzero.store.learning import SCHEMA as LEARNING_SCHEMA
 from tierzero.store.notifications import NotificationTable
 from tierzero.store.resolutions import ResolutionTable
 from tierzero.store.schema import SCHEMA
@@ -61,6 +62,7 @@ class Store(
         self.conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         self.conn.execute("PRAGMA busy_timeout=5000")
         self.conn.executescript(SCHEMA)
+        self.conn.executescript(LEARNING_SCHEMA)
         chain.install(self.conn)
         self.actions = ActionLog(self.conn, self.transaction)
         # One unit of work at a time across processes (see tierzero.store.writer).

@@ -15,6 +15,7 @@ from tierzero.store.memory_records import SimilarCase, record_for, rememberable
 from tierzero.store.resolutions import RESOLUTION_VERDICTS
 from tierzero.store.sqlite import Store
 from tierzero.usecases.errors import NotFound, Refused, usable_actor
+from tierzero.usecases.learning import propose_suppressions
 from tierzero.usecases.runtime import configured_memory
 
 
@@ -130,6 +131,8 @@ def resolve_case(
         store.resolve_case(case_id, verdict, actor, note, now)
     except ValueError as exc:
         raise Refused(str(exc)) from None
+    # Each verdict may complete the evidence for a suppression: proposed now, for a person.
+    propose_suppressions(store, settings, now)
     result = Resolution(case_id, verdict, actor, row.verdict)
     if not rememberable(row.status, resolved=True):
         return result

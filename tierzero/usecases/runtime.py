@@ -109,6 +109,7 @@ def graph_session(
         clock=clock_of(now),
         hours=settings.organization.hours(),
         internal_domains=settings.correlation.internal_domains,
+        learning=settings.learning,
     )
     # The LLM agents' similar_cases tool reads the memory of earlier runs.
     memory = existing_memory(store, settings) if ctx.model is not None else None

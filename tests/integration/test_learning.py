@@ -440,3 +440,76 @@ def test_the_api_lists_and_answers_as_the_tokens_person(desk: Desk) -> None:
             "/api/suppressions/S-1/reject", json={}, headers=running.as_role("admin")
         )
         assert again.status_code == 409 and "is approved" in again.text
+
+
+# -- the second look before any closure ------------------------------------------------------
+
+
+def test_a_recent_true_positive_on_the_host_keeps_its_noise_open(desk: Desk) -> None:
+    """Erin found an intrusion on web-01 this morning: its usual noise is not closed today,
+    not even by the rule people taught."""
+    approved(desk)
+    intrusion = DAY3 - timedelta(hours=6)
+    odd = noise(intrusion, count=1, detection="INTRUSION-1", title="Intrusion", severity="high")
+    desk.arrive(odd, intrusion + timedelta(minutes=5))
+    desk.resolve(
+        case_of_title(desk, "Intrusion"), "true_positive", "erin", intrusion + timedelta(hours=1)
+    )
+    [(case_id, status)] = desk.arrive(noise(DAY3), DAY3 + timedelta(minutes=30)).items()
+    assert status == "escalated"
+    look = desk.prioritization(case_id)["second_look"]
+    assert any("resolved a true positive recently" in r for r in look), look
+
+
+def test_an_attack_waiting_on_the_same_host_keeps_a_configured_closure_open(desk: Desk) -> None:
+    """The examples' cases that configured rules closed are analysed again while a P1/P2 attack
+    waits for a person on their hosts: none is closed, and the rule held back is named."""
+    from tests.conftest import EXAMPLES, NOW
+    from tierzero.usecases.triage import triage
+
+    triage([EXAMPLES], desk.settings, desk.store, now=NOW, model="off", memory=None)
+    closed = {
+        r.id: r.analysis["prioritization"]["auto_close_rule"]  # type: ignore[index]
+        for r in desk.store.cases()
+        if r.status == "auto_closed"
+    }
+    assert closed
+    later = NOW + timedelta(minutes=30)
+    hosts = sorted({h for case_id in closed for h in desk.store.case_hosts(case_id)})
+    attacks = [
+        noise(later, 1, detection="INTRUSION-2", title="Intrusion", host=h, severity="critical")[0]
+        for h in hosts
+    ]
+    desk.arrive(attacks, later + timedelta(minutes=1))
+    for case_id in closed:  # analysed again, as a new alert joining each would do
+        desk.store.conn.execute("UPDATE cases SET dirty = 1 WHERE id = ?", (case_id,))
+    again = analyse(
+        desk.store, desk.settings, later + timedelta(minutes=2), model="off", memory=None
+    )
+    held = [state for state in again.cases_analysed if state.case_id in closed]
+    assert len(held) == len(closed)
+    for state in held:
+        assert state.status != "auto_closed" and state.prioritization is not None
+        assert state.prioritization.held_back == closed[state.case_id]
+        assert any("looks like an attack and waits" in r for r in state.prioritization.second_look)
+
+
+def test_learned_rules_never_close_an_attack_stage_technique(desk: Desk) -> None:
+    """Noise tagged T1059 (execution) every morning, resolved benign, approved: the technique
+    is not new for the host, but a closure only learned from verdicts never covers an attack
+    stage beyond reconnaissance and discovery."""
+    earlier = DAY0 - timedelta(days=3)  # the host showed T1059 before, in another case
+    desk.arrive(noise(earlier, 1, detection="ADMIN-SCRIPT", techniques="T1059"), earlier)
+    case_id = ""
+    for day in range(3):
+        at = DAY0 + timedelta(days=day)
+        rows = noise(at, techniques="T1059")
+        [(case_id, _)] = desk.arrive(rows, at + timedelta(minutes=30)).items()
+        desk.resolve(case_id, "false_positive", "ana", at + timedelta(hours=1))
+    [rule] = desk.store.suppressions(("proposed",))
+    approve_suppression(
+        desk.store, desk.settings, rule.id, "omar", "", DAY0 + timedelta(days=2, hours=2)
+    )
+    statuses = desk.arrive(noise(DAY3, techniques="T1059"), DAY3 + timedelta(minutes=30))
+    assert statuses == {case_id: "escalated"}
+    assert desk.prioritization(case_id)["learned_blocked"] == ["attack-stage technique: T1059"]

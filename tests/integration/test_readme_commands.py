@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -82,8 +83,9 @@ CATEGORY = "benign_lookalike"  # ... and the category it belongs to
 
 def forced_options(argv: tuple[str, ...]) -> tuple[str, ...]:
     """What is added to a README line: an evaluation (`eval DATASET`, `eval run DATASET`; not
-    `eval compare`) gets `--scenario SCENARIO` when it has none (the suite takes minutes)."""
-    if argv[1] == "eval" and argv[2] != "compare" and "--scenario" not in argv:
+    `eval compare`, nor `eval replay`, which reads its own file) gets `--scenario SCENARIO` when it
+    has none (the suite takes minutes)."""
+    if argv[1] == "eval" and argv[2] not in ("compare", "replay") and "--scenario" not in argv:
         return ("--scenario", SCENARIO)
     return ()
 
@@ -192,6 +194,43 @@ def witness_file(demo: Demo) -> str:
     return heads[0]
 
 
+def replay_data(demo: Demo) -> Path:
+    """A small labelled file for `eval replay` (written once): see test_eval_replay.py."""
+    from tests.integration.test_eval_replay import labelled
+
+    folder = demo.folder / "replay-data"
+    if not (folder / "labelled.csv").is_file():
+        folder.mkdir(exist_ok=True)
+        labelled(folder)
+    return folder
+
+
+def new_rule(demo: Demo) -> str:
+    """A fresh proposed suppression in the demo store (each line answers its own), as if
+    Ana's verdicts had taught it."""
+    from tierzero.store.sqlite import Store
+
+    store = Store(demo.folder / ".tierzero" / "tierzero.db")
+    try:
+        now = datetime.now(UTC)
+        number = len(store.suppressions()) + 1
+        evidence = {
+            "verdicts": 3,
+            "case_count": 1,
+            "cases": ["C-1"],
+            "people": ["ana"],
+            "days": ["2026-11-01", "2026-11-02"],
+            "hosts": ["web-01"],
+        }
+        rule = store.propose_suppression(
+            f"readme:D-{number}", "web-01", 2, evidence, now, now + timedelta(days=7)
+        )
+        assert rule is not None
+        return f"S-{rule.id}"
+    finally:
+        store.close()
+
+
 # Placeholder -> value. The key is "OPTION PLACEHOLDER" for an option's value, else
 # "SUB COMMAND PLACEHOLDER" for a positional one. A callable is asked when the line runs.
 Value = str | Callable[[Demo], str]
@@ -239,6 +278,18 @@ PLACEHOLDERS: dict[str, Value] = {
     "--host ADDR": "127.0.0.1",
     "--port N": "8080",  # replaced by a free port when the service starts (see serve_briefly)
     "--reports DIR": "tierzero-eval",
+    "eval replay CSV...": lambda demo: str(replay_data(demo) / "labelled.csv"),
+    "--mapping MAPPING": lambda demo: str(replay_data(demo) / "mapping.yaml"),
+    "--label-column COL": "label",
+    "--benign-label V": "false_positive",
+    "--drop-column C": "label",
+    "--step PT1H": "PT1H",
+    "--resolve-after PT4H": "PT4H",
+    "--out FOLDER": "replay-report",
+    "suppressions show RULE": new_rule,
+    "suppressions approve RULE": new_rule,
+    "suppressions reject RULE": new_rule,
+    "suppressions expire RULE": new_rule,
 }
 
 # Commands that only read: run side by side before the others. All the others run one at a

@@ -58,14 +58,17 @@ def route_after_act(
     state: CaseState, close_confidence: float = 0.8
 ) -> Literal["approval", "close", "escalate"]:
     """Wait for approvals while any are pending; then close only benign verdicts held with
-    enough confidence. A request that expired always escalates (approvals fail closed)."""
+    enough confidence and nothing against them at the second look. A request that expired
+    always escalates (approvals fail closed)."""
     if state.pending_action_ids:
         return "approval"
     if any(a.approved is None for a in state.approval_answers):
         return "escalate"
     analysis = state.analysis
     if analysis and analysis.verdict in BENIGN and analysis.confidence >= close_confidence:
-        return "close"
+        # The second look found something against closing: a person decides.
+        looked = state.prioritization
+        return "escalate" if looked is not None and looked.second_look else "close"
     return "escalate"
 
 

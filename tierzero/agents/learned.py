@@ -25,6 +25,7 @@ from tierzero.store.schema import to_us
 
 HOUR_US = 3_600_000_000
 DAILY_HOURS = 6  # a baseline at this many hours of the day or fewer has a daily rhythm
+ROUTINE_DAYS = 3  # a daily rhythm needs this many days of history (two is chance)
 
 
 def learned_check(state: CaseState, ctx: RunContext, facts: Facts) -> SuppressionCheck:
@@ -85,17 +86,26 @@ def _pair(
     surge = busiest_now >= config.rate_floor and busiest_now > config.rate_factor * busiest_before
     prior = [h for h in counts if h < hour]
     return PairFacts(
-        detection, host, alerts, severity, bool(earlier), surge, _odd_hour(prior, hour)
+        detection,
+        host,
+        alerts,
+        severity,
+        baseline_ready=bool(earlier),
+        surge=surge,
+        odd_hour=_odd_hour(prior, hour),
+        days_seen=len({h // 24 for h in prior}),
     )
 
 
 def _odd_hour(prior: list[int], hour: int) -> int | None:
     """The hour of the day (UTC) of ``hour``, when the pair never fired at it (or an hour
-    either side) before and its history has a daily rhythm: on two days or more, at a few
-    hours of the day only (``DAILY_HOURS``). A pair that fires around the clock has no odd
-    hour. (Hours since the epoch: ``h % 24`` is the hour of the day, ``h // 24`` the day.)"""
+    either side) before and its history has a daily rhythm: on three days or more, at no more
+    hours of the day than days, and a few at most (``DAILY_HOURS``). A pair that fires around
+    the clock, or at scattered hours, has no odd hour. (Hours since the epoch: ``h % 24`` is
+    the hour of the day, ``h // 24`` the day.)"""
     hours_of_day = {h % 24 for h in prior}
-    if len({h // 24 for h in prior}) < 2 or len(hours_of_day) > DAILY_HOURS:
+    days = len({h // 24 for h in prior})
+    if days < ROUTINE_DAYS or len(hours_of_day) > min(DAILY_HOURS, days):
         return None
     usual = {(h + shift) % 24 for h in hours_of_day for shift in (-1, 0, 1)}
     return hour % 24 if hour % 24 not in usual else None

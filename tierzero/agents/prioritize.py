@@ -14,6 +14,7 @@ from langgraph.runtime import Runtime
 from tierzero.agents.context import RunContext
 from tierzero.agents.facts import Facts, facts_for
 from tierzero.agents.learned import learned_check
+from tierzero.agents.second_look import second_look
 from tierzero.agents.state import CaseState, Prioritization
 from tierzero.guardrails.suppression import SuppressionCheck
 from tierzero.settings.priority import AutoCloseRule, PriorityConfig, Weights
@@ -86,8 +87,24 @@ def prioritize_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str,
     ctx = runtime.context
     facts = facts_for(state, ctx)
     result = prioritize_case(facts, ctx.priority, ctx)
-    if result.auto_close_rule is None:
-        result = with_learned(result, learned_check(state, ctx, facts), ctx)
+    # Vendor sample findings are not detections: closing them judges nothing.
+    look = () if facts.get("all_samples") else second_look(state, ctx)
+    if look:
+        result = result.model_copy(
+            update={
+                "second_look": look,
+                "held_back": result.auto_close_rule,
+                "auto_close_rule": None,
+                "auto_close_reason": None,
+                "auto_close_evidence": (),
+            }
+        )
+    elif result.auto_close_rule is None:
+        check = learned_check(state, ctx, facts)
+        if check.closes and (staged := second_look(state, ctx, learned=True)):
+            check = SuppressionCheck(blocked=staged)
+            result = result.model_copy(update={"second_look": staged})
+        result = with_learned(result, check, ctx)
     return {"prioritization": result, "visited": (*state.visited, "prioritize")}
 
 

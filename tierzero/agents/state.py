@@ -99,6 +99,11 @@ class Prioritization(_Model):
     learned_rules: tuple[str, ...] = ()
     shadow_rules: tuple[str, ...] = ()
     learned_blocked: tuple[str, ...] = ()
+    # The second look before any closure (agents/second_look.py): what argues against closing
+    # the case without a person; any reason keeps it open. ``held_back`` names the auto-close
+    # rule that would otherwise have closed it.
+    second_look: tuple[str, ...] = ()
+    held_back: str | None = None
 
 
 class PlaybookOutcome(_Model):

@@ -10,11 +10,13 @@ argues against closing. The guards, checked before any rule is looked at, in thi
 3. a crown-jewel asset;
 4. a privileged identity;
 5. a technique the host has not shown before the case (its tactics with it);
-6. a detection new for the host: no sighting of it there before the baseline's recent window
+6. a detection new for the host: it did not fire there before the baseline's recent window
    (``learning.baseline_warmup``), so it has no baseline yet;
 7. an hour far above the (detection, host)'s baseline rate, or an hour of the day (within an
    hour either side) at which it never fired in its baseline;
-8. an alert no rule covers (no host, a detection without a rule, a severity above the rule's).
+8. an alert no rule covers (no host, a detection without a rule, a severity above the rule's,
+   or a group rule on a host where its detection fired on fewer than ``GROUP_ROUTINE_DAYS``
+   days: people confirmed a host rule's routine on that host, a group rule's only elsewhere).
 
 A rule still in its shadow period closes nothing: the case records that it would have.
 """
@@ -25,7 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 HIGH_SEVERITY = 4  # OCSF severity_id: 4 high, 5 critical, 6 fatal
-ANY_HOST = "*"  # a group rule's host: every host where its detection has a baseline
+ANY_HOST = "*"  # a group rule's host: every host where its detection is routine
+GROUP_ROUTINE_DAYS = 2  # a group rule covers a host where its detection fired on this many days
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class PairFacts:
     baseline_ready: bool  # the pair has ``baseline_warmup`` of history before this hour
     surge: bool  # its busiest hour in the case is far above the busiest earlier hour
     odd_hour: int | None = None  # an hour of the day (UTC) it fires at, new to its baseline
+    days_seen: int = 0  # distinct days it fired on the host before this hour
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,9 @@ def check_suppression(
     uncovered = [
         f"{p.detection_id} on {p.host}"
         for p, rule in zip(pairs, matching, strict=True)
-        if rule is None or p.max_severity > rule.max_severity
+        if rule is None
+        or p.max_severity > rule.max_severity
+        or (rule.host == ANY_HOST and p.days_seen < GROUP_ROUTINE_DAYS)
     ]
     if signals.uncovered_alerts:
         blocked.append(f"{signals.uncovered_alerts} alerts name no host a rule could cover")

@@ -60,6 +60,18 @@ class LearningConfig(BaseModel):
         description="An hour with more than this times the busiest earlier hour is far above "
         "the baseline",
     )
+    second_look_window: timedelta = Field(
+        default=timedelta(hours=2),
+        ge=timedelta(0),
+        description="Before closing a case, another case on one of its hosts waiting for a "
+        "person within this long before it keeps it open",
+    )
+    recent_true_positive: timedelta = Field(
+        default=timedelta(days=1),
+        ge=timedelta(0),
+        description="A host in a case people resolved true_positive this recently keeps "
+        "cases on it open",
+    )
     rate_floor: int = Field(
-        default=10, ge=1, description="Below this many alerts an hour is never called a surge"
+        default=5, ge=1, description="Below this many alerts an hour is never called a surge"
     )

@@ -197,6 +197,46 @@ class PairSightings(Connected):
         ).fetchall()
         return {int(h): int(n) for h, n in rows}
 
+    def case_hosts(self, case_id: str) -> list[str]:
+        """The hosts the case's alerts name (as sightings key them)."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT host FROM sightings WHERE case_id = ? AND host != ''", (case_id,)
+        ).fetchall()
+        return sorted(str(r[0]) for r in rows)
+
+    def open_cases_on(self, hosts: list[str], case_id: str, since_us: int) -> list[str]:
+        """Other live cases on any of ``hosts``, seen since ``since_us``, that look like an
+        attack (analysed a true positive, or P1/P2) and wait for a person: escalated or
+        awaiting approval, and not resolved since their last analysis."""
+        if not hosts:
+            return []
+        marks = ",".join("?" * len(hosts))
+        rows = self.conn.execute(
+            "SELECT DISTINCT c.id FROM cases c JOIN sightings s ON s.case_id = c.id"
+            f" WHERE s.host IN ({marks}) AND c.id != ? AND c.merged_into IS NULL"
+            " AND c.status IN ('escalated', 'awaiting_approval') AND c.last_seen_us >= ?"
+            " AND (c.verdict = 'true_positive' OR c.priority IN ('P1', 'P2'))"
+            " AND NOT EXISTS (SELECT 1 FROM resolutions r WHERE r.case_id = c.id"
+            "  AND r.resolved_at >= c.updated_at) ORDER BY c.id",
+            (*hosts, case_id, since_us),
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def true_positives_on(self, hosts: list[str], since: datetime) -> list[tuple[str, str]]:
+        """(case, host): people's true-positive verdicts since ``since`` on cases that named
+        one of ``hosts``."""
+        if not hosts:
+            return []
+        marks = ",".join("?" * len(hosts))
+        rows = self.conn.execute(
+            "SELECT DISTINCT f.case_id, c.host FROM feedback f"
+            " JOIN feedback_coverage c ON c.feedback_id = f.id"
+            f" WHERE f.verdict = 'true_positive' AND f.at >= ? AND c.host IN ({marks})"
+            " ORDER BY f.case_id, c.host",
+            (since.isoformat(), *hosts),
+        ).fetchall()
+        return [(str(r[0]), str(r[1])) for r in rows]
+
     def technique_seen(self, host: str, technique: str, since_us: int, before_us: int) -> bool:
         """Whether an alert on ``host`` carried ``technique`` (its structured ATT&CK field,
         never its text) in [since, before)."""

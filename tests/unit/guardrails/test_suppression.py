@@ -24,7 +24,9 @@ QUIET = CaseSignals(
     new_techniques=(),
     uncovered_alerts=0,
 )
-PAIR = PairFacts("D-1", "web-01", alerts=4, max_severity=2, baseline_ready=True, surge=False)
+PAIR = PairFacts(
+    "D-1", "web-01", alerts=4, max_severity=2, baseline_ready=True, surge=False, days_seen=3
+)
 RULE = RuleView("learned:S-1", "D-1", "web-01", max_severity=2, in_force=True)
 
 
@@ -81,3 +83,8 @@ def test_a_group_rule_covers_its_detection_on_any_host_and_a_host_rule_wins() ->
     assert check_suppression(QUIET, [elsewhere], [group]).closing == ("learned:S-7",)
     assert check_suppression(QUIET, [PAIR], [group, RULE]).closing == ("learned:S-1",)
     assert covering([group], "D-2", "db-02") is None
+    # Where the detection fired on one day only, people never saw its routine there.
+    once = replace(elsewhere, days_seen=1)
+    assert (
+        "no learned rule covers D-1 on db-02" in check_suppression(QUIET, [once], [group]).blocked
+    )

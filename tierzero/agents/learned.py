@@ -55,6 +55,7 @@ def learned_check(state: CaseState, ctx: RunContext, facts: Facts) -> Suppressio
         privileged_user=bool(facts.get("privileged_user")),
         new_techniques=_new_techniques(ctx, state.case_id, lookback),
         uncovered_alerts=ctx.store.hostless_alerts(state.case_id),
+        unread_alerts=ctx.case_file(state.case_id).left_out,
     )
     return check_suppression(signals, pairs, rules)
 

@@ -3,7 +3,7 @@ configuration can loosen.
 
 A case closes by learned rules only when every one of its alerts is covered (each alert's
 detection on its host has a rule, in force, up to that rule's severity) and nothing in the case
-argues against closing. The guards, checked before any rule is looked at, in this order:
+argues against closing. Once a rule is about the case, the guards, in this order:
 
 1. a threat-intelligence match;
 2. an alert of high or critical severity (OCSF 4 and up);
@@ -16,7 +16,9 @@ argues against closing. The guards, checked before any rule is looked at, in thi
    hour either side) at which it never fired in its baseline;
 8. an alert no rule covers (no host, a detection without a rule, a severity above the rule's,
    or a group rule on a host where its detection fired on fewer than ``GROUP_ROUTINE_DAYS``
-   days: people confirmed a host rule's routine on that host, a group rule's only elsewhere).
+   days: people confirmed a host rule's routine on that host, a group rule's only elsewhere),
+   or an alert the analysis did not read (a case larger than one analysis reads: its facts
+   cover only what was read).
 
 A rule still in its shadow period closes nothing: the case records that it would have.
 """
@@ -66,6 +68,7 @@ class CaseSignals:
     privileged_user: bool
     new_techniques: tuple[str, ...]
     uncovered_alerts: int  # alerts with no (detection, host) pair: no host, no detection
+    unread_alerts: int = 0  # distinct alerts past what one analysis reads (MAX_CASE_ALERTS)
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ def check_suppression(
         or p.max_severity > rule.max_severity
         or (rule.host == ANY_HOST and p.days_seen < GROUP_ROUTINE_DAYS)
     ]
+    if signals.unread_alerts:
+        blocked.append(f"{signals.unread_alerts} alerts of the case were not read: none closes it")
     if signals.uncovered_alerts:
         blocked.append(f"{signals.uncovered_alerts} alerts name no host a rule could cover")
     if uncovered:

@@ -60,6 +60,7 @@ GUARDED = {
     "odd hour": (QUIET, replace(PAIR, odd_hour=3), "fires at 03h UTC, an hour of the day"),
     "severity above the rule": (QUIET, replace(PAIR, max_severity=3), "no learned rule covers"),
     "hostless alert": (replace(QUIET, uncovered_alerts=2), PAIR, "name no host"),
+    "unread alerts": (replace(QUIET, unread_alerts=7), PAIR, "7 alerts of the case were not read"),
 }
 
 

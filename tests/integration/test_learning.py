@@ -234,8 +234,13 @@ def test_a_flood_far_above_the_baseline_stays_open(desk: Desk) -> None:
     approved(desk)
     [(case_id, status)] = desk.arrive(noise(DAY3, count=60), DAY3 + timedelta(hours=1)).items()
     assert status == "escalated"
-    blocked = desk.prioritization(case_id)["learned_blocked"]
-    assert any("fires far above its baseline" in b for b in blocked), blocked
+    prioritization = desk.prioritization(case_id)
+    assert any("fires far above its baseline" in b for b in prioritization["learned_blocked"])
+    # The deviation also raises the case's priority, rule or no rule.
+    assert (
+        "far above its baseline: learning-test:NOISE-1 on web-01 +15"
+        in (prioritization["score_parts"])
+    )
 
 
 def test_noise_at_an_hour_of_the_day_it_never_fired_at_stays_open(desk: Desk) -> None:
@@ -244,8 +249,13 @@ def test_noise_at_an_hour_of_the_day_it_never_fired_at_stays_open(desk: Desk) ->
     evening = DAY3 + timedelta(hours=8)
     [(case_id, status)] = desk.arrive(noise(evening), evening + timedelta(minutes=30)).items()
     assert status == "escalated"
-    blocked = desk.prioritization(case_id)["learned_blocked"]
+    prioritization = desk.prioritization(case_id)
+    blocked = prioritization["learned_blocked"]
     assert any("fires at 18h UTC, an hour of the day it never fired at" in b for b in blocked)
+    assert (
+        "outside its daily rhythm: learning-test:NOISE-1 on web-01 at 18h +10"
+        in (prioritization["score_parts"])
+    )
 
 
 def test_a_detection_new_for_the_host_stays_open(desk: Desk) -> None:

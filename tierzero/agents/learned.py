@@ -28,24 +28,41 @@ DAILY_HOURS = 6  # a baseline at this many hours of the day or fewer has a daily
 ROUTINE_DAYS = 3  # a daily rhythm needs this many days of history (two is chance)
 
 
-def learned_check(state: CaseState, ctx: RunContext, facts: Facts) -> SuppressionCheck:
-    """Whether the learned rules in shadow or in force close this case, and why not."""
+def case_baseline(state: CaseState, ctx: RunContext) -> list[PairFacts]:
+    """Each (detection, host) of the case against its baseline (learned from the stream)."""
+    lookback = timedelta(days=ctx.priority.history_lookback_days)
+    return [
+        _pair(ctx, detection, host, alerts, severity, newest, lookback)
+        for detection, host, alerts, severity, newest in ctx.store.case_pairs(state.case_id)
+    ]
+
+
+def deviations(pairs: list[PairFacts]) -> tuple[list[str], list[str]]:
+    """The pairs firing far above their baseline, and those outside their daily rhythm, in
+    words (they raise the case's priority)."""
+    surging = [f"{p.detection_id} on {p.host}" for p in pairs if p.surge]
+    off = [
+        f"{p.detection_id} on {p.host} at {p.odd_hour:02d}h"
+        for p in pairs
+        if p.odd_hour is not None
+    ]
+    return surging, off
+
+
+def learned_check(
+    state: CaseState, ctx: RunContext, facts: Facts, pairs: list[PairFacts]
+) -> SuppressionCheck:
+    """Whether the learned rules in shadow or in force close this case, and why not
+    (``pairs``: :func:`case_baseline`)."""
     now = ctx.now
     rules = [
         RuleView(r.rule_id, r.detection_id, r.host, r.max_severity, r.phase(now) == "in_force")
         for r in ctx.store.suppressions(("approved",))
         if r.phase(now) in ("shadow", "in_force")
     ]
-    if not rules:
-        return SuppressionCheck()
-    raw = ctx.store.case_pairs(state.case_id)
-    if not any(covering(rules, d, h) for d, h, *_ in raw):
+    if not rules or not any(covering(rules, p.detection_id, p.host) for p in pairs):
         return SuppressionCheck()
     lookback = timedelta(days=ctx.priority.history_lookback_days)
-    pairs = [
-        _pair(ctx, detection, host, alerts, severity, newest, lookback)
-        for detection, host, alerts, severity, newest in raw
-    ]
     signals = CaseSignals(
         intel_match=bool(facts.get("intel_match")),
         max_severity=max(
@@ -84,7 +101,12 @@ def _pair(
     recent = {h: n for h, n in counts.items() if h * HOUR_US >= recent_from}
     busiest_before = max(earlier.values(), default=0)
     busiest_now = max(recent.values(), default=0)
-    surge = busiest_now >= config.rate_floor and busiest_now > config.rate_factor * busiest_before
+    # No earlier hours: a detection new for the host, not a surge (that has its own weight).
+    surge = (
+        bool(earlier)
+        and busiest_now >= config.rate_floor
+        and busiest_now > config.rate_factor * busiest_before
+    )
     prior = [h for h in counts if h < hour]
     return PairFacts(
         detection,

@@ -13,15 +13,20 @@ from langgraph.runtime import Runtime
 
 from tierzero.agents.context import RunContext
 from tierzero.agents.facts import Facts, facts_for
-from tierzero.agents.learned import learned_check
+from tierzero.agents.learned import case_baseline, deviations, learned_check
 from tierzero.agents.second_look import second_look
 from tierzero.agents.state import CaseState, Prioritization
-from tierzero.guardrails.suppression import SuppressionCheck
+from tierzero.guardrails.suppression import PairFacts, SuppressionCheck
 from tierzero.settings.priority import AutoCloseRule, PriorityConfig, Weights
 
 
-def score_case(facts: Facts, weights: Weights) -> tuple[int, tuple[str, ...]]:
-    """Sum the named score parts; returns the total and each non-zero part in words."""
+def score_case(
+    facts: Facts, weights: Weights, baseline: list[PairFacts] | None = None
+) -> tuple[int, tuple[str, ...]]:
+    """Sum the named score parts; returns the total and each non-zero part in words.
+    ``baseline``: the case's (detection, host) pairs against their baselines (deviations
+    raise the score)."""
+    surging, off_rhythm = deviations(baseline or [])
     parts: list[tuple[str, int]] = [
         (
             f"max severity {facts.get('max_severity')}",
@@ -37,6 +42,10 @@ def score_case(facts: Facts, weights: Weights) -> tuple[int, tuple[str, ...]]:
             parts.append((flag.replace("_", " "), getattr(weights, flag)))
     if facts.get("novel_detections"):
         parts.append(("novel detection on a host", weights.novel_detection))
+    if surging:
+        parts.append((f"far above its baseline: {surging[0]}", weights.baseline_surge))
+    if off_rhythm:
+        parts.append((f"outside its daily rhythm: {off_rhythm[0]}", weights.off_rhythm))
     extra_tactics = max(len(facts.get("tactics")) - 1, 0)
     parts.append(
         (
@@ -55,9 +64,14 @@ def score_case(facts: Facts, weights: Weights) -> tuple[int, tuple[str, ...]]:
     return sum(p for _, p in kept), tuple(f"{name} +{points}" for name, points in kept)
 
 
-def prioritize_case(facts: Facts, config: PriorityConfig, ctx: RunContext) -> Prioritization:
+def prioritize_case(
+    facts: Facts,
+    config: PriorityConfig,
+    ctx: RunContext,
+    baseline: list[PairFacts] | None = None,
+) -> Prioritization:
     """Priority, SLA due time, queue, and the auto-close rule that fired (if any)."""
-    score, parts = score_case(facts, config.weights)
+    score, parts = score_case(facts, config.weights, baseline)
     level = config.level(score)
     queue = next(
         (r.queue for r in config.routing if r.when.evaluate(facts)[0]), config.default_queue
@@ -86,7 +100,8 @@ def prioritize_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str,
     learned suppressions cover every alert and no guard objects."""
     ctx = runtime.context
     facts = facts_for(state, ctx)
-    result = prioritize_case(facts, ctx.priority, ctx)
+    baseline = case_baseline(state, ctx)
+    result = prioritize_case(facts, ctx.priority, ctx, baseline)
     # Vendor sample findings are not detections: closing them judges nothing.
     look = () if facts.get("all_samples") else second_look(state, ctx)
     if look:
@@ -100,7 +115,7 @@ def prioritize_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str,
             }
         )
     elif result.auto_close_rule is None:
-        check = learned_check(state, ctx, facts)
+        check = learned_check(state, ctx, facts, baseline)
         if check.closes and (staged := second_look(state, ctx, learned=True)):
             check = SuppressionCheck(blocked=staged)
             result = result.model_copy(update={"second_look": staged})

@@ -35,6 +35,8 @@ class Weights(_Config):
     privileged_user: int = 10
     new_country: int = 10
     novel_detection: int = 10
+    baseline_surge: int = 15  # a detection on a host far above its busiest earlier hour
+    off_rhythm: int = 10  # a detection on a host outside its daily rhythm
     per_extra_tactic: int = 5
     max_tactic_bonus: int = 15
     per_extra_source: int = 3

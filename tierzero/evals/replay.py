@@ -41,11 +41,11 @@ from tierzero.evals.dataset import Dataset, DatasetError, Scenario
 from tierzero.evals.metrics import ESCALATED
 from tierzero.evals.runner import (
     EvalRun,
-    _alerts,
-    _case,
-    _header,
-    _workdir,
+    alert_outcomes,
+    case_outcome,
+    scenario_header,
     scenario_settings,
+    scenario_workdir,
 )
 from tierzero.ingest.adapters.mapped import MappedAdapter
 from tierzero.ingest.base import RecordRejected, get, parse_time
@@ -127,7 +127,7 @@ def replay_scenario(
     """Replay one labelled file step by step; its outcome (``eval run``'s layout + ``replay``)."""
     if len(scenario.files) != 1 or scenario.alerts:
         raise DatasetError(f"{scenario.id}: a replay reads one labelled CSV file per scenario")
-    with _workdir(scenario.id) as folder:
+    with scenario_workdir(scenario.id) as folder:
         store = Store(folder / "replay.db")
         try:
             return _Replay(dataset, scenario, settings, options, store, folder, progress).run()
@@ -175,7 +175,7 @@ class _Replay:
             day = min(_day(end - timedelta(microseconds=1)), last_day or "9999")
             self._step(index, end, day, header, batch)
         outcome = {
-            **_header(self.scenario),
+            **scenario_header(self.scenario),
             "error": None,
             "seconds": round(time.perf_counter() - started, 4),
             "model": None,
@@ -184,7 +184,7 @@ class _Replay:
                 "normalized": self.report.counts.normalized,
                 "quarantined": self.report.counts.quarantined,
             },
-            "alerts": _alerts(self.store, self.ref_of),
+            "alerts": alert_outcomes(self.store, self.ref_of),
             "cases": [],
             "lab": {},
             "replay": self._summary(),
@@ -193,7 +193,7 @@ class _Replay:
         case_of_alert = {a["alert"]: a["case"] for a in outcome["alerts"].values() if a["alert"]}
         for row in self.store.cases():
             refs = sorted(r for a, r in alert_ref.items() if case_of_alert.get(a) == row.id)
-            case = _case(row.id, row.status, row.analysis or {}, refs, alert_ref, self.store)
+            case = case_outcome(row.id, row.status, row.analysis or {}, refs, alert_ref, self.store)
             case["model_calls"], case["tokens"] = 0, 0
             case["enriched_s"] = case["contained_s"] = None
             case["escalations"] = self.cases[row.id].escalations if row.id in self.cases else 0

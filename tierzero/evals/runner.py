@@ -86,13 +86,13 @@ def run_scenario(
     A scenario that fails to run is an outcome with ``error`` set (scored as nothing found),
     never an exception that stops the suite.
     """
-    with _workdir(scenario.id) as folder:
+    with scenario_workdir(scenario.id) as folder:
         store = Store(folder / "eval.db")
         try:
             return _run(dataset, scenario, settings, model, store, folder)
         except Exception as exc:
             return {
-                **_header(scenario),
+                **scenario_header(scenario),
                 "error": f"{type(exc).__name__}: {str(exc)[:500]}",
                 "seconds": 0.0,
                 "alerts": {},
@@ -105,7 +105,8 @@ def run_scenario(
 
 
 @contextmanager
-def _workdir(scenario_id: str) -> Iterator[Path]:
+def scenario_workdir(scenario_id: str) -> Iterator[Path]:
+    """A temporary folder for one scenario's store and inputs, removed afterwards."""
     folder = Path(tempfile.mkdtemp(prefix=f"tierzero-eval-{scenario_id[:40]}-"))
     try:
         yield folder
@@ -113,7 +114,8 @@ def _workdir(scenario_id: str) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _header(scenario: Scenario) -> dict[str, Any]:
+def scenario_header(scenario: Scenario) -> dict[str, Any]:
+    """The fields every scenario outcome starts with."""
     return {
         "id": scenario.id,
         "title": scenario.title,
@@ -206,7 +208,7 @@ def _run(
 
     analyse(store, settings, scenario.now, tick, report, model=model, memory=None)
     outcome = {
-        **_header(scenario),
+        **scenario_header(scenario),
         "error": None,
         "seconds": round(time.perf_counter() - started, 4),
         "model": report.model,
@@ -215,7 +217,7 @@ def _run(
             "normalized": report.counts.normalized,
             "quarantined": report.counts.quarantined,
         },
-        "alerts": _alerts(store, ref_of),
+        "alerts": alert_outcomes(store, ref_of),
         "cases": [],
         "lab": lab.state(),
     }
@@ -225,7 +227,7 @@ def _run(
     for row in store.cases():
         refs = sorted(r for a, r in alert_ref.items() if case_of_alert.get(a) == row.id)
         done_at = finished.get(row.id)
-        case = _case(row.id, row.status, row.analysis or {}, refs, alert_ref, store)
+        case = case_outcome(row.id, row.status, row.analysis or {}, refs, alert_ref, store)
         case["model_calls"], case["tokens"] = usage.get(row.id, (0, 0))
         # Seconds from the alerts being handed in until the case's analysis was saved, and
         # from the case's creation (end of correlation) until then when something executed.
@@ -248,7 +250,7 @@ def _refs_of_file(
     return {(name, r[0]): ref(r[0]) for r in rows}
 
 
-def _alerts(store: Store, ref_of: dict[tuple[str, int], str]) -> dict[str, dict[str, Any]]:
+def alert_outcomes(store: Store, ref_of: dict[tuple[str, int], str]) -> dict[str, dict[str, Any]]:
     """Per ref: the stored alert, its case, detection and whether it repeats another.
 
     A record refused as routine identity activity has no alert, but its case is the one it is
@@ -290,7 +292,7 @@ def _alerts(store: Store, ref_of: dict[tuple[str, int], str]) -> dict[str, dict[
     return alerts
 
 
-def _case(
+def case_outcome(
     case_id: str,
     status: str,
     analysis: dict[str, Any],

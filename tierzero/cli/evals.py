@@ -322,26 +322,23 @@ def eval_replay(
 
 
 def _print_replay(scenarios: list[dict[str, Any]]) -> None:
-    table = Table(show_header=True, header_style="bold")
-    for column in (
-        "scenario",
-        "day",
-        "escalated",
-        "noise only",
-        "phases",
-        "FP closed",
-        "learned closed attacks",
-    ):
-        table.add_column(column, justify="right" if column != "scenario" else "left")
+    """One table per scenario, a row per day (the day never cut short)."""
     for scenario in scenarios:
+        table = Table(title=safe(scenario["id"]), show_header=True, header_style="bold")
+        table.add_column("day", no_wrap=True)
+        for column in ("escalated", "noise only", "phases", "FP alerts closed", "by a rule"):
+            table.add_column(column, justify="right")
         for d in (scenario.get("replay") or {}).get("days") or ():
             table.add_row(
-                safe(scenario["id"]),
                 safe(d["day"]),
                 str(d["escalated_cases"]),
                 str(d["noise_only_escalated_cases"]),
                 str(len(d["attack_phases_escalated"])),
-                f"{d['benign_alerts_auto_closed']} of {d['benign_alerts']}",
-                f"{d['attack_alerts_closed_by_learned_rule']} of {d['attack_alerts']}",
+                f"{d['benign_alerts_auto_closed']}/{d['benign_alerts']}",
+                f"{d['attack_alerts_closed_by_learned_rule']}/{d['attack_alerts']}",
             )
-    out.print(table)
+        out.print(table)
+    out.print(
+        "phases: attack labels reaching an escalated case; by a rule: attack-labelled alerts "
+        "a learned suppression closed"
+    )

@@ -138,16 +138,13 @@ def _new_techniques(ctx: RunContext, case_id: str, lookback: timedelta) -> tuple
     """ATT&CK techniques of the case's alerts (repeats included) that their host never showed
     before the case; an alert without a host has no history, so its techniques are new."""
     new: list[str] = []
+    row = ctx.store.case(case_id)
+    start_us = to_us(row.first_seen) if row is not None else 0
     for technique, host, first_us in ctx.store.case_techniques(case_id):
         if technique in new:
             continue
         since = first_us - int(lookback.total_seconds() * 1e6)
-        earliest = min(first_us, _case_start_us(ctx, case_id))
+        earliest = min(first_us, start_us)
         if not host or not ctx.store.technique_seen(host, technique, since, earliest):
             new.append(technique)
     return tuple(new)
-
-
-def _case_start_us(ctx: RunContext, case_id: str) -> int:
-    row = ctx.store.case(case_id)
-    return to_us(row.first_seen) if row is not None else 0

@@ -14,7 +14,7 @@ from langgraph.runtime import Runtime
 from tierzero.agents.context import RunContext
 from tierzero.agents.facts import Facts, facts_for
 from tierzero.agents.learned import case_baseline, deviations, learned_check
-from tierzero.agents.second_look import second_look
+from tierzero.agents.second_look import attack_stages, second_look
 from tierzero.agents.state import CaseState, Prioritization
 from tierzero.guardrails.suppression import PairFacts, SuppressionCheck
 from tierzero.settings.priority import AutoCloseRule, PriorityConfig, Weights
@@ -116,7 +116,7 @@ def prioritize_node(state: CaseState, runtime: Runtime[RunContext]) -> dict[str,
         )
     elif result.auto_close_rule is None:
         check = learned_check(state, ctx, facts, baseline)
-        if check.closes and (staged := second_look(state, ctx, learned=True)):
+        if check.closes and (staged := attack_stages(state, ctx)):
             check = SuppressionCheck(blocked=staged)
             result = result.model_copy(update={"second_look": staged})
         result = with_learned(result, check, ctx)

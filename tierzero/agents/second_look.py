@@ -31,9 +31,9 @@ from tierzero.tools.attack import builtin_techniques
 LOOKING_AROUND = frozenset({"Reconnaissance", "Discovery"})
 
 
-def second_look(state: CaseState, ctx: RunContext, learned: bool = False) -> tuple[str, ...]:
-    """Why the case must not be closed without a person (empty: nothing against it);
-    ``learned``: the closure would be by learned suppressions (the technique check too)."""
+def second_look(state: CaseState, ctx: RunContext) -> tuple[str, ...]:
+    """Why the case must not be closed without a person (empty: nothing against it). A
+    closure by learned suppressions also asks :func:`attack_stages`."""
     store, config = ctx.store, ctx.learning
     hosts = store.case_hosts(state.case_id)
     row = store.case(state.case_id)
@@ -46,19 +46,22 @@ def second_look(state: CaseState, ctx: RunContext, learned: bool = False) -> tup
                 f"{', '.join(others[:3])}, on the same host, looks like an attack and waits for "
                 "a person" + (f" (and {len(others) - 3} more)" if len(others) > 3 else "")
             )
-    if learned:
-        table = builtin_techniques()
-        staged = sorted(
-            {
-                technique
-                for technique, _, _ in store.case_techniques(state.case_id)
-                if technique in table and set(table[technique].tactics) - LOOKING_AROUND
-            }
-        )
-        if staged:
-            reasons.append(f"attack-stage technique: {', '.join(staged[:3])}")
     recent = store.true_positives_on(hosts, ctx.now - config.recent_true_positive)
     if recent:
         case_id, host = recent[0]
         reasons.append(f"{host} was in {case_id}, resolved a true positive recently")
     return tuple(reasons)
+
+
+def attack_stages(state: CaseState, ctx: RunContext) -> tuple[str, ...]:
+    """For a closure only learned from verdicts: the case's ATT&CK techniques (repeats
+    included) at a stage beyond reconnaissance and discovery, as a reason (or none)."""
+    table = builtin_techniques()
+    staged = sorted(
+        {
+            technique
+            for technique, _, _ in ctx.store.case_techniques(state.case_id)
+            if technique in table and set(table[technique].tactics) - LOOKING_AROUND
+        }
+    )
+    return (f"attack-stage technique: {', '.join(staged[:3])}",) if staged else ()
